@@ -45,6 +45,17 @@ def lifelines_csv(name: str) -> Path:
     return Path(lifelines.__file__).parent / "datasets" / name
 
 
+def actg175(folder: Path) -> Path:
+    """The ACTG 175 HIV trial (lifelines' ACTG175.csv, 2139 patients) as a model table: pidnum,
+    days and cens as case_id, time (days) and event. It holds the CD4 count at week 96
+    (``cd496``, missing for 797) and ``r``, whether that count was measured."""
+    table = pd.read_csv(lifelines_csv("ACTG175.csv"), index_col=0)
+    table = table.rename(columns={"pidnum": "case_id", "days": "time", "cens": "event"})
+    path = folder / "actg175.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
 def _with_ids(X: pd.DataFrame, ids: list[str], header: str = "patient_id") -> pd.DataFrame:
     frame = X.copy()
     frame.insert(0, header, ids)

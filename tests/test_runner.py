@@ -685,6 +685,27 @@ def test_a_run_says_and_records_what_it_left_out(veterans, tmp_path, store, caps
     assert "Notes on the data" in html and said.removeprefix("note: ") in html
 
 
+def test_a_run_names_a_variable_measured_after_baseline(tmp_path, store, capsys):
+    """ACTG175's first 600 patients as a table-only cohort: the CD4 count at week 96 and its
+    missingness indicator 'r' lifted a Cox model's c-index with no word but the imputation's;
+    the run's notes (its console, reports/notes.txt, which the Training page shows) name them."""
+    sheet = pd.read_csv(clinical_exports.actg175(tmp_path)).iloc[:600]
+    sheet = sheet.rename(columns={"time": "time (days)"})
+    sheet.to_csv(tmp_path / "actg600.csv", index=False)
+    cohort = _import(tmp_path / "actg600.csv", tmp_path / "cohort")
+    config = _table_config(tmp_path, cohort, name="actg", model={"name": "coxph"})
+    assert main(["train", "--config", str(config), "--json"]) == 0
+    out = capsys.readouterr()
+    indicator = "'r' says exactly which patients have a value of 'cd496' (all 600 patients)"
+    assert any(line.startswith(f"note: {indicator}") for line in out.err.splitlines())
+    reports = store.get_run(_last_json(out.out)["run_id"]).folder / "reports"
+    notes = (reports / "notes.txt").read_text().splitlines()
+    assert any(
+        note.startswith("'cd496' alone orders the outcome with a c-index of 0.8") for note in notes
+    )
+    assert any(note.startswith(indicator) for note in notes)
+
+
 def test_the_cases_a_feature_table_left_out_are_listed_with_why(tmp_path):
     from survival_core.features.cohort import failures_path
     from survival_core.runs.runner import left_out_cases

@@ -66,6 +66,7 @@ from survival_core.evaluation.standardisation import z_scores
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, horizon_marker
 from survival_core.models.base import SurvivalModel, survival_reach
 from survival_core.models.candidates import too_few_events
+from survival_core.models.leaks import outcome_leak_notes
 from survival_core.models.selection import ENSEMBLE
 from survival_core.models.tabular import UNSEEN, share_text, unseen_levels_noted
 from survival_core.outcome import survival_arrays
@@ -418,14 +419,18 @@ def cross_validate(
     fold_table = pd.DataFrame(
         [{k: v for k, v in r.items() if k not in (*FOLD_ARRAYS, *FOLD_EXTRAS)} for r in records]
     )
-    notes = _fold_notes(records, "notes", every_plain=True) + _fold_notes(records, "metric_notes")
+    # the rows never tested where there are any (one split, external validation: the fold's own
+    # development rows), else all (each tested once a repeat)
+    developing = ~in_test if (~in_test).any() else np.ones(len(y), dtype=bool)
+    # outcome-aware, so checked once on the development rows, never in a fold's preprocessing
+    notes = outcome_leak_notes(X.iloc[developing], y[developing])
+    notes += _fold_notes(records, "notes", every_plain=True) + _fold_notes(records, "metric_notes")
     notes += _filled_notes(records, int(tested.sum()))
     unscored = _left_out(records, ids)
     notes += _left_out_summary(unscored, ids[in_test & ~tested], int(tested.sum()))
-    # the censoring distribution (IPCW, Uno's tau) of the rows never tested where there are any
-    # (one split, external validation: the fold's own development rows, so the one test set gets
-    # the fold's numbers; all rows gave other ones), else of all rows (each tested once a repeat)
-    development = y[~in_test] if (~in_test).any() else y
+    # the censoring distribution (IPCW, Uno's tau) of the development rows (the one test set of
+    # a split gets the fold's numbers; all rows gave other ones)
+    development = y[developing]
     oof_event_z = event_z_sum[tested] / count[tested, None]
     pooled = holdout_metrics(
         development, y[tested], oof_risk[tested], oof_surv, grid, horizons, oof_event_z, notes

@@ -30,6 +30,7 @@ from survival_core.models import IMAGE_MODELS, make_model
 from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card, recorded_outcome
 from survival_core.models.image_set import ImageSet
+from survival_core.models.leaks import outcome_leak_notes
 
 
 def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
@@ -242,6 +243,8 @@ def train_model(
         cv_notes = cv_summary["preprocessing_notes"]  # kept in the card's cv, said here too
         for note in cv_notes:
             say(f"note: {note}")
+    # a cross-validation's notes hold them, on its development rows
+    leaks = outcome_leak_notes(table.X, table.y) if cv_summary is None else []
     say(f"fitting {model_name} on {len(table.y)} patients")
     model = factory().fit(table.X, table.y)
     if model.null_:
@@ -251,9 +254,9 @@ def train_model(
             "would give every patient the same risk, and nothing is saved. Fit without "
             "--reduction, or a penalised model (coxnet, lasso_cox)."
         )
-    for note in model.preprocessor_.notes_:
+    for note in [*leaks, *model.preprocessor_.notes_]:
         say(f"note: {note}")
-    notes = [*table.notes, *model.preprocessor_.notes_]  # kept in the card and the summary too
+    notes = [*table.notes, *leaks, *model.preprocessor_.notes_]  # in the card and the summary
     risk = model.predict_risk(table.X)
     schema = schema_beside(tables)
     own = set(schema.names) if schema is not None else set()
