@@ -158,7 +158,7 @@ def test_a_centre_coded_as_numbers_is_a_category() -> None:
     assert any("'4'" in n and UNSEEN in n for n in prep.transform_notes_)
 
 
-@pytest.mark.parametrize("header", ["inst", "inst.", "institution", "institution_id", "ctr"])
+@pytest.mark.parametrize("header", ["inst", "inst.", "institution", "institution_id"])
 def test_r_lung_institution_code_is_a_centre(header: str) -> None:
     """R's survival::lung (lifelines' lung.csv) codes its 18 institutions as numbers under
     'inst': read as a number, 'inst' got one linear risk step per institution number and its
@@ -176,6 +176,14 @@ def test_r_lung_institution_code_is_a_centre(header: str) -> None:
     levels = [n for n in prep.feature_names_out_ if n.startswith(f"{header}=")]
     assert len(levels) == 17 and f"{header}=3" in levels  # 18 institutions, the first reference
     assert is_identifier("Hospital ID")  # the patient's hospital number
+
+
+def test_a_cardiothoracic_ratio_headed_ctr_stays_a_number() -> None:
+    """'CTR' is a chest film's cardiothoracic ratio, a number, not a trial's centre."""
+    lung = pd.read_csv(lifelines_csv("lung.csv")).drop(columns=["time", "status"])
+    lung["CTR"] = 0.40 + (lung["age"] % 17) / 100
+    prep = TablePreprocessor().fit(lung)
+    assert "CTR" in prep.feature_names_out_
 
 
 def test_blank_text_cells_are_missing_not_a_level() -> None:

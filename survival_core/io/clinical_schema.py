@@ -103,9 +103,9 @@ def _scale_words(header: str) -> set[str]:
 
 #: Header words of the centre a patient came from, and the words beside one in such a header
 #: ('study site', 'treating hospital'; not 'hospital days', a length of stay). 'inst' is R's
-#: survival::lung institution code, 'ctr' a trial's centre.
+#: survival::lung institution code ('ctr' is not one: a cardiothoracic ratio is a number).
 CENTRE_WORDS = frozenset(
-    {"hospital", "centre", "center", "site", "institution", "institute", "inst", "ctr"}
+    {"hospital", "centre", "center", "site", "institution", "institute", "inst"}
 )
 _CENTRE_QUALIFIERS = frozenset(
     {"study", "trial", "treating", "treatment", "recruiting", "enrolling", "participating"}
