@@ -236,3 +236,28 @@ def messy(folder: Path) -> Path:
     path = folder / "export.csv"
     path.write_bytes(MESSY.encode("latin-1"))
     return path
+
+
+def hcc_tace_seg(folder: Path) -> Path:
+    """TCIA's HCC-TACE-Seg clinical sheet (105 patients) filled from real ones: its codes in its
+    headers ('Censored_0_progressed_1', 35 progressions from GBSG2's recurrences before WHAS500's
+    deaths; 'Death_1_StillAliveorLostToFU_0', 54 deaths of WHAS500), TTP and OS in months
+    (unstated)."""
+    X, y = datasets.load_whas500()
+    _, rfs = datasets.load_gbsg2()
+    n, days = 105, TIME_UNITS["months"]
+    death, died = y["lenfol"][:n], y["fstat"][:n].astype(int)
+    recurred = rfs["time"][:n] <= death
+    frame = pd.DataFrame(
+        {
+            "TCIA_ID": [f"HCC_{i + 1:03d}" for i in range(n)],
+            "age": X["age"][:n].astype(int),
+            "TTP": (np.minimum(rfs["time"][:n], death) / days).round(1),
+            "Censored_0_progressed_1": np.where(recurred, rfs["cens"][:n], 0).astype(int),
+            "OS": (death / days).round(1),
+            "Death_1_StillAliveorLostToFU_0": died,
+            "BCLC": np.random.default_rng(0).choice(["A", "B", "C"], n),
+        }
+    )
+    frame.to_csv(path := folder / "HCC-TACE-Seg_clinical_data-V2.csv", index=False)
+    return path

@@ -996,6 +996,8 @@ def _event_01(
     lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
     stated = _stated_codes(h)
     present = set(lowered.dropna())
+    if not stated:
+        _refuse_both_said(h, present)
     # a code the header does not state is not read as 0/1 would be: '1' under 'status (2=dead)'
     # is the other code, alive, not an event; with one meaning stated and one other code, the
     # other code means the other outcome
@@ -1106,9 +1108,27 @@ def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> boo
 def _says_no_event(h: Header) -> bool:
     """Whether an event column's header says its 1 / yes is no event (:data:`NO_EVENT_WORDS`):
     given as the event column, 'alive' read as-is counted 387 deaths among GBSG2's 299. A header
-    naming a death too ('death (1) / alive (0)', 'Dead/Alive') says both, and is read as written."""
+    naming a death too ('death (1) / alive (0)', 'Dead/Alive') says both, and is read as written;
+    one naming a recurrence or progression too ('censored_or_progressed') is refused unless it
+    states its codes (:func:`_refuse_both_said`)."""
     words = set(h.words)
-    return bool(words & NO_EVENT_WORDS) and not words & _DEATH_HEADER_WORDS
+    return bool(words & NO_EVENT_WORDS) and not words & (_DEATH_HEADER_WORDS | _DISEASE_EVENT_WORDS)
+
+
+def _refuse_both_said(h: Header, present: set[str]) -> None:
+    """Refuse an event column of codes (0/1, yes/no) whose header names no event and a
+    recurrence or progression alike ('censored_or_progressed') without stating which code is
+    which: read either way by guess, half the cohort's events could be its censored patients."""
+    words = set(h.words)
+    if not (words & NO_EVENT_WORDS and words & _DISEASE_EVENT_WORDS and present <= _CENSOR_CODES):
+        return
+    said = sorted(words & (NO_EVENT_WORDS | _DISEASE_EVENT_WORDS))
+    raise ClinicalValueError(
+        f"The event column {h.text!r} names both {' and '.join(map(repr, said))}: which of its "
+        f"codes {_show(sorted(present))} is the event is not guessed. State it in the header, "
+        f"e.g. '{h.label} (0=censored, 1=progressed)' or 'Censored_0_progressed_1', or recode "
+        "the column as 0/1 with 1 the event."
+    )
 
 
 def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]) -> None:

@@ -206,10 +206,23 @@ def names_a_death(meaning: str, any_cause: bool = False) -> bool:
 _MEANING = r"[A-Za-z][A-Za-z -]*(?:\s*[,(]\s*(?![\w.]+\s*[=:])[A-Za-z][A-Za-z -]*\)?)*"
 
 
+#: A header that is its codes, each meaning then its code ('Censored_0_progressed_1',
+#: 'Death_1_StillAliveorLostToFU_0' of TCIA's HCC-TACE-Seg), and one such pair.
+_CODES_IN_NAME = re.compile(r"(?:[A-Za-z]+[_\s-]+\d[_\s-]+)+[A-Za-z]+[_\s-]+\d")
+_CODE_AFTER_MEANING = re.compile(r"([A-Za-z]+)[_\s-]+(\d)")
+
+
 def code_meanings(codes: str) -> dict[str, str]:
     """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states, a
     hyphen's words kept whole ('0=death-free' was read as '0=death'), a comma's or a bracket's
-    too ('2=dead, other causes' was read as '2=dead', an event of a disease-specific survival)."""
+    too ('2=dead, other causes' was read as '2=dead', an event of a disease-specific survival).
+    A header of meanings and codes ('Censored_0_progressed_1') states its codes too (its
+    'censored' read it backwards: 70 progressions of 35)."""
+    if _CODES_IN_NAME.fullmatch(codes):
+        return {
+            code: _CASE_TURN.sub(" ", meaning).lower()
+            for meaning, code in _CODE_AFTER_MEANING.findall(codes)
+        }
     return {
         code.lower(): meaning.strip(" -").lower()
         for code, meaning in re.findall(rf"([\w.]+)\s*[=:]\s*({_MEANING})", codes)
@@ -297,6 +310,9 @@ def parse_header(text: str) -> Header:
             codes = bracket.group(2).strip()
         else:
             unit = bracket.group(2).strip()
+    if not codes and _CODES_IN_NAME.fullmatch(label):  # named by its event: 'progressed'
+        codes = label
+        label = code_meanings(codes).get("1", label)
     name = normalise_name(label)
     tokens = name.split("_")
     if not unit and len(tokens) >= 2 and tokens[-1] in UNIT_ALIASES and tokens[-2] not in _YEARS_OF:
