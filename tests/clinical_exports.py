@@ -261,3 +261,31 @@ def hcc_tace_seg(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "HCC-TACE-Seg_clinical_data-V2.csv", index=False)
     return path
+
+
+def head_neck_pet_ct(folder: Path) -> Path:
+    """TCIA's Head-Neck-PET-CT (Vallières) sheet, 298 patients filled from real ones: WHAS500's
+    deaths (139) and follow-up under 'Time – diagnosis to last follow-up(days)' and 'Death',
+    GBSG2's recurrences before them as the 0/1 'Locoregional' (87), its time 'Time – diagnosis
+    to LR(days)' blank for the censored as the collection leaves it, 'Distant' all 0."""
+    X, y = datasets.load_whas500()
+    _, rfs = datasets.load_gbsg2()
+    n = 298
+    follow_up, died = y["lenfol"][:n].astype(int), y["fstat"][:n].astype(int)
+    recurred = np.where(rfs["time"][:n] <= follow_up, rfs["cens"][:n], 0).astype(int)
+    frame = pd.DataFrame(
+        {
+            "Patient #": [f"HN-CHUS-{i + 1:03d}" for i in range(n)],
+            "Age": X["age"][:n].astype(int),
+            "M-stage": np.random.default_rng(0).choice(["M0", "M1"], n, p=[0.95, 0.05]),
+            "Time – diagnosis to last follow-up(days)": follow_up,
+            "Death": died,
+            "Locoregional": recurred,
+            "Distant": 0,
+            "Time – diagnosis to LR(days)": np.where(recurred, rfs["time"][:n], np.nan).round(),
+            "Time – diagnosis to DM(days)": np.nan,
+            "Time - diagnosis to Death(days)": np.where(died, follow_up, np.nan),
+        }
+    )
+    frame.to_csv(path := folder / "INFO_GTVcontours_HN.csv", index=False)
+    return path

@@ -11,7 +11,8 @@ import pytest
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError
-from tests.clinical_exports import hcc_tace_seg
+from survival_core.io.headers import is_outcome_like, parse_header
+from tests.clinical_exports import hcc_tace_seg, head_neck_pet_ct
 
 
 def _action(result, column: str) -> list[str]:
@@ -48,3 +49,32 @@ def test_a_header_naming_censored_and_progressed_without_codes_is_refused(
         read_clinical_spreadsheet(
             path, time_column="TTP", event_column="censored_or_progressed", time_unit="months"
         )
+
+
+def test_head_neck_pet_ct_other_endpoints_are_no_predictors_of_os(tmp_path: Path) -> None:
+    """An OS import kept the 0/1 'Locoregional' and 'Distant' and 'Time – diagnosis to
+    LR(days)' as predictors: a model learnt the outcome back from them."""
+    result = read_clinical_spreadsheet(
+        head_neck_pet_ct(tmp_path),
+        time_column="Time – diagnosis to last follow-up(days)",
+        event_column="Death",
+    )
+    assert int(result.table["event"].sum()) == 139
+    assert list(result.table.columns) == ["time", "event", "age", "m_stage"]
+
+
+@pytest.mark.parametrize(
+    ("header", "outcome"),
+    [
+        ("Locoregional", True), ("Distant", True), ("LRC", True), ("Local", True),
+        ("Time – diagnosis to LR(days)", True), ("Time - diagnosis to DM(days)", True),
+        # baseline predictors named alike, and diabetes mellitus
+        ("distant_metastasis_at_diagnosis", False), ("M stage", False), ("cM", False),
+        ("Clinical.M.Stage", False), ("metastatic (at baseline)", False), ("DM", False),
+        ("local_therapy", False),
+    ],
+)  # fmt: skip
+def test_locoregional_and_distant_endpoints_are_outcomes(header: str, outcome: bool) -> None:
+    """Head-Neck-PET-CT's and RADCURE's recurrence flags and times are outcomes; the M stage
+    and a metastasis at diagnosis stay predictors."""
+    assert is_outcome_like(parse_header(header)) is outcome

@@ -129,8 +129,15 @@ _SPELLED_ENDPOINTS = {
 _TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free", "lc", "ttr"})
 
 #: Header words of an outcome beside a length of time only (not beside 'last': 'Time to
-#: metastasis (months)' is one, 'last_metastasis_site' none).
-_TIME_TO_WORDS = frozenset({"metastasis", "metastases"})
+#: metastasis (months)' is one, 'last_metastasis_site' none; 'Time – diagnosis to LR(days)' of
+#: Head-Neck-PET-CT, 'distant_metastases_in_days' of HN1): never
+#: 'distant_metastasis_at_diagnosis', 'M stage'.
+_TIME_TO_WORDS = frozenset(
+    {"metastasis", "metastases", "distant", "locoregional", "local", "regional", "lr", "dm"}
+)
+#: Names of an endpoint's event flag standing alone (Head-Neck-PET-CT's 0/1 'Locoregional' and
+#: 'Distant', RADCURE's 'Local'); not 'DM', diabetes mellitus as often as distant metastasis.
+_ENDPOINT_FLAGS = frozenset({"locoregional", "distant", "local", "regional", "lr"})
 
 #: TCGA / GDC's fields of the disease known only at follow-up: a new tumour event (any field
 #: of it), and the patient's tumour status at the last contact.
@@ -388,6 +395,7 @@ def is_outcome_like(h: Header) -> bool:
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
         or (length and bool(words & _TIME_TO_WORDS))
+        or h.name in _ENDPOINT_FLAGS
         or _NEW_TUMOR_EVENT in h.name
         or h.name in _FOLLOW_UP_STATES
     )
