@@ -289,3 +289,27 @@ def head_neck_pet_ct(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "INFO_GTVcontours_HN.csv", index=False)
     return path
+
+
+def head_neck_radiomics_hn1(folder: Path) -> Path:
+    """TCIA's HEAD-NECK-RADIOMICS-HN1 sheet, the veterans' lung cancer trial's 137 patients (128
+    deaths) under its names: each endpoint an 'event_<endpoint>' beside '<endpoint>_in_days'
+    (overall survival; recurrence- and metastasis-free survival the same; local, locoregional
+    recurrence and distant metastases none)."""
+    X, y = datasets.load_veterans_lung_cancer()
+    days, died = y["Survival_in_days"].astype(int), y["Status"].astype(int)
+    frame = pd.DataFrame(
+        {
+            "id": [f"HN1{i + 4:03d}" for i in range(len(X))],
+            "age_at_diagnosis": X["Age_in_years"].astype(int),
+            "performance_status": np.random.default_rng(0).choice([0, 1, 2], len(X)),
+            "event_overall_survival": died,
+            "overall_survival_in_days": days,
+            "event_recurrence_metastatic_free_survival": died,
+            "recurrence_metastatic_free_survival_in_days": days,
+        }
+    )
+    for endpoint in ("local_recurrence", "locoregional_recurrence", "distant_metastases"):
+        frame[f"event_{endpoint}"], frame[f"{endpoint}_in_days"] = 0, days
+    frame.to_csv(path := folder / "HEAD-NECK-RADIOMICS-HN1 Clinical data.csv", index=False)
+    return path

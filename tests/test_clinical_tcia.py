@@ -12,7 +12,7 @@ import pytest
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError
 from survival_core.io.headers import is_outcome_like, parse_header
-from tests.clinical_exports import hcc_tace_seg, head_neck_pet_ct
+from tests.clinical_exports import hcc_tace_seg, head_neck_pet_ct, head_neck_radiomics_hn1
 
 
 def _action(result, column: str) -> list[str]:
@@ -72,9 +72,23 @@ def test_head_neck_pet_ct_other_endpoints_are_no_predictors_of_os(tmp_path: Path
         ("distant_metastasis_at_diagnosis", False), ("M stage", False), ("cM", False),
         ("Clinical.M.Stage", False), ("metastatic (at baseline)", False), ("DM", False),
         ("local_therapy", False),
+        # HN1's event flags of its other endpoints
+        ("event_distant_metastases", True), ("distant_metastases_status", True),
+        ("performance_status", False), ("hpv_status", False),
     ],
 )  # fmt: skip
 def test_locoregional_and_distant_endpoints_are_outcomes(header: str, outcome: bool) -> None:
     """Head-Neck-PET-CT's and RADCURE's recurrence flags and times are outcomes; the M stage
     and a metastasis at diagnosis stay predictors."""
     assert is_outcome_like(parse_header(header)) is outcome
+
+
+def test_hn1_event_flags_of_other_endpoints_are_no_predictors(tmp_path: Path) -> None:
+    """'event_distant_metastases' stayed a predictor of OS beside its dropped siblings."""
+    result = read_clinical_spreadsheet(
+        head_neck_radiomics_hn1(tmp_path),
+        time_column="overall_survival_in_days",
+        event_column="event_overall_survival",
+    )
+    assert int(result.table["event"].sum()) == 128
+    assert list(result.table.columns) == ["time", "event", "age_at_diagnosis", "performance_status"]

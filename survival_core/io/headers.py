@@ -130,11 +130,13 @@ _TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free", "lc
 
 #: Header words of an outcome beside a length of time only (not beside 'last': 'Time to
 #: metastasis (months)' is one, 'last_metastasis_site' none; 'Time – diagnosis to LR(days)' of
-#: Head-Neck-PET-CT, 'distant_metastases_in_days' of HN1): never
-#: 'distant_metastasis_at_diagnosis', 'M stage'.
+#: Head-Neck-PET-CT, 'distant_metastases_in_days' of HN1), or beside an event or status word
+#: ('event_distant_metastases'): never 'distant_metastasis_at_diagnosis' nor 'M stage'.
 _TIME_TO_WORDS = frozenset(
     {"metastasis", "metastases", "distant", "locoregional", "local", "regional", "lr", "dm"}
 )
+#: Header words of an event indicator, first or last in its name ('event_distant_metastases').
+_EVENT_WORDS = frozenset({"event", "events", "status"})
 #: Names of an endpoint's event flag standing alone (Head-Neck-PET-CT's 0/1 'Locoregional' and
 #: 'Distant', RADCURE's 'Local'); not 'DM', diabetes mellitus as often as distant metastasis.
 _ENDPOINT_FLAGS = frozenset({"locoregional", "distant", "local", "regional", "lr"})
@@ -385,6 +387,7 @@ def is_outcome_like(h: Header) -> bool:
         h.unit.lower() in TIME_UNIT_OF
     )
     timed = length or "last" in words
+    flagged = h.tokens[0] in _EVENT_WORDS or h.tokens[-1] in _EVENT_WORDS
     return (
         h.base in TIME_NAMES
         or h.name in EVENT_NAMES
@@ -394,7 +397,7 @@ def is_outcome_like(h: Header) -> bool:
         or bool(_GLUED_ENDPOINT_WORD.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-        or (length and bool(words & _TIME_TO_WORDS))
+        or ((length or flagged) and bool(words & _TIME_TO_WORDS))
         or h.name in _ENDPOINT_FLAGS
         or _NEW_TUMOR_EVENT in h.name
         or h.name in _FOLLOW_UP_STATES
