@@ -169,6 +169,9 @@ OUTCOME_UNRECORDED_START = "Outcome not recorded: "
 #: How the report line on the rows left without an outcome starts where they are most of them: a
 #: warning, as lymph-node's 515 living patients were said only as a count in the report.
 MOST_OUTCOMES_MISSING_START = "Most outcomes missing: "
+#: Start of the warning that every row left without an outcome is a censored patient's (a time
+#: column blank for the living): the patients kept all had the event.
+CENSORED_OUTCOMES_MISSING_START = "Censored outcomes missing: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -876,7 +879,8 @@ def asks_to_act(action: str) -> bool:
     (:data:`UNIT_CORRECTED_START`), a re-import of another endpoint
     (:data:`OUTCOME_CHANGED_START`), one beside earlier rows of an unrecorded outcome
     (:data:`OUTCOME_UNRECORDED_START`), or most rows left without an outcome
-    (:data:`MOST_OUTCOMES_MISSING_START`)."""
+    (:data:`MOST_OUTCOMES_MISSING_START`), or only censored ones
+    (:data:`CENSORED_OUTCOMES_MISSING_START`)."""
     return action.startswith(
         (
             FOLLOW_UP_NOTE_START,
@@ -884,6 +888,7 @@ def asks_to_act(action: str) -> bool:
             OUTCOME_CHANGED_START,
             OUTCOME_UNRECORDED_START,
             MOST_OUTCOMES_MISSING_START,
+            CENSORED_OUTCOMES_MISSING_START,
         )
     )
 
@@ -1739,6 +1744,92 @@ def _days_to_death_or_follow_up(
     return days, event
 
 
+#: Header words of a follow-up, whose time column holds a censored patient's time.
+_FOLLOW_UP_WORDS = frozenset({"follow", "followup", "fu", "lfu"})
+
+
+def _follow_up_time(headers: dict[str, Header], taken: set[str | None]) -> str | None:
+    """The one column (not in ``taken``) of a length of follow-up ('Time – diagnosis to last
+    follow-up(days)', 'Length FU'), not a date ('Last FU'); None when not exactly one."""
+    found = [
+        text
+        for text, h in headers.items()
+        if text not in taken
+        and set(h.tokens) & _FOLLOW_UP_WORDS
+        and (_stated_unit(h) or set(h.tokens) & {"time", "length", "duration"})
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _censored_from_follow_up(
+    cells: pd.Series,
+    h: Header,
+    time: tuple[str, pd.Series, str],
+    event: pd.Series,
+    report: list[Coercion],
+    numbers: NumberMarks,
+) -> pd.Series:
+    """The times (days) with a censored patient's blank one taken from the follow-up column
+    ``cells``: Head-Neck-PET-CT leaves 'Time – diagnosis to LR(days)' blank for those without a
+    recurrence, their censoring time in 'Time – diagnosis to last follow-up(days)' (211 of 298
+    outcomes were lost)."""
+    text, days, unit = time
+    blank = days.isna() & event.eq(0).fillna(False)
+    if not blank.any():
+        return days
+    follow_up, _ = _time_days(cells, h, None if _stated_unit(h) else unit, [], numbers)
+    filled = blank & follow_up.notna()
+    if filled.any():
+        report.append(
+            Coercion(
+                text,
+                f"blank for censored patients: their censoring time taken from {h.text!r}, the "
+                "last follow-up",
+                int(filled.sum()),
+            )
+        )
+    return days.where(~filled, follow_up)
+
+
+def _blank_if_censored(days: pd.Series, event: pd.Series) -> bool:
+    """Whether a time column is blank exactly where the event is 0 (and some are): a time to
+    death, kept for the dead only ('Time to Death (days)' of NSCLC Radiogenomics)."""
+    censored = event.eq(0).fillna(False)
+    return bool(censored.any()) and bool((days.isna() == censored).all())
+
+
+def _set_aside_for_dates(
+    path: Path,
+    time_text: str,
+    start: str | None,
+    dates: pd.DataFrame,
+    taken: set[str | None],
+    report: list[Coercion],
+) -> None:
+    """Set aside a time column found by name that is blank for every censored patient (a time to
+    death), for the dates, which give the living their follow-up too; refuse naming the dates
+    that could be the start where none is recognised as one. Every kept patient had died: 162
+    events among 211 patients, the 49 living left out."""
+    if start is None:
+        starts = [c for c in dates if c not in taken]
+        raise InputError(
+            f"{path.name}: the survival time {time_text!r} is blank for every censored patient, "
+            "so every patient kept would have had the event; the dates could give the censored "
+            "their follow-up, but no start date is recognised"
+            + (f" among {_show(starts)}" if starts else "")
+            + ". Give the date the time counts from as the time column ("
+            + _give("time_column", starts[0] if starts else "")
+            + "), or the time column of every patient's time."
+        )
+    report.append(
+        Coercion(
+            time_text,
+            "not the time: blank for every censored patient; the time is from the dates",
+            int(dates[start].notna().sum()),
+        )
+    )
+
+
 def _death_event(
     dates: pd.DataFrame, death: str, timed: pd.Series, report: list[Coercion]
 ) -> pd.Series:
@@ -2065,6 +2156,23 @@ def read_clinical_spreadsheet(
             )
         )
     outcome_texts = {id_text, time_text, event_text, start_given}
+    if days is not None and event is not None:
+        follow_up = _follow_up_time(headers, outcome_texts)
+        if follow_up is not None:
+            days = _censored_from_follow_up(
+                cells[follow_up],
+                headers[follow_up],
+                (time_text, days, unit),
+                event,
+                report,
+                numbers,
+            )
+    blank_if_censored = (
+        time_column is None
+        and days is not None
+        and event is not None
+        and _blank_if_censored(days, event)
+    )
     if days is None and death_text and follow_text:
         days, event = _days_to_death_or_follow_up(
             cells, headers, death_text, follow_text, event, time_unit, report, numbers
@@ -2116,6 +2224,11 @@ def read_clinical_spreadsheet(
     start = start_given or start
     taken = _birth_dates(dates_frame, headers) | {start, death, last}
     disease_named = _dates_named(dates_frame, headers, _DISEASE_DATE_WORDS, taken)
+    if blank_if_censored and (death or last):  # Radiogenomics' 'Time to Death (days)'
+        _set_aside_for_dates(
+            path, time_text, start, dates_frame, taken | set(disease_named), report
+        )
+        days = None
     recurred = disease_named[0] if len(disease_named) == 1 else None
     disease_dates = False
     if days is None and start is not None and (death or last):
@@ -2225,7 +2338,15 @@ def read_clinical_spreadsheet(
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     if no_outcome:
         said = f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing"
-        if len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
+        if (table.loc[no_outcome, "event"] == 0).all():  # the kept patients all had the event
+            said = (
+                f"{CENSORED_OUTCOMES_MISSING_START}{said}: each of the {len(no_outcome)} is "
+                "censored (event 0) without a time, so the patients kept over-represent those "
+                "who had the event: survival curves and models of the cohort fall too fast. Give "
+                "the censored patients' time: a column of the time to the last follow-up, or the "
+                "start date as the time column with a last follow-up date beside it."
+            )
+        elif len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
             said = (
                 f"{MOST_OUTCOMES_MISSING_START}{said} ({len(no_outcome)} of {len(table)} rows): "
                 "a model or survival curve of the cohort would use the others alone. Check why "
