@@ -143,5 +143,5 @@ def test_radiogenomics_time_to_death_blank_for_the_living_is_not_the_time(tmp_pa
     assert len(result.no_outcome) == 49
     warning = next(str(c) for c in result.report if c.column == "(rows)")
     assert warning.startswith("(rows): Censored outcomes missing: no usable time/event for ")
-    assert "each of the 49 is censored (event 0) without a time" in warning
+    assert "each of the 49 is censored (event 0) without a time, and every patient kept" in warning
     assert asks_to_act(warning.removeprefix("(rows): "))

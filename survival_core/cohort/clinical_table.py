@@ -2338,11 +2338,12 @@ def read_clinical_spreadsheet(
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     if no_outcome:
         said = f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing"
-        if (table.loc[no_outcome, "event"] == 0).all():  # the kept patients all had the event
+        lost = table["time"].isna() | table["event"].isna()
+        if (table["event"][lost] == 0).all() and (table["event"][~lost] == 1).all():
             said = (
                 f"{CENSORED_OUTCOMES_MISSING_START}{said}: each of the {len(no_outcome)} is "
-                "censored (event 0) without a time, so the patients kept over-represent those "
-                "who had the event: survival curves and models of the cohort fall too fast. Give "
+                "censored (event 0) without a time, and every patient kept had the event: "
+                "survival curves and models of the cohort would fall to 0. Give "
                 "the censored patients' time: a column of the time to the last follow-up, or the "
                 "start date as the time column with a last follow-up date beside it."
             )
