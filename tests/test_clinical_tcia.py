@@ -145,3 +145,22 @@ def test_radiogenomics_time_to_death_blank_for_the_living_is_not_the_time(tmp_pa
     assert warning.startswith("(rows): Censored outcomes missing: no usable time/event for ")
     assert "each of the 49 is censored (event 0) without a time, and every patient kept" in warning
     assert asks_to_act(warning.removeprefix("(rows): "))
+
+
+@pytest.mark.parametrize("dash", ["–", "-"])
+def test_plainly_named_outcomes_are_recognised_by_default(tmp_path: Path, dash: str) -> None:
+    """HN1's 'event_overall_survival' beside 'overall_survival_in_days' was no event found,
+    Head-Neck-PET-CT's 'Time – diagnosis to last follow-up(days)' no time (en dash or hyphen)."""
+    hn1 = read_clinical_spreadsheet(head_neck_radiomics_hn1(tmp_path))
+    assert (hn1.time_column, hn1.event_column) == (
+        "overall_survival_in_days",
+        "event_overall_survival",
+    )
+    assert int(hn1.table["event"].sum()) == 128
+    follow_up = f"Time {dash} diagnosis to last follow-up(days)"
+    sheet = pd.read_csv(head_neck_pet_ct(tmp_path))
+    sheet.columns = [c.replace("–", dash) for c in sheet.columns]
+    sheet.to_csv(path := tmp_path / "hn.csv", index=False)
+    pet_ct = read_clinical_spreadsheet(path)
+    assert (pet_ct.time_column, pet_ct.event_column) == (follow_up, "Death")
+    assert (pet_ct.table["time"].notna().sum(), int(pet_ct.table["event"].sum())) == (298, 139)

@@ -686,6 +686,12 @@ def _time_by_name(
     return next(timed, named[0] if named else None)
 
 
+def _own_event_names(time_base: str) -> tuple[str, ...]:
+    """Names of the event column of a time column named ``time_base`` (without its unit):
+    HN1's 'event_overall_survival' beside 'overall_survival_in_days'."""
+    return tuple(f"{time_base}_{word}" for word in ("event", "status")) + (f"event_{time_base}",)
+
+
 def _zero_one(cells: pd.Series, column: str, numbers: NumberMarks) -> bool:
     """Whether a column's numbers are all 0 or 1 (at least one)."""
     values = numbers.read(cells.str.strip(), column).dropna()
@@ -718,12 +724,17 @@ _SURVIVAL_WORDS = frozenset(
 
 
 def _named_time(headers: dict[str, Header]) -> str | None:
-    """The one column whose header holds a time unit and a survival word, if exactly one does."""
+    """The one column whose header holds a time unit (in its name or brackets) and a survival
+    word, if exactly one does; of several, the one follow-up time: Head-Neck-PET-CT's 'Time –
+    diagnosis to last follow-up(days)', every patient's, beside 'Time - diagnosis to
+    Death(days)', the dead's (none was found: its unit is in brackets)."""
     found = [
         text
         for text, h in headers.items()
-        if set(h.tokens) & _SURVIVAL_WORDS and any(t in TIME_UNIT_OF for t in h.tokens)
+        if set(h.tokens) & _SURVIVAL_WORDS and (h.unit.lower() in TIME_UNIT_OF or name_unit(h))
     ]
+    followed = [text for text in found if set(headers[text].tokens) & _FOLLOW_UP_WORDS]
+    found = followed if len(found) > 1 else found
     return found[0] if len(found) == 1 else None
 
 
@@ -2084,7 +2095,10 @@ def read_clinical_spreadsheet(
     if event_text is None:
         endpoints = _time_endpoints(headers[time_text]) if time_text is not None else []
         others = {text: h for text, h in headers.items() if text != time_text}
-        own = [name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())]
+        own = [
+            *(_own_event_names(headers[time_text].base) if time_text is not None else ()),
+            *(name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())),
+        ]
         event_text = _first_by_name(others, own, base=False)
         own_censor = [
             f"{endpoint}_{c}"
