@@ -337,3 +337,19 @@ def nsclc_radiogenomics(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "NSCLCR01Radiogenomic_DATA_LABELS.csv", index=False)
     return path
+
+
+def radcure(folder: Path) -> Path:
+    """TCIA's RADCURE sheet, WHAS500's 500 patients (215 deaths) under its names: the vital
+    status 'Status' Alive/Dead, 'Length FU' in years (unstated)."""
+    X, y = datasets.load_whas500()
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"RADCURE-{i + 1:04d}" for i in range(len(X))],
+            "Age": X["age"].astype(int),
+            "Status": np.where(y["fstat"], "Dead", "Alive"),
+            "Length FU": (y["lenfol"] / TIME_UNITS["years"]).round(3),
+        }
+    )
+    frame.to_csv(path := folder / "RADCURE_Clinical_v04.csv", index=False)
+    return path

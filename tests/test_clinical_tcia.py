@@ -17,6 +17,7 @@ from tests.clinical_exports import (
     head_neck_pet_ct,
     head_neck_radiomics_hn1,
     nsclc_radiogenomics,
+    radcure,
 )
 
 
@@ -164,3 +165,16 @@ def test_plainly_named_outcomes_are_recognised_by_default(tmp_path: Path, dash: 
     pet_ct = read_clinical_spreadsheet(path)
     assert (pet_ct.time_column, pet_ct.event_column) == (follow_up, "Death")
     assert (pet_ct.table["time"].notna().sum(), int(pet_ct.table["event"].sum())) == (298, 139)
+
+
+def test_a_vital_status_event_is_overall_survivals(tmp_path: Path) -> None:
+    """RADCURE's 'Status' Alive/Dead and Radiogenomics' 'Survival Status' by dates counted deaths
+    but recorded no endpoint: `score` said plain 'survival'."""
+    rc = read_clinical_spreadsheet(
+        radcure(tmp_path), time_column="Length FU", event_column="Status", time_unit="years"
+    )
+    assert (int(rc.table["event"].sum()), rc.endpoint, rc.deaths_counted) == (215, "death", True)
+    rg = read_clinical_spreadsheet(
+        nsclc_radiogenomics(tmp_path), time_column="CT Date", event_column="Survival Status"
+    )
+    assert (int(rg.table["event"].sum()), rg.endpoint) == (162, "death")

@@ -1003,9 +1003,9 @@ def _event_01(
     censoring: bool,
     report: list[Coercion],
     numbers: NumberMarks,
-) -> tuple[pd.Series, bool | None]:
+) -> tuple[pd.Series, set[str]]:
     """The event as 0/1 (nullable) from numbers, words or the codes stated in the header, and
-    whether a death counted as one (:func:`_deaths_counted`)."""
+    the values read as 1 (lower-cased)."""
     missing = _missing_mask(cells, h.text, report)
     lowered = cells.str.strip().str.lower().where(~missing)
     values = numbers.read(lowered.fillna(""), h.text)
@@ -1090,7 +1090,7 @@ def _event_01(
                 0,
             )
         )
-    return event, _deaths_counted(h, {value for value, read in mapping.items() if read == 1})
+    return event, {value for value, read in mapping.items() if read == 1}
 
 
 def _deaths_counted(h: Header, events: set[str]) -> bool | None:
@@ -1110,6 +1110,14 @@ def _deaths_counted(h: Header, events: set[str]) -> bool | None:
     if set(h.words) & _DEATH_HEADER_WORDS:
         return True
     return False if set(h.words) & _DISEASE_EVENT_WORDS else None
+
+
+def _names_deaths_only(h: Header, events: set[str]) -> bool:
+    """Whether every value of an event column read as 1 names a death, in its cells or the codes
+    its header states ('Dead', '1:DECEASED', '1=dead'): a vital status (RADCURE's 'Status', NSCLC
+    Radiogenomics' 'Survival Status'), an overall survival's event whatever its header says."""
+    meanings = code_meanings(h.codes)
+    return bool(events) and all(names_a_death(meanings.get(v, v)) for v in events)
 
 
 def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> bool:
@@ -2147,18 +2155,21 @@ def read_clinical_spreadsheet(
             how = "given" if given else "recognised by its name"
             report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
     days = unit = event = deaths_counted = None
+    vital_status = False
     marked = None if event_text or time_text is None else _censor_marks(cells[time_text])
     if time_text is not None:
         times = cells[time_text] if marked is None else marked[0]
         days, unit = _time_days(times, headers[time_text], time_unit, report, numbers)
     if event_text is not None:
-        event, deaths_counted = _event_01(
+        event, ones = _event_01(
             cells[event_text],
             headers[event_text],
             censoring=censoring,
             report=report,
             numbers=numbers,
         )
+        deaths_counted = _deaths_counted(headers[event_text], ones)
+        vital_status = _names_deaths_only(headers[event_text], ones)
     elif marked is not None:  # '361+', 'ALIVE (361 days later)': censored; plain numbers: events
         event = (~marked[1]).astype("Int64").where(days.notna())
         event_text = f"({time_text}: censoring marks)"
@@ -2370,6 +2381,8 @@ def read_clinical_spreadsheet(
         report.append(Coercion("(rows)", said, len(no_outcome)))
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
+    if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's
+        endpoint = "death"
     return ClinicalImport(
         table=table,
         schema=schema,
