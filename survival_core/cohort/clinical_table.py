@@ -2364,20 +2364,26 @@ def read_clinical_spreadsheet(
     if no_outcome:
         said = f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing"
         lost = table["time"].isna() | table["event"].isna()
-        if (table["event"][lost] == 0).all() and (table["event"][~lost] == 1).all():
-            said = (
-                f"{CENSORED_OUTCOMES_MISSING_START}{said}: each of the {len(no_outcome)} is "
-                "censored (event 0) without a time, and every patient kept had the event: "
-                "survival curves and models of the cohort would fall to 0. Give "
-                "the censored patients' time: a column of the time to the last follow-up, or the "
-                "start date as the time column with a last follow-up date beside it."
-            )
-        elif len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
+        censored = (
+            f"each of the {len(no_outcome)} is censored (event 0) without a time, and every "
+            "patient kept had the event: survival curves and models of the cohort would fall to "
+            "0. Give the censored patients' time: a column of the time to the last follow-up, or "
+            "the start date as the time column with a last follow-up date beside it."
+        )
+        if not ((table["event"][lost] == 0).all() and (table["event"][~lost] == 1).all()):
+            censored = ""
+        if len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
             said = (
                 f"{MOST_OUTCOMES_MISSING_START}{said} ({len(no_outcome)} of {len(table)} rows): "
-                "a model or survival curve of the cohort would use the others alone. Check why "
-                "in the lines above (the event's or time's column, its coding, a date beside it)."
+                "a model or survival curve of the cohort would use the others alone. "
+                + (
+                    censored
+                    or "Check why in the lines above (the event's or time's column, "
+                    "its coding, a date beside it)."
+                )
             )
+        elif censored:
+            said = f"{CENSORED_OUTCOMES_MISSING_START}{said}: {censored}"
         report.append(Coercion("(rows)", said, len(no_outcome)))
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
