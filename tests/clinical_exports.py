@@ -231,6 +231,44 @@ def anderson(folder: Path) -> Export:
     return Export(path, X, y, {**options, "time_unit": "weeks"})
 
 
+def gbsg2_workbook_with_notes(folder: Path) -> Export:
+    """GBSG2 (686 patients, 299 recurrences) as a trial's XLSX export: a merged title row,
+    merged group headers ('Baseline', 'Outcome'), a 'Notes' row of units and ranges under the
+    header ('years', 'mm', 'I-III', 'n', 'days'), a 'Total' row and a hidden column."""
+    import openpyxl
+
+    X, y = datasets.load_gbsg2()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["GBSG-2 trial: clinical data export"])
+    sheet.append(["Patient", "Baseline", *[""] * 5, "Outcome", "", ""])
+    sheet.append(
+        [
+            "Patient ID",
+            "Age",
+            "Tumour size",
+            "Grade",
+            "Positive nodes",
+            "Hormone therapy",
+            "Menopausal status",
+            "RFS (days)",
+            "Recurrence (0=no, 1=yes)",
+            "Remarks",
+        ]
+    )
+    sheet.append(["Notes", "years", "mm", "I-III", "n", "", "", "days", "", ""])  # fmt: skip
+    for i, (row, outcome) in enumerate(zip(X.itertuples(), y, strict=True)):
+        sheet.append([f"G-{i + 1:03d}", int(row.age), int(row.tsize), str(row.tgrade),
+                      int(row.pnodes), str(row.horTh), str(row.menostat), int(outcome["time"]),
+                      int(outcome["cens"]), ""])  # fmt: skip
+    sheet.append(["Total", *[None] * 7, int(y["cens"].sum()), ""])
+    for merged in ("A1:J1", "B2:G2", "H2:J2"):
+        sheet.merge_cells(merged)
+    sheet.column_dimensions["E"].hidden = True
+    book.save(path := folder / "gbsg2_trial.xlsx")
+    return Export(path, X, y)
+
+
 def messy(folder: Path) -> Path:
     """:data:`MESSY` written as its Latin-1 export."""
     path = folder / "export.csv"

@@ -532,13 +532,31 @@ def _from_header(rows: list[list[str]], report: list[Coercion]) -> list[list[str
     return rows[start:]
 
 
-#: Units a row under the header may give its columns (besides the time units), lower case.
+#: Units a row under the header may give its columns (besides the time units), lower case; 'n'
+#: of a count.
 _UNIT_CELLS = frozenset(
     {"%", "kg", "g", "mg", "cm", "mm", "m", "ml", "l", "cc", "cm3", "mm3", "kg/m2", "kg/m²",
      "g/l", "g/dl", "mg/l", "mg/dl", "µmol/l", "umol/l", "mmol/l", "µg/l", "ug/l", "ng/ml",
      "iu/l", "u/l", "ui/l", "ku/l", "/mm3", "/µl", "/ul", "10^9/l", "x10^9/l", "giga/l",
-     "ml/min", "mmhg", "bpm", "gy", "cgy", "hu", "suv", "points", "score", "pg/ml", "µg/ml"}
+     "ml/min", "mmhg", "bpm", "gy", "cgy", "hu", "suv", "points", "score", "pg/ml", "µg/ml",
+     "n"}
 )  # fmt: skip
+#: A row's first cell that makes it a note on the columns, never a patient: 'Notes', 'Units',
+#: 'Legend', 'Description' (any case, a colon and words after it allowed: 'Notes: see protocol').
+_NOTE_ROW = re.compile(r"(?i)\s*(?:notes?|units?|legend|descriptions?)\s*(?::.*)?")
+#: A range a row under the header states for its column: 'I-III', '0-100', '18 to 90'.
+_RANGE_CELL = re.compile(
+    r"(?i)\s*([ivx]+|-?\d+(?:[.,]\d+)?)\s*(?:[-\u2013\u2014]|to)\s*([ivx]+|\d+(?:[.,]\d+)?)\s*"
+)
+
+
+def _heading_cell(cell: str) -> tuple[str, str] | None:
+    """What a cell of a row under the header says of its column: ('unit', 'g/L') of a unit
+    ('[days]', '(mois)'), ('range', 'I-III'); None for any other text (a patient's value)."""
+    if (unit := _unit_cell(cell)) is not None:
+        return "unit", unit
+    text = cell.strip()
+    return ("range", text) if _RANGE_CELL.fullmatch(text) else None
 
 
 def _unit_cell(cell: str) -> str | None:
@@ -551,29 +569,39 @@ def _unit_cell(cell: str) -> str | None:
 def _with_units_row(
     header: list[str], body: list[list[str]], report: list[Coercion]
 ) -> tuple[list[str], list[list[str]]]:
-    """A row of units under the header (its first cell empty, each filled cell a unit:
-    ',years,g/L,days,') is no patient: each unit joins its column's header as '(unit)' where
-    the header states none (a time unit then reads as the survival time's), and the row is
-    skipped, with a note. Other headers and bodies are returned as they are."""
+    """A row of units under the header (its first cell empty or 'Notes', 'Units'..., each other
+    filled cell a unit or a range: ',years,g/L,days,', GBSG2's 'Notes,years,mm,I-III') is no
+    patient: each unit joins its column's header as '(unit)' where the header states none (a
+    time unit then reads as the survival time's), a range is only said; the row is skipped,
+    with a note. Other headers and bodies are returned as they are."""
     if not body:
         return header, body
-    cells = [c.strip() for c in body[0]]
+    first, *cells = [c.strip() for c in body[0]] or [""]
+    said = [_heading_cell(c) if c else None for c in cells]
     filled = [c for c in cells if c]
-    units = [_unit_cell(c) for c in cells] + [None] * max(0, len(header) - len(cells))
     if (
-        cells[:1] != [""]
+        (first and not _NOTE_ROW.fullmatch(first))
         or not filled
-        or any(u is None for c, u in zip(cells, units, strict=False) if c)
+        or any(s is None for c, s in zip(cells, said, strict=True) if c)
     ):
         return header, body
-    merged = [
-        f"{name} ({unit})" if unit and not parse_header(name).unit else name
-        for name, unit in zip(header, units[: len(header)], strict=True)
-    ]
+    said = [None, *said] + [None] * max(0, len(header) - len(said) - 1)
+    merged = [_with_heading(name, heading) for name, heading in zip(header, said, strict=False)]
+    kinds = {"unit": "units", "range": "ranges"}
+    what = " and ".join(dict.fromkeys(kinds[k] for k, _ in filter(None, said)))
+    headed = f" ({first!r})" if first else ""
     report.append(
-        Coercion("(file)", f"a row of units under the header read: {', '.join(filled)}", 1)
+        Coercion("(file)", f"a row of {what} under the header{headed} read: {', '.join(filled)}", 1)
     )
     return merged, body[1:]
+
+
+def _with_heading(name: str, heading: tuple[str, str] | None) -> str:
+    """A header with what the row under it says (:func:`_heading_cell`): its unit joined as
+    '(unit)' where the header states none; a range leaves it as it is."""
+    if heading is None or heading[0] == "range" or parse_header(name).unit:
+        return name
+    return f"{name} ({heading[1]})"
 
 
 def _without_bcr_rows(
@@ -2020,6 +2048,19 @@ _SUMMARY_ID = re.compile(
 )
 
 
+def _without_note_rows(cells: pd.DataFrame, column: str, report: list[Coercion]) -> pd.DataFrame:
+    """The table without the rows whose ID is a note's ('Notes', 'Units', 'Legend: ...',
+    :data:`_NOTE_ROW`): a sheet's remarks on its columns, never a patient (GBSG2's 'Notes' row
+    of units and ranges was one, without an outcome, its 'I-III' a grade)."""
+    notes = cells[column].str.fullmatch(_NOTE_ROW.pattern)
+    if notes.any():
+        shown = _show(list(cells[column][notes].str.strip()))
+        report.append(
+            Coercion("(rows)", f"rows of notes, not patients, skipped: {shown}", int(notes.sum()))
+        )
+    return cells[~notes]
+
+
 def _without_summary_rows(cells: pd.DataFrame, column: str, report: list[Coercion]) -> pd.DataFrame:
     """The table without the summary rows at its bottom (a spreadsheet's totals)."""
     ids = cells[column].str.strip()
@@ -2080,7 +2121,7 @@ def read_clinical_spreadsheet(
             )
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
-    cells = _without_summary_rows(cells, id_text, report)
+    cells = _without_summary_rows(_without_note_rows(cells, id_text, report), id_text, report)
     ids = _ids(cells[id_text], id_text, path, report)
     numbers = number_marks(
         cells,

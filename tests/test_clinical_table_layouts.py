@@ -1,0 +1,53 @@
+"""Clinical sheets laid out as public imaging collections and trials publish them, filled with
+real patients: a 'Notes' row of units under a merged header (GBSG2), rows of notes (veterans)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sksurv import datasets
+
+from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from tests import clinical_exports
+
+
+def _actions(result: ClinicalImport, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def test_a_notes_row_of_units_and_ranges_under_the_header_is_no_patient(tmp_path: Path) -> None:
+    """GBSG2's trial workbook with a 'Notes' row under its header ('years', 'mm', 'I-III', 'n',
+    'days'): it was a 687th patient without outcome, its 'I-III' a grade."""
+    export = clinical_exports.gbsg2_workbook_with_notes(tmp_path)
+    result = read_clinical_spreadsheet(export.path)
+    table = result.table
+    assert len(table) == 686 and "Notes" not in table.index
+    assert int(table["event"].sum()) == 299 and not result.no_outcome
+    np.testing.assert_array_equal(table["time"], export.y["time"])
+    assert result.schema["grade"].categories == ("I", "II", "III")
+    units = {v.name: v.unit for v in result.schema.variables}
+    assert (units["age"], units["tumour_size"], units["positive_nodes"]) == ("years", "mm", "n")
+    assert (
+        "a row of units and ranges under the header ('Notes') read: years, mm, I-III, n, days"
+        in _actions(result, "(file)")
+    )
+
+
+def test_a_row_whose_id_is_a_note_is_no_patient(tmp_path: Path) -> None:
+    """A 'Notes' row of free text under the header and a 'Legend: ...' one above the totals are
+    the sheet's remarks, never patients (veterans, 137)."""
+    X, y = datasets.load_veterans_lung_cancer()
+    lines = ["patient_id,Age_in_years,Survival_in_days,Status", "Notes,at randomisation,,"]
+    lines += [
+        f"V{i:03d},{age:g},{row['Survival_in_days']:g},{'Dead' if row['Status'] else 'Alive'}"
+        for i, (age, row) in enumerate(zip(X["Age_in_years"], y, strict=True))
+    ]
+    lines += ["Legend: Status as of 1972,,,", "Total,,,128"]
+    (path := tmp_path / "veterans.csv").write_text("\n".join(lines) + "\n")
+    result = read_clinical_spreadsheet(path)
+    assert len(result.table) == 137 and int(result.table["event"].sum()) == 128
+    assert not result.no_outcome
+    assert "rows of notes, not patients, skipped: 'Notes', 'Legend: Status as of 1972'" in _actions(
+        result, "(rows)"
+    )
