@@ -1,11 +1,13 @@
 """Clinical sheets laid out as public imaging collections and trials publish them, filled with
-real patients: a 'Notes' row of units under a merged header (GBSG2), rows of notes (veterans)."""
+real patients: a 'Notes' row of units under a merged header (GBSG2), a row of code legends
+(veterans)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
@@ -50,4 +52,25 @@ def test_a_row_whose_id_is_a_note_is_no_patient(tmp_path: Path) -> None:
     assert not result.no_outcome
     assert "rows of notes, not patients, skipped: 'Notes', 'Legend: Status as of 1972'" in _actions(
         result, "(rows)"
+    )
+
+
+def test_a_code_legend_row_under_the_header_states_each_columns_codes(tmp_path: Path) -> None:
+    """A row of code legends under the header, as Duke-Breast-Cancer-MRI's and R's 1/2 status
+    ('1 = alive, 2 = dead'): read as each column's stated codes, the 128 deaths of the veterans
+    counted (refused as a row without patient ID)."""
+    X, y = datasets.load_veterans_lung_cancer()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Patient", "", "Outcome", ""])
+    sheet.append(["Patient ID", "Age", "Survival (days)", "Status"])
+    sheet.append(["", "years", "", "1 = alive, 2 = dead"])
+    for i, (age, row) in enumerate(zip(X["Age_in_years"], y, strict=True)):
+        sheet.append([f"V{i:03d}", age, int(row["Survival_in_days"]), 2 if row["Status"] else 1])
+    book.save(path := tmp_path / "veterans.xlsx")
+    result = read_clinical_spreadsheet(path)
+    assert len(result.table) == 137 and int(result.table["event"].sum()) == 128
+    assert result.event_column == "Status (1 = alive, 2 = dead)"
+    assert "a row of units and codes under the header read: years, 1 = alive, 2 = dead" in (
+        _actions(result, "(file)")
     )

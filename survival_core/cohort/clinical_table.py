@@ -552,10 +552,13 @@ _RANGE_CELL = re.compile(
 
 def _heading_cell(cell: str) -> tuple[str, str] | None:
     """What a cell of a row under the header says of its column: ('unit', 'g/L') of a unit
-    ('[days]', '(mois)'), ('range', 'I-III'); None for any other text (a patient's value)."""
+    ('[days]', '(mois)'), ('codes', '0 = no, 1 = yes') of a code legend, ('range', 'I-III');
+    None for any other text (a patient's value)."""
     if (unit := _unit_cell(cell)) is not None:
         return "unit", unit
     text = cell.strip()
+    if re.match(r"[\w.]+\s*[=:]", text) and code_meanings(text):
+        return "codes", text
     return ("range", text) if _RANGE_CELL.fullmatch(text) else None
 
 
@@ -569,11 +572,13 @@ def _unit_cell(cell: str) -> str | None:
 def _with_units_row(
     header: list[str], body: list[list[str]], report: list[Coercion]
 ) -> tuple[list[str], list[list[str]]]:
-    """A row of units under the header (its first cell empty or 'Notes', 'Units'..., each other
-    filled cell a unit or a range: ',years,g/L,days,', GBSG2's 'Notes,years,mm,I-III') is no
-    patient: each unit joins its column's header as '(unit)' where the header states none (a
-    time unit then reads as the survival time's), a range is only said; the row is skipped,
-    with a note. Other headers and bodies are returned as they are."""
+    """A row of units or code legends under the header (its first cell empty or 'Notes',
+    'Units'..., each other filled cell a unit, a code legend or a range: ',years,g/L,days,',
+    Duke-Breast-Cancer-MRI's '0 = alive, 1 = dead') is no patient: each unit joins its column's
+    header as '(unit)' where the header states none (a time unit then reads as the survival
+    time's), each legend as its stated codes '(0 = alive, 1 = dead)' where it states none (read
+    as a header's), a range is only said; the row is skipped, with a note. Other headers and
+    bodies are returned as they are."""
     if not body:
         return header, body
     first, *cells = [c.strip() for c in body[0]] or [""]
@@ -587,7 +592,7 @@ def _with_units_row(
         return header, body
     said = [None, *said] + [None] * max(0, len(header) - len(said) - 1)
     merged = [_with_heading(name, heading) for name, heading in zip(header, said, strict=False)]
-    kinds = {"unit": "units", "range": "ranges"}
+    kinds = {"unit": "units", "codes": "codes", "range": "ranges"}
     what = " and ".join(dict.fromkeys(kinds[k] for k, _ in filter(None, said)))
     headed = f" ({first!r})" if first else ""
     report.append(
@@ -597,11 +602,13 @@ def _with_units_row(
 
 
 def _with_heading(name: str, heading: tuple[str, str] | None) -> str:
-    """A header with what the row under it says (:func:`_heading_cell`): its unit joined as
-    '(unit)' where the header states none; a range leaves it as it is."""
-    if heading is None or heading[0] == "range" or parse_header(name).unit:
+    """A header with what the row under it says (:func:`_heading_cell`): its unit or its codes
+    joined as '(...)' where the header states none; a range leaves it as it is."""
+    if heading is None or heading[0] == "range":
         return name
-    return f"{name} ({heading[1]})"
+    h = parse_header(name)
+    stated = h.unit if heading[0] == "unit" else h.codes
+    return name if stated else f"{name} ({heading[1]})"
 
 
 def _without_bcr_rows(
