@@ -269,6 +269,50 @@ def gbsg2_workbook_with_notes(folder: Path) -> Export:
     return Export(path, X, y)
 
 
+#: Duke-Breast-Cancer-MRI's 'Clinical_and_Other_Features.xlsx' columns, as (group, name, legend).
+DUKE_COLUMNS = (
+    ("Patient Information", "Patient ID", ""),
+    ("", "Days to MRI (From the Date of Diagnosis)", ""),
+    ("Demographics", "Date of Birth (Days)", ""),
+    ("", "Menopause (at diagnosis)", "0 = pre, 1 = post, 2 = N/A"),
+    ("Tumor Characteristics", "Nottingham grade", "1 = low, 2 = intermediate, 3 = high"),
+    ("", "ER", "0 = neg, 1 = pos"),
+    ("Follow Up", "Days to death (from the date of diagnosis)", ""),
+    ("", "Vital status", "0 = alive, 1 = dead"),
+    ("", "Recurrence event(s)", "0 = no, 1 = yes"),
+    ("", "Days to local recurrence (from the date of diagnosis)", ""),
+    ("", "Days to last local recurrence free assessment (from the date of diagnosis)", ""),
+)
+
+
+def duke_breast_mri(folder: Path) -> Export:
+    """Duke-Breast-Cancer-MRI's clinical workbook (:data:`DUKE_COLUMNS`: a group row, the names
+    and a row of code legends, 'NP' where a field does not apply) filled with lifelines' GBSG
+    lymph-node patients 300-599 (their age and grade, 112 recurrences, 64 deaths): the birth
+    'date' in days before diagnosis, days to the local recurrence for the 112 and to the last
+    assessment free of it for the others. ``X`` holds the ages, ``y`` the recurrences."""
+    import openpyxl
+
+    source = Path(lifelines_datasets.__file__).with_name("lymph_node.csv")
+    patients = pd.read_csv(source).iloc[300:600].reset_index(drop=True)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in zip(*DUKE_COLUMNS, strict=True):
+        sheet.append(list(row))
+    for i, p in patients.iterrows():
+        recurred, died = p["censrec"] == 1, p["censdead"] == 1
+        sheet.append([f"Breast_MRI_{i + 1:03d}", 5 + i % 20, -int(p["age"] * TIME_UNITS["years"]),
+                      int(p["menopause"] - 1), int(p["grade"]), int(p["estrg_recp"] > 0),
+                      int(p["survtime"]) if died else "NP", int(died), int(recurred),
+                      int(p["rectime"]) if recurred else "NP",
+                      "NP" if recurred else int(p["rectime"])])  # fmt: skip
+    for merged in ("A1:B1", "C1:D1", "E1:F1", "G1:K1"):
+        sheet.merge_cells(merged)
+    book.save(path := folder / "Clinical_and_Other_Features.xlsx")
+    y = Surv.from_arrays(patients["censrec"] == 1, patients["rectime"])
+    return Export(path, patients[["age"]], y)
+
+
 def messy(folder: Path) -> Path:
     """:data:`MESSY` written as its Latin-1 export."""
     path = folder / "export.csv"

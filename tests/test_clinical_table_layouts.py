@@ -1,6 +1,6 @@
 """Clinical sheets laid out as public imaging collections and trials publish them, filled with
-real patients: a 'Notes' row of units under a merged header (GBSG2), a row of code legends
-(veterans)."""
+real patients: a 'Notes' row of units under a merged header (GBSG2), Duke-Breast-Cancer-MRI's
+code legends and split recurrence times."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pytest
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.errors import InputError
 from tests import clinical_exports
+from tests.clinical_exports import DUKE_COLUMNS
+
+#: Duke's recurrence-free time and event, as a user gives them.
+DUKE_TIME, DUKE_EVENT = DUKE_COLUMNS[9][1], DUKE_COLUMNS[8][1]
 
 
 def _actions(result: ClinicalImport, column: str) -> list[str]:
@@ -74,3 +80,30 @@ def test_a_code_legend_row_under_the_header_states_each_columns_codes(tmp_path: 
     assert "a row of units and codes under the header read: years, 1 = alive, 2 = dead" in (
         _actions(result, "(file)")
     )
+
+
+def test_dukes_recurrence_time_is_split_between_two_columns(tmp_path: Path) -> None:
+    """Duke-Breast-Cancer-MRI: days to the local recurrence for the 112 recurrences, 'NP' for the
+    others, whose time is in 'Days to last local recurrence free assessment': that column was
+    dropped as another outcome, and the 188 censored patients lost their outcome."""
+    export = clinical_exports.duke_breast_mri(tmp_path)
+    result = read_clinical_spreadsheet(
+        export.path, id_column="Patient ID", time_column=DUKE_TIME, event_column=DUKE_EVENT
+    )
+    table = result.table
+    assert len(table) == 300 and not result.no_outcome
+    assert int(table["event"].sum()) == 112
+    np.testing.assert_array_equal(table["time"], export.y["time"])
+    np.testing.assert_array_equal(table["event"], export.y["event"].astype(int))
+    censored_time = DUKE_COLUMNS[10][1]
+    assert result.time_column == f"({DUKE_TIME} / {censored_time})"
+    assert f"time: {DUKE_TIME} for the events, else {censored_time}" in _actions(
+        result, result.time_column
+    )
+    assert "event from the codes stated in the header (0 = no, 1 = yes)" in _actions(
+        result, f"{DUKE_EVENT} (0 = no, 1 = yes)"
+    )
+    assert result.endpoint == "disease"
+    # found without being given, beside a vital status: which event is the time's is asked
+    with pytest.raises(InputError, match="cannot mix two endpoints. Give the event"):
+        read_clinical_spreadsheet(export.path)

@@ -128,7 +128,7 @@ _DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
 #: indicator (0 censored, 1 event)'), so they are never read by guess.
 NO_EVENT_WORDS = frozenset({"alive", "survived", "living", "censored", "cnsr"})
 #: Columns of days to death and of days to the last follow-up (TCGA / GDC exports): the time is
-#: the first for the dead, the second for the others.
+#: the first for the dead, the second for the others (:func:`_censoring_days`).
 DEATH_DAYS_NAMES = ("days_to_death", "death_days_to")
 FOLLOW_UP_DAYS_NAMES = (
     "days_to_last_follow_up", "days_to_last_followup", "last_contact_days_to",
@@ -1768,6 +1768,37 @@ def _days_to_disease_event(
     return days, events.where(days.notna())
 
 
+#: A column of days to an event, and the event ('local_recurrence' of Duke-Breast-Cancer-MRI's
+#: 'Days to local recurrence', 'death' of TCGA BCR's 'death_days_to'); never to the last one.
+_DAYS_TO = re.compile(r"days_to_(?!last_)(?P<to>\w+)|(?!last_)(?P<of>\w+)_days_to")
+
+
+def _censoring_days(headers: dict[str, Header], to_event: str) -> str | None:
+    """The column of a censored patient's days beside ``to_event``, a column of days to an event
+    blank for the others (:data:`_DAYS_TO`): days to the last assessment free of that event
+    (Duke-Breast-Cancer-MRI's 'Days to last local recurrence free assessment'), else to the last
+    follow-up or contact (TCGA / GDC: :data:`FOLLOW_UP_DAYS_NAMES`); None when there is none."""
+    written = _DAYS_TO.fullmatch(headers[to_event].name)
+    if written is None:
+        return None
+    event = written["to"] or written["of"]
+    free = (f"days_to_last_{event}_free_assessment", f"days_to_last_{event}_free")
+    return _first_by_name(headers, (*free, *FOLLOW_UP_DAYS_NAMES), base=False)
+
+
+def _split_days(headers: dict[str, Header]) -> str | None:
+    """The one column of days to an event beside days to the last assessment free of it
+    (:func:`_censoring_days`; Duke-Breast-Cancer-MRI's local recurrence), for a table without a
+    survival time column; None when not exactly one (TCGA's days to death are read apart)."""
+    own = [
+        text
+        for text in headers
+        if (other := _censoring_days(headers, text)) is not None
+        and headers[other].name.endswith(("_free", "_free_assessment"))
+    ]
+    return own[0] if len(own) == 1 else None
+
+
 def _days_to_death_or_follow_up(
     cells: pd.DataFrame,
     headers: dict[str, Header],
@@ -1778,20 +1809,41 @@ def _days_to_death_or_follow_up(
     report: list[Coercion],
     numbers: NumberMarks,
 ) -> tuple[pd.Series, pd.Series]:
-    """Time and event of a TCGA / GDC export: days to death for the dead (the event column's
-    events, else the rows with days to death), days to the last follow-up for the others; a
-    dead patient without days to death has no time."""
+    """Time and event of a TCGA / GDC export without a time column: days to death for the dead,
+    days to the last follow-up for the others (:func:`_days_to_event_or_censoring`)."""
     to_death, _ = _time_days(cells[death], headers[death], time_unit, report, numbers)
-    to_last, _ = _time_days(cells[follow_up], headers[follow_up], time_unit, report, numbers)
+    return _days_to_event_or_censoring(
+        cells, headers, (death, to_death), follow_up, event, time_unit, report, numbers
+    )
+
+
+def _days_to_event_or_censoring(
+    cells: pd.DataFrame,
+    headers: dict[str, Header],
+    to_event: tuple[str, pd.Series],
+    to_censoring: str,
+    event: pd.Series | None,
+    time_unit: str | None,
+    report: list[Coercion],
+    numbers: NumberMarks,
+) -> tuple[pd.Series, pd.Series]:
+    """Time and event where a column of days to an event is blank for the censored patients,
+    their days in ``to_censoring`` (:func:`_censoring_days`; TCGA / GDC's days to death or to
+    the last follow-up): ``to_event`` (its header and days) for the events (the event column's,
+    else the rows with days to the event), ``to_censoring`` for the others; an event without its
+    days has no time."""
+    text, to_it = to_event
+    to_last, _ = _time_days(cells[to_censoring], headers[to_censoring], time_unit, report, numbers)
     if event is None:
-        event = to_death.notna().astype("Int64")
-        report.append(Coercion(death, "event: a number of days to death", int(event.sum())))
-    died = (event == 1).fillna(False).astype(bool)
-    days = to_death.where(died, to_last)
+        event = to_it.notna().astype("Int64")
+        report.append(Coercion(text, f"event: a number in {text!r}", int(event.sum())))
+    happened = (event == 1).fillna(False).astype(bool)
+    days = to_it.where(happened, to_last)
+    who = "the dead" if headers[text].name in DEATH_DAYS_NAMES else "the events"
     report.append(
         Coercion(
-            f"({death} / {follow_up})",
-            f"time: {death} for the dead, else {follow_up}",
+            f"({text} / {to_censoring})",
+            f"time: {text} for {who}, else {to_censoring}",
             int(days.notna().sum()),
         )
     )
@@ -2147,7 +2199,7 @@ def read_clinical_spreadsheet(
         of_event = _endpoint(headers[event_text]) if event_text is not None else None
         time_text = _time_by_name(headers, cells, numbers, of_event)
     if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
-        time_text = _named_time(headers)
+        time_text = _split_days(headers) or _named_time(headers)
     if event_text is None:
         endpoints = _time_endpoints(headers[time_text]) if time_text is not None else []
         others = {text: h for text, h in headers.items() if text != time_text}
@@ -2186,6 +2238,7 @@ def read_clinical_spreadsheet(
                 start_given, "used as the date the survival time counts from (given)", len(cells)
             )
         )
+    to_censoring = None if time_text is None else _censoring_days(headers, time_text)
     if time_text is not None and time_text == event_text:
         raise InputError(f"{path.name}: {time_text!r} cannot be both the time and the event.")
     if time_text is not None and event_text is not None:
@@ -2228,6 +2281,11 @@ def read_clinical_spreadsheet(
                 int(marked[1].sum()),
             )
         )
+    if to_censoring is not None:  # days to the event for the events, else to the last follow-up
+        days, event = _days_to_event_or_censoring(
+            cells, headers, (time_text, days), to_censoring, event, time_unit, report, numbers
+        )
+        event_text = event_text or time_text  # the events: those with days to it
     outcome_texts = {id_text, time_text, event_text, start_given}
     if days is not None and event is not None:
         follow_up = _follow_up_time(headers, outcome_texts)
@@ -2253,6 +2311,9 @@ def read_clinical_spreadsheet(
         unit, time_text = "days", f"({death_text} / {follow_text})"
         event_text = event_text or death_text  # the dead: those with days to death
         outcome_texts |= {death_text, follow_text}
+    if to_censoring is not None:  # named as the pair, as TCGA's is
+        outcome_texts.add(to_censoring)
+        time_text = f"({time_text} / {to_censoring})"
     _refuse_unread_headers(path, headers, outcome_texts)
     order = date_order(
         _present(cells[c]) for c in cells.columns if c not in outcome_texts or c == start_given
