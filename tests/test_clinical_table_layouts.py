@@ -1,6 +1,6 @@
 """Clinical sheets laid out as public imaging collections and trials publish them, filled with
 real patients: a 'Notes' row of units under a merged header (GBSG2), Duke-Breast-Cancer-MRI's
-code legends and split recurrence times."""
+code legends, split recurrence times and birth 'dates' in days."""
 
 from __future__ import annotations
 
@@ -107,3 +107,26 @@ def test_dukes_recurrence_time_is_split_between_two_columns(tmp_path: Path) -> N
     # found without being given, beside a vital status: which event is the time's is asked
     with pytest.raises(InputError, match="cannot mix two endpoints. Give the event"):
         read_clinical_spreadsheet(export.path)
+
+
+def test_a_birth_date_in_days_before_diagnosis_is_the_age(tmp_path: Path) -> None:
+    """Duke's 'Date of Birth (Days)' (-19358: born 53 years before diagnosis) was dropped as a
+    date whose values are not dates: the sheet's only age lost. Without its unit, the message
+    says how to have it read."""
+    export = clinical_exports.duke_breast_mri(tmp_path)
+    result = read_clinical_spreadsheet(
+        export.path, id_column="Patient ID", time_column=DUKE_TIME, event_column=DUKE_EVENT
+    )
+    np.testing.assert_array_equal(result.table["age"], export.X["age"])
+    assert result.schema["age"].unit == "years"
+    assert _actions(result, "Date of Birth (Days)") == [
+        "read as the age (years) at the date its days count from (diagnosis): -days / 365.25"
+    ]
+    (path := tmp_path / "unitless.csv").write_text(
+        "id,os_days,os_event,date_of_birth\na,100,1,-19358\nb,200,0,-25000\n"
+    )
+    (dropped,) = _actions(read_clinical_spreadsheet(path), "date_of_birth")
+    assert dropped.endswith(
+        "its values are negative whole numbers, as days before diagnosis are; to read them as "
+        "the age, state their unit in the header ('date_of_birth (days)')"
+    )

@@ -1437,10 +1437,11 @@ def _clean_variable(
     outcome: bool = False,
     redcap_export: bool = False,
 ) -> tuple[str, pd.Series | None, str]:
-    """One column cleaned: ("variable" | "date" | "dropped", values, unit). Dates are kept aside
-    (in the file's day/month ``order``); an ``outcome`` column, or one named as a date whose
-    values are not dates, is dropped: a model must not learn the outcome back from it; so is
-    REDCap's own field (of a ``redcap_export``, :func:`_redcap_field`)."""
+    """One column cleaned: ("variable" | "date" | "age" | "dropped", values, unit). Dates are
+    kept aside (in the file's day/month ``order``); a birth date in days before diagnosis is the
+    age (:func:`_birth_days`); an ``outcome`` column, or one named as a date whose values are not
+    dates, is dropped: a model must not learn the outcome back from it; so is REDCap's own field
+    (of a ``redcap_export``, :func:`_redcap_field`)."""
     column = h.text
     tokens = set(h.tokens)
     numbered = tokens & _NUMBER_WORDS and tokens & _IDENTIFYING_NUMBERS and "of" not in tokens
@@ -1465,11 +1466,26 @@ def _clean_variable(
         report.append(Coercion(column, NO_VALUES_DROPPED, len(cells)))
         return "dropped", None, ""
     if parsed_dates is None and names_a_date(h.words):
+        born = _birth_days(present, h, numbers)
+        if born is not None and _stated_unit(h) == "days":
+            ages = (-born / TIME_UNITS["years"]).round(1)
+            action = (
+                "read as the age (years) at the date its days count from (diagnosis): "
+                "-days / 365.25"
+            )
+            report.append(Coercion(column, action, len(present)))
+            return "age", ages.reindex(cells.index), "years"
+        offsets = (
+            ": its values are negative whole numbers, as days before diagnosis are; to read "
+            "them as the age, state their unit in the header ('" + h.label + " (days)')"
+            if born is not None
+            else ""
+        )
         report.append(
             Coercion(
                 column,
                 "dropped: named as a date, but its values are not dates of one format (ISO, "
-                "day/month/year, month/day/year or Excel day numbers)",
+                "day/month/year, month/day/year or Excel day numbers)" + offsets,
                 len(present),
             )
         )
@@ -1523,6 +1539,31 @@ def _clean_variable(
         report.append(Coercion(column, f"dropped: {why}", len(merged)))
         return "dropped", None, ""
     return "variable", merged.reindex(cells.index).astype(object), h.unit
+
+
+def _birth_days(present: pd.Series, h: Header, numbers: NumberMarks) -> pd.Series | None:
+    """A birth 'date' written as the days before the date the table counts from
+    (Duke-Breast-Cancer-MRI's 'Date of Birth (Days)', days relative to diagnosis: -18262 for a
+    patient aged 50), where the header names a birth and every value is a whole number below 0
+    and within :data:`_OLDEST` years; else None."""
+    if not _BIRTH_WORDS & date_stems(h.words) or not numbers.readable(present, h.text).all():
+        return None
+    days = numbers.read(present, h.text)
+    oldest = -_OLDEST * TIME_UNITS["years"]
+    return days if bool(((days < 0) & (days > oldest) & (days % 1 == 0)).all()) else None
+
+
+def _first_age(
+    born_ages: dict[str, pd.Series], given: bool, report: list[Coercion]
+) -> pd.Series | None:
+    """The ages of the first birth date in days (:func:`_birth_days`) where no age column is
+    ``given``; the others said dropped. None when there is none."""
+    first = None if given else next(iter(born_ages), None)
+    for text in born_ages:
+        if text != first:
+            why = "an age column is given" if given else f"the age is read from {first!r}"
+            report.append(Coercion(text, f"dropped: {why}", int(born_ages[text].notna().sum())))
+    return None if first is None else born_ages[first]
 
 
 def _birth_and_reference(dates: pd.DataFrame, headers: dict[str, Header]) -> tuple[str, str] | None:
@@ -2323,6 +2364,7 @@ def read_clinical_spreadsheet(
     labels: dict[str, str] = {}
     dates: dict[str, pd.Series] = {}
     texts: dict[str, str] = {}  # each variable's header as written
+    born_ages: dict[str, pd.Series] = {}  # ages from birth dates in days (:func:`_birth_days`)
     redcap_export = _redcap_export(cells, headers)
     for text in cells.columns:
         h = headers[text]
@@ -2345,6 +2387,8 @@ def read_clinical_spreadsheet(
         )
         if kind == "date":
             dates[text] = values
+        elif kind == "age":  # a birth date in days before diagnosis: the age, unless given
+            born_ages[text] = values
         elif kind == "variable":
             variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
             texts[h.name] = text
@@ -2457,10 +2501,11 @@ def read_clinical_spreadsheet(
         if why:
             report.append(Coercion(texts[name], f"dropped: {why}", int(variables[name].size)))
             del variables[name], units[name], labels[name]
-    if "age" not in variables:
+    age = _first_age(born_ages, "age" in variables, report)
+    if age is None and "age" not in variables:
         age = _age_from_dates(dates_frame, headers, report)
-        if age is not None:
-            variables["age"], units["age"], labels["age"] = age, "years", "Age"
+    if age is not None:
+        variables["age"], units["age"], labels["age"] = age, "years", "Age"
 
     table = pd.DataFrame({"time": days, "event": event, **variables}, index=cells.index)
     table.index = pd.Index(ids, name="case_id")
