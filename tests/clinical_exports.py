@@ -313,6 +313,28 @@ def duke_breast_mri(folder: Path) -> Export:
     return Export(path, patients[["age"]], y)
 
 
+def gdc_per_treatment(folder: Path) -> Export:
+    """The veterans' lung cancer trial (137 cases, 128 deaths) as a CPTAC clinical.tsv from the
+    GDC: one row per treatment (two per case, differing in 'treatment_type' alone), "'--" for a
+    blank, days to death or to the last follow-up."""
+    X, y = datasets.load_veterans_lung_cancer()
+    rows = []
+    for i, (age, outcome) in enumerate(zip(X["Age_in_years"], y, strict=True)):
+        days, died = str(int(outcome["Survival_in_days"])), bool(outcome["Status"])
+        for treatment in ("Pharmaceutical Therapy, NOS", "Radiation Therapy, NOS"):
+            rows.append({
+                "case_id": f"uuid-{i:04d}", "case_submitter_id": f"C3L-{i + 100:05d}",
+                "project_id": "CPTAC-3", "age_at_index": int(age),
+                "vital_status": "Dead" if died else "Alive",
+                "days_to_death": days if died else "'--",
+                "days_to_last_follow_up": "'--" if died else days,
+                "karnofsky_performance_status": int(X["Karnofsky_score"].iloc[i]),
+                "treatment_or_therapy": "yes", "treatment_type": treatment,
+            })  # fmt: skip
+    pd.DataFrame(rows).to_csv(path := folder / "clinical.tsv", sep="\t", index=False)
+    return Export(path, X, y)
+
+
 def messy(folder: Path) -> Path:
     """:data:`MESSY` written as its Latin-1 export."""
     path = folder / "export.csv"

@@ -1,6 +1,7 @@
 """Clinical sheets laid out as public imaging collections and trials publish them, filled with
 real patients: a 'Notes' row of units under a merged header (GBSG2), Duke-Breast-Cancer-MRI's
-code legends, split recurrence times and birth 'dates' in days."""
+code legends, split recurrence times and birth 'dates' in days, and a GDC clinical.tsv of one
+row per treatment (veterans)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from sksurv import datasets
 
@@ -130,3 +132,24 @@ def test_a_birth_date_in_days_before_diagnosis_is_the_age(tmp_path: Path) -> Non
         "its values are negative whole numbers, as days before diagnosis are; to read them as "
         "the age, state their unit in the header ('date_of_birth (days)')"
     )
+
+
+def test_gdc_rows_of_one_case_per_treatment_are_one_patient(tmp_path: Path) -> None:
+    """CPTAC's clinical.tsv from the GDC, one row per treatment (274 rows, 137 cases): refused
+    as repeated patient IDs; rows of a case that differ beyond its treatment still are."""
+    export = clinical_exports.gdc_per_treatment(tmp_path)
+    result = read_clinical_spreadsheet(export.path)
+    table = result.table
+    assert len(table) == 137 and int(table["event"].sum()) == 128
+    np.testing.assert_array_equal(table["time"], export.y["Survival_in_days"])
+    assert "treatment_type" not in table.columns and table["treatment_or_therapy"].all()
+    assert _actions(result, "(rows)") == [
+        "137 row(s) repeating a case with another treatment (GDC's one row per treatment) "
+        "joined into one row per case; the treatment fields that differ within a case "
+        "dropped: 'treatment_type'"
+    ]
+    sheet = pd.read_csv(export.path, sep="\t", dtype=str, keep_default_na=False)
+    sheet.loc[1, "age_at_index"] = "99"  # C3L-00100's second row: another patient's age
+    sheet.to_csv(export.path, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"ID\(s\) C3L-00100, .* appear more than once"):
+        read_clinical_spreadsheet(export.path)

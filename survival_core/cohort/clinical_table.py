@@ -2161,6 +2161,43 @@ def _without_note_rows(cells: pd.DataFrame, column: str, report: list[Coercion])
     return cells[~notes]
 
 
+#: GDC's treatment fields, one row per treatment in its clinical.tsv ('treatment_type',
+#: 'days_to_treatment_start', 2024's 'treatments.treatment_type'), by name.
+_GDC_TREATMENT = re.compile(
+    r"(?:treatments_)?(?:treatment_\w+|days_to_treatment_\w+|therapeutic_agents|"
+    r"regimen_or_line_of_therapy|initial_disease_status)"
+)
+
+
+def _one_row_per_case(
+    cells: pd.DataFrame, column: str, headers: dict[str, Header], report: list[Coercion]
+) -> pd.DataFrame:
+    """GDC's clinical.tsv with one row per treatment (CPTAC's two per case) as one row per case,
+    where a case's rows differ in its treatment fields (:data:`_GDC_TREATMENT`) alone: those
+    that differ within a case are dropped (which treatment would be the variable is unsaid),
+    said in the report. Any other table is returned as it is (repeated IDs are refused after)."""
+    ids = cells[column].str.strip()
+    if ids.is_unique:
+        return cells
+    treatments = [c for c in cells.columns if _GDC_TREATMENT.fullmatch(headers[c].name)]
+    rest = cells.drop(columns=treatments).apply(lambda c: c.str.strip())
+    if not treatments or len(rest.drop_duplicates()) != ids.nunique():
+        return cells
+    by_case = cells[treatments].apply(lambda c: c.str.strip()).groupby(ids.to_numpy())
+    differing = [c for c in treatments if (by_case[c].nunique(dropna=False) > 1).any()]
+    repeated = int(ids.duplicated().sum())
+    report.append(
+        Coercion(
+            "(rows)",
+            f"{repeated} row(s) repeating a case with another treatment (GDC's one row per "
+            f"treatment) joined into one row per case; the treatment fields that differ "
+            f"within a case dropped: {_show(differing)}",
+            repeated,
+        )
+    )
+    return cells[~ids.duplicated()].drop(columns=differing)
+
+
 def _without_summary_rows(cells: pd.DataFrame, column: str, report: list[Coercion]) -> pd.DataFrame:
     """The table without the summary rows at its bottom (a spreadsheet's totals)."""
     ids = cells[column].str.strip()
@@ -2222,6 +2259,8 @@ def read_clinical_spreadsheet(
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
     cells = _without_summary_rows(_without_note_rows(cells, id_text, report), id_text, report)
+    cells = _one_row_per_case(cells, id_text, headers, report)
+    headers = {text: h for text, h in headers.items() if text in cells.columns}
     ids = _ids(cells[id_text], id_text, path, report)
     numbers = number_marks(
         cells,
