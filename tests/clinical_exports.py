@@ -335,6 +335,29 @@ def gdc_per_treatment(folder: Path) -> Export:
     return Export(path, X, y)
 
 
+def redcap_longitudinal(folder: Path) -> Export:
+    """The AIDS trial (1151 patients, 96 events) as REDCap's longitudinal export: one row per
+    event of a record, 'baseline_arm_1' (age, CD4 count, race as checkboxes 'raceth___1'...)
+    and 'followup_arm_1' (days followed, the event), each blank in the other event; REDCap's
+    event and repeat fields and each form's status ('demographics_complete')."""
+    X, y = datasets.load_aids()
+    rows = []
+    baseline = zip(X["age"], X["cd4"], X["raceth"], y, strict=True)
+    for i, (age, cd4, race, outcome) in enumerate(baseline):
+        races = {f"raceth___{code}": int(race == code) for code in X["raceth"].cat.categories}
+        for event, fields in (
+            ("baseline_arm_1", {"age": age, "cd4": cd4, **races, "demographics_complete": 2}),
+            ("followup_arm_1", {"os_days": int(outcome["time"]), "dead": int(outcome["censor"]),
+                                "followup_complete": 2}),
+        ):  # fmt: skip
+            rows.append({
+                "record_id": i + 1, "redcap_event_name": event, "redcap_repeat_instrument": "",
+                "redcap_repeat_instance": "", **fields,
+            })  # fmt: skip
+    pd.DataFrame(rows).to_csv(path := folder / "redcap.csv", index=False)
+    return Export(path, X, y)
+
+
 def messy(folder: Path) -> Path:
     """:data:`MESSY` written as its Latin-1 export."""
     path = folder / "export.csv"

@@ -1,7 +1,7 @@
 """Clinical sheets laid out as public imaging collections and trials publish them, filled with
 real patients: a 'Notes' row of units under a merged header (GBSG2), Duke-Breast-Cancer-MRI's
-code legends, split recurrence times and birth 'dates' in days, and a GDC clinical.tsv of one
-row per treatment (veterans)."""
+code legends, split recurrence times and birth 'dates' in days, a GDC clinical.tsv of one row
+per treatment (veterans) and REDCap's longitudinal export of one row per event (AIDS)."""
 
 from __future__ import annotations
 
@@ -153,3 +153,35 @@ def test_gdc_rows_of_one_case_per_treatment_are_one_patient(tmp_path: Path) -> N
     sheet.to_csv(export.path, sep="\t", index=False)
     with pytest.raises(InputError, match=r"ID\(s\) C3L-00100, .* appear more than once"):
         read_clinical_spreadsheet(export.path)
+
+
+def test_redcap_rows_of_one_record_per_event_are_one_patient(tmp_path: Path) -> None:
+    """REDCap's longitudinal export, the baseline and the follow-up of a record on two rows
+    (2302 rows, 1151 records), was refused as repeated patient IDs; a field filled differently
+    in two events of a record still is, naming the record, the field and the events."""
+    export = clinical_exports.redcap_longitudinal(tmp_path)
+    result = read_clinical_spreadsheet(export.path)
+    table = result.table
+    assert len(table) == 1151 and int(table["event"].sum()) == 96
+    np.testing.assert_array_equal(table["time"], export.y["time"])
+    np.testing.assert_array_equal(table["cd4"], export.X["cd4"])
+    races = [f"raceth_{code}" for code in export.X["raceth"].cat.categories]
+    assert list(result.variables.columns) == ["age", "cd4", *races]
+    assert (table[races].idxmax(axis=1).str[7:] == export.X["raceth"].to_numpy()).all()
+    assert _actions(result, "(rows)") == [
+        "REDCap's longitudinal export: 2302 rows of 1151 records in the events "
+        "'baseline_arm_1', 'followup_arm_1' joined into one row per record, each field from "
+        "the event it is filled in; REDCap's event fields dropped: 'redcap_event_name', "
+        "'redcap_repeat_instrument', 'redcap_repeat_instance'"
+    ]
+    sheet = pd.read_csv(export.path, dtype=str, keep_default_na=False)
+    sheet.loc[3, "age"] = "35"  # record 2's follow-up: an age beside the baseline's 34
+    sheet.to_csv(export.path, index=False)
+    with pytest.raises(InputError) as refused:
+        read_clinical_spreadsheet(export.path)
+    assert str(refused.value) == (
+        "redcap.csv: REDCap record 2 has 'age' filled differently in its events "
+        "baseline_arm_1 ('34.0') and followup_arm_1 ('35'); a record's rows are joined into "
+        "one patient, each field from the event it is filled in: keep the field in one event "
+        "(a REDCap report filtered by event), or import each event's rows apart."
+    )

@@ -2169,22 +2169,50 @@ _GDC_TREATMENT = re.compile(
 )
 
 
+#: REDCap's fields saying which event (arm) and repeat of a record a row of its longitudinal
+#: export holds ('baseline_arm_1'; a repeating form's name and instance).
+_REDCAP_ROW_FIELDS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
+
+
 def _one_row_per_case(
-    cells: pd.DataFrame, column: str, headers: dict[str, Header], report: list[Coercion]
+    cells: pd.DataFrame,
+    column: str,
+    headers: dict[str, Header],
+    path: Path,
+    report: list[Coercion],
+) -> pd.DataFrame:
+    """A table with several rows per patient, as exports write them, as one row per patient:
+    REDCap's longitudinal export (one row per event, :func:`_one_row_per_record`) and GDC's
+    clinical.tsv (one row per treatment, :func:`_one_row_per_treatment`). Any other table is
+    returned as it is (repeated IDs are refused after)."""
+    ids = cells[column].str.strip()
+    if ids.is_unique:
+        return cells
+    if any(h.name == _REDCAP_ROW_FIELDS[0] for h in headers.values()):
+        return _one_row_per_record(cells, ids, headers, path, report)
+    return _one_row_per_treatment(cells, ids, headers, report)
+
+
+def _written(cells: pd.DataFrame) -> pd.DataFrame:
+    """The table's cells stripped, a missing one (:data:`MISSING_TOKENS`) as NaN."""
+    stripped = cells.apply(lambda c: c.str.strip())
+    return stripped.mask(stripped.apply(lambda c: c.str.lower().isin(MISSING_TOKENS)))
+
+
+def _one_row_per_treatment(
+    cells: pd.DataFrame, ids: pd.Series, headers: dict[str, Header], report: list[Coercion]
 ) -> pd.DataFrame:
     """GDC's clinical.tsv with one row per treatment (CPTAC's two per case) as one row per case,
     where a case's rows differ in its treatment fields (:data:`_GDC_TREATMENT`) alone: those
     that differ within a case are dropped (which treatment would be the variable is unsaid),
-    said in the report. Any other table is returned as it is (repeated IDs are refused after)."""
-    ids = cells[column].str.strip()
-    if ids.is_unique:
-        return cells
+    said in the report. Any other table is returned as it is."""
     treatments = [c for c in cells.columns if _GDC_TREATMENT.fullmatch(headers[c].name)]
-    rest = cells.drop(columns=treatments).apply(lambda c: c.str.strip())
-    if not treatments or len(rest.drop_duplicates()) != ids.nunique():
+    if not treatments:
         return cells
-    by_case = cells[treatments].apply(lambda c: c.str.strip()).groupby(ids.to_numpy())
-    differing = [c for c in treatments if (by_case[c].nunique(dropna=False) > 1).any()]
+    values = _written(cells).groupby(ids.to_numpy()).nunique(dropna=False)
+    if (values.drop(columns=treatments) > 1).any(axis=None):
+        return cells
+    differing = [c for c in treatments if (values[c] > 1).any()]
     repeated = int(ids.duplicated().sum())
     report.append(
         Coercion(
@@ -2196,6 +2224,68 @@ def _one_row_per_case(
         )
     )
     return cells[~ids.duplicated()].drop(columns=differing)
+
+
+def _one_row_per_record(
+    cells: pd.DataFrame,
+    ids: pd.Series,
+    headers: dict[str, Header],
+    path: Path,
+    report: list[Coercion],
+) -> pd.DataFrame:
+    """REDCap's longitudinal export, a record's fields spread over one row per event
+    ('baseline_arm_1', 'followup_arm_1'), as one row per record: each field from the event it is
+    filled in, REDCap's event and repeat fields (:data:`_REDCAP_ROW_FIELDS`) dropped, said in
+    the report. A field filled differently in two events of a record is refused
+    (:func:`_refuse_differing_events`); REDCap's form statuses, dropped after
+    (:func:`_redcap_field`), may differ."""
+    rows = sorted(  # the event first
+        (c for c in cells.columns if headers[c].name in _REDCAP_ROW_FIELDS),
+        key=lambda c: _REDCAP_ROW_FIELDS.index(headers[c].name),
+    )
+    filled = _written(cells.drop(columns=rows))
+    by_record = filled.groupby(ids.to_numpy(), sort=False)
+    statuses = [c for c in filled.columns if _redcap_field(headers[c], filled[c].dropna(), True)]
+    clashes = (by_record.nunique() > 1).drop(columns=statuses)
+    if clashes.any(axis=None):
+        _refuse_differing_events(cells, ids, rows, clashes, path)
+    first = ~ids.duplicated()
+    events = _show(list(dict.fromkeys(_written(cells[rows]).iloc[:, 0].dropna())))
+    report.append(
+        Coercion(
+            "(rows)",
+            f"REDCap's longitudinal export: {len(ids)} rows of {int(first.sum())} records in "
+            f"the events {events} joined into one row per record, each field from the event "
+            f"it is filled in; REDCap's event fields dropped: {_show(rows)}",
+            int((~first).sum()),
+        )
+    )
+    joined = by_record.transform("first")
+    return joined[first].fillna(cells.drop(columns=rows)[first])
+
+
+def _refuse_differing_events(
+    cells: pd.DataFrame, ids: pd.Series, rows: list[str], clashes: pd.DataFrame, path: Path
+) -> None:
+    """InputError naming the first record, field and events (REDCap's ``rows`` fields: event,
+    repeat) whose rows hold two values of one field: which would be the patient's is unsaid."""
+    found = clashes.stack()
+    record, field = found[found].index[0]
+    values = _written(cells.loc[ids == record, [field]])[field].dropna()
+    other = values[values != values.iloc[0]].index[0]
+    events = [
+        f"{' / '.join(_written(cells.loc[[row], rows]).iloc[0].dropna())} ({values[row]!r})"
+        for row in (values.index[0], other)
+    ]
+    more = int(clashes.to_numpy().sum()) - 1
+    raise InputError(
+        f"{path.name}: REDCap record {record} has {field!r} filled differently in its events "
+        f"{events[0]} and {events[1]}"
+        + (f" (and {more} more field(s) of records so)" if more else "")
+        + "; a record's rows are joined into one patient, each field from the event it is "
+        "filled in: keep the field in one event (a REDCap report filtered by event), or "
+        "import each event's rows apart."
+    )
 
 
 def _without_summary_rows(cells: pd.DataFrame, column: str, report: list[Coercion]) -> pd.DataFrame:
@@ -2259,7 +2349,7 @@ def read_clinical_spreadsheet(
     how = "given" if id_column else "recognised by its name"
     report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
     cells = _without_summary_rows(_without_note_rows(cells, id_text, report), id_text, report)
-    cells = _one_row_per_case(cells, id_text, headers, report)
+    cells = _one_row_per_case(cells, id_text, headers, path, report)
     headers = {text: h for text, h in headers.items() if text in cells.columns}
     ids = _ids(cells[id_text], id_text, path, report)
     numbers = number_marks(
