@@ -26,6 +26,8 @@ from survival_core.io.clinical_schema import (
     infer_schema,
     validate_clinical,
 )
+from survival_core.models.tabular import TablePreprocessor
+from tests import clinical_exports
 from tests.clinical_exports import lifelines_csv
 
 HEAD_NECK = CohortSchema(
@@ -185,6 +187,27 @@ def test_r_lung_institution_id_is_imported_and_drafted_as_a_centre(tmp_path: Pat
         variable = read_clinical_spreadsheet(path, time_unit="days").schema[header]
         assert variable.kind == CATEGORY and len(variable.categories) == 18
         assert variable.categories[:3] == ("1", "2", "3")
+
+
+def test_a_race_code_under_race_id_is_a_category_not_an_identifier(tmp_path: Path) -> None:
+    """The AIDS trial's race codes 1-5 under I-SPY1's header 'race_id' were dropped as an
+    identifier ('an identifier or free text (by its name)'): they are drafted as a category and
+    one-hot for the model; a patient number under the same header stays an identifier."""
+    export = clinical_exports.aids(tmp_path)
+    sheet = pd.read_csv(export.path).rename(columns={"raceth": "race_id"})
+    sheet.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert result.schema["race_id"].categories == ("1", "2", "3", "4", "5")
+    prep = TablePreprocessor().fit(result.variables)
+    codes = ["race_id=2", "race_id=3", "race_id=4", "race_id=5"]
+    assert [n for n in prep.feature_names_out_ if n.startswith("race_id")] == codes
+    sheet["race_id"] = range(1001, 1001 + len(sheet))
+    sheet.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert "race_id" not in result.variables.columns
+    assert [c.action for c in result.report if c.column == "race_id"] == [
+        "dropped: an identifier or free text (by its name)"
+    ]
 
 
 def test_a_scale_holding_only_0_and_1_is_drafted_as_integer(tmp_path: Path) -> None:

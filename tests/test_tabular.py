@@ -275,7 +275,10 @@ def test_identifiers_labels_constant_and_missing_columns_dropped_with_notes() ->
      # a covariate named after whose it is was dropped as an identifier (GBSG2's age)
      ("patient_age", False), ("Patient Age", False), ("subject_weight", False),
      ("lipid", False), ("albi_grade", False), ("tumor_diameter", False),
-     ("gtv__1mm_uniform16__glcm__Id", False), ("liver_minus_gtv__native__glcm__Idm", False)],
+     ("gtv__1mm_uniform16__glcm__Id", False), ("liver_minus_gtv__native__glcm__Idm", False),
+     # an attribute's code (I-SPY1's race), not whose row it is; a record's or study's ID is
+     ("race_id", False), ("Ethnicity ID", False), ("histology_id", False),
+     ("record_id", True), ("study_id", True)],
 )  # fmt: skip
 def test_identifier_names(name: str, expected: bool) -> None:
     assert is_identifier(name) is expected

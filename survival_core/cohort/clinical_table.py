@@ -33,6 +33,7 @@ from survival_core.io.clinical_schema import (
     YES_TOKENS,
     CohortSchema,
     infer_schema,
+    names_a_category_code,
     names_a_centre,
     names_a_scale,
 )
@@ -1427,6 +1428,22 @@ def _given_start(
     return read.reindex(cells.index)
 
 
+#: The most levels, and the longest, of an attribute's codes under its '<attribute>_id'
+#: (:func:`_codes_a_category`): I-SPY1's race codes are 6, '1' to '50'.
+_CODE_LEVELS, _CODE_LENGTH = 20, 3
+
+
+def _codes_a_category(cells: pd.Series, h: Header) -> bool:
+    """Whether a column named as an attribute's code ('race_id', :func:`names_a_category_code`)
+    holds few short codes, a category's; many or long ones are identifiers (a patient's)."""
+    present = _present(cells).str.strip()
+    return (
+        names_a_category_code(h.name)
+        and present.nunique() <= _CODE_LEVELS
+        and bool(present.str.len().le(_CODE_LENGTH).all())
+    )
+
+
 def _clean_variable(
     cells: pd.Series,
     h: Header,
@@ -1446,7 +1463,8 @@ def _clean_variable(
     tokens = set(h.tokens)
     numbered = tokens & _NUMBER_WORDS and tokens & _IDENTIFYING_NUMBERS and "of" not in tokens
     identifying = tokens & _IDENTIFIER_PARTS or h.name.endswith("_id") or numbered
-    if identifying and not names_a_centre(column):  # 'institution_id' is the centre's code
+    # 'institution_id' is the centre's code, I-SPY1's 'race_id' a race's
+    if identifying and not names_a_centre(column) and not _codes_a_category(cells, h):
         report.append(
             Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
         )

@@ -125,6 +125,31 @@ def names_a_centre(header: str) -> bool:
     return bool(words & CENTRE_WORDS) and words <= CENTRE_WORDS | _CENTRE_QUALIFIERS | codes
 
 
+#: Words of a patient's attribute whose '<attribute>_id' codes a category, never whose row it
+#: is (I-SPY1's 'race_id'; 'site_id' is a centre's, :func:`names_a_centre`).
+_CATEGORY_CODE_WORDS = frozenset(
+    {"race", "ethnicity", "ethnic", "sex", "gender", "histology", "histologic", "histotype",
+     "stage", "grade"}
+)  # fmt: skip
+
+
+def names_a_category_code(header: str) -> bool:
+    """True when ``header`` names an attribute's code by the attribute and 'id' ('race_id',
+    'Histology ID'): I-SPY1's race codes 1-50, dropped as an identifier for the 'id'."""
+    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    return (
+        "id" in words
+        and bool(words & _CATEGORY_CODE_WORDS)
+        and words <= _CATEGORY_CODE_WORDS | {"id"}
+    )
+
+
+def names_nominal_codes(header: str) -> bool:
+    """True when ``header``'s numbers are nominal codes: a centre's (:func:`names_a_centre`) or
+    an attribute's (:func:`names_a_category_code`), read as categories, never as a quantity."""
+    return names_a_centre(header) or names_a_category_code(header)
+
+
 def level_text(value: Any) -> str:
     """A category's value as its level's text: a whole number without its '.0' (a centre 2
     read as 2.0 from a column with a gap is level '2'), spaces collapsed."""
@@ -563,7 +588,7 @@ def _infer_variable(name: str, column: pd.Series, unit: str, label: str) -> Sche
         column.dtype == object and len(present) and present.map(type).isin([bool, np.bool_]).all()
     ):
         return SchemaVariable(name, YES_NO, label, unit)
-    if pd.api.types.is_numeric_dtype(column.dtype) and not names_a_centre(name):
+    if pd.api.types.is_numeric_dtype(column.dtype) and not names_nominal_codes(name):
         whole = pd.api.types.is_integer_dtype(column.dtype)
         kind = INTEGER if whole else NUMBER
         if present.empty:
@@ -589,8 +614,8 @@ def infer_schema(
 ) -> CohortSchema:
     """Draft a schema from a cleaned table (one column per variable; case_id, time and event are
     skipped): bool columns are yes/no, integer columns integer, float columns number, anything else
-    a category with its observed values (natural order), as is a centre coded as numbers
-    (:func:`names_a_centre`). Ranges are the observed ones widened by
+    a category with its observed values (natural order), as are a centre's or an attribute's
+    codes written as numbers (:func:`names_nominal_codes`). Ranges are the observed ones widened by
     :data:`RANGE_MARGIN` of their span and rounded outwards, or for an integer column naming a
     known scale (ECOG, Karnofsky) the scale's range. ``units``/``labels`` by column name."""
     units, labels = units or {}, labels or {}

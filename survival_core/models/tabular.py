@@ -42,7 +42,7 @@ import pandas as pd
 from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, no_value_numbers
-from survival_core.io.clinical_schema import level_text, names_a_centre
+from survival_core.io.clinical_schema import level_text, names_a_centre, names_nominal_codes
 from survival_core.io.dates import (
     excel_serial_dates,
     looks_like_dates,
@@ -97,10 +97,10 @@ NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
 
 def is_identifier(name: str) -> bool:
     """True when a column name looks like an identifier (case_id, PatientID, patient_uid,
-    patient, subject_no). A centre's code ('institution_id') and image features (ours,
-    ``roi__setting__class__feature``, and pyradiomics' ``original_glcm_Id``) never are: GLCM's
-    ``Id`` is the inverse difference."""
-    if is_image_feature(str(name)) or names_a_centre(str(name)):  # 'institution_id': a centre
+    patient, subject_no). A centre's or an attribute's code ('institution_id', 'race_id') and
+    image features (ours, ``roi__setting__class__feature``, and pyradiomics'
+    ``original_glcm_Id``) never are: GLCM's ``Id`` is the inverse difference."""
+    if is_image_feature(str(name)) or names_nominal_codes(str(name)):  # 'institution_id'
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
     if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
@@ -177,7 +177,7 @@ def _without_no_value_numbers(
     codes: dict[Any, list[float]] = {}
     for name in frame.columns:
         column = frame[name]
-        kept = is_identifier(str(name)) or names_a_centre(str(name))
+        kept = is_identifier(str(name)) or names_nominal_codes(str(name))
         if str(name).lower() in skipped or kept or not _is_numbers(column):
             continue
         found = no_value_numbers(column.to_numpy(float, na_value=np.nan))
@@ -423,13 +423,16 @@ class TablePreprocessor:
     def _fit_column(
         self, name: str, column: pd.Series, stats: _ColumnStats | None
     ) -> dict[str, Any] | None:
-        if names_a_centre(name):  # hospitals 1/2/3 as a number: a risk step per hospital number
+        if names_nominal_codes(name):  # hospitals 1/2/3 as a number: a risk step per number
             codes = column if stats is not None else _numeric_or_none(column)
             if codes is not None:  # levels '1', '2' (a gap made them 1.0, 2.0)
                 column = codes.map(level_text, na_action="ignore")
+                whose, level = (
+                    ("a centre", "centre") if names_a_centre(name) else ("a category", "code")
+                )
                 self.notes_.append(
-                    f"'{name}': a centre coded as numbers, read as categories (one column per "
-                    "centre), not as a quantity."
+                    f"'{name}': {whose} coded as numbers, read as categories (one column per "
+                    f"{level}), not as a quantity."
                 )
             stats = None
         elif stats is None and (numeric := _numeric_or_none(column)) is not None:
