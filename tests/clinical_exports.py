@@ -480,3 +480,32 @@ def radcure(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "RADCURE_Clinical_v04.csv", index=False)
     return path
+
+
+def soft_tissue_sarcoma(folder: Path) -> Path:
+    """TCIA's Soft-tissue-Sarcoma sheet (51 patients), WHAS500's first 51 (24 deaths) under its
+    names: 'Status (NED, AWD, D)' (the living NED or AWD), 'Time - diagnosis to last follow-up
+    (days)', and GBSG2's recurrences before them (17) as 'Lung metastasis [Yes/No]' beside its
+    'Time - diagnosis to lung metastasis (days)'."""
+    X, y = datasets.load_whas500()
+    _, rfs = datasets.load_gbsg2()
+    n = 51
+    follow_up, died = y["lenfol"][:n].astype(int), y["fstat"][:n]
+    spread = rfs["time"][:n] <= follow_up
+    metastasis = spread & rfs["cens"][:n]
+    frame = pd.DataFrame(
+        {
+            "Patient-ID": [f"STS_{i + 1:03d}" for i in range(n)],
+            "Sex": np.where(X["gender"][:n] == "1", "F", "M"),
+            "Age": X["age"][:n].astype(int),
+            "Grade": np.random.default_rng(0).choice(["Low", "Intermediate", "High"], n),
+            "Lung metastasis [Yes/No]": np.where(metastasis, "Yes", "No"),
+            "Time - diagnosis to lung metastasis (days)": np.where(
+                spread, rfs["time"][:n], follow_up
+            ).astype(int),
+            "Status (NED, AWD, D)": np.where(died, "D", np.where(np.arange(n) % 3, "NED", "AWD")),
+            "Time - diagnosis to last follow-up (days)": follow_up,
+        }
+    )
+    frame.to_csv(path := folder / "Soft-tissue-Sarcoma_clinical.csv", index=False)
+    return path

@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import (
+    ClinicalImport,
+    asks_to_act,
+    read_clinical_spreadsheet,
+)
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.io.tables import TIME_UNITS
@@ -808,10 +812,12 @@ def test_a_recurrence_free_survivals_event_words_are_read(tmp_path: Path) -> Non
 
 
 def test_a_cohort_without_events_is_said_to_be_one(tmp_path: Path) -> None:
+    """A warning (the import's JSON, stderr, the Cohort page), not a console line alone."""
     path = tmp_path / "none.csv"
     path.write_text("id,os_days,status\na,100,alive\nb,200,censored\nc,300,alive\n")
     result = read_clinical_spreadsheet(path)
-    assert any(a.startswith("no patient has the event") for a in _actions(result, "status"))
+    said = [a for a in _actions(result, "status") if "no patient has the event" in a]
+    assert said and said[0].startswith("No events: ") and asks_to_act(said[0])
 
 
 def _gbsg2_sheet(rows: int) -> tuple[pd.DataFrame, np.ndarray]:

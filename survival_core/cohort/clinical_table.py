@@ -80,6 +80,8 @@ from survival_core.io.tables import (
     SHORT_FOLLOW_UP_DAYS,
     TIME_UNITS,
     TYPICAL_FOLLOW_UP_DAYS,
+    VITAL_STATUS_CODES,
+    VITAL_STATUS_LETTERS,
     YES_NO_ABROAD,
     follow_up_unit_note,
     holds_row_labels,
@@ -173,6 +175,9 @@ MOST_OUTCOMES_MISSING_START = "Most outcomes missing: "
 #: Start of the warning that every row left without an outcome is a censored patient's (a time
 #: column blank for the living): the patients kept all had the event.
 CENSORED_OUTCOMES_MISSING_START = "Censored outcomes missing: "
+#: Start of the warning that no patient has the event: every outcome censored (a vital status's
+#: deaths 'D' were read as missing without a word but a console line).
+NO_EVENTS_START = "No events: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -927,7 +932,8 @@ def asks_to_act(action: str) -> bool:
     (:data:`OUTCOME_CHANGED_START`), one beside earlier rows of an unrecorded outcome
     (:data:`OUTCOME_UNRECORDED_START`), or most rows left without an outcome
     (:data:`MOST_OUTCOMES_MISSING_START`), or only censored ones
-    (:data:`CENSORED_OUTCOMES_MISSING_START`)."""
+    (:data:`CENSORED_OUTCOMES_MISSING_START`), or no patient with the event
+    (:data:`NO_EVENTS_START`)."""
     return action.startswith(
         (
             FOLLOW_UP_NOTE_START,
@@ -936,6 +942,7 @@ def asks_to_act(action: str) -> bool:
             OUTCOME_UNRECORDED_START,
             MOST_OUTCOMES_MISSING_START,
             CENSORED_OUTCOMES_MISSING_START,
+            NO_EVENTS_START,
         )
     )
 
@@ -1047,6 +1054,7 @@ def _event_01(
     values = numbers.read(lowered.fillna(""), h.text)
     lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
     stated = _stated_codes(h)
+    lowered = _vital_status_letters(lowered, h, report)
     present = set(lowered.dropna())
     if not stated:
         _refuse_both_said(h, present)
@@ -1121,12 +1129,36 @@ def _event_01(
         report.append(
             Coercion(
                 h.text,
-                "no patient has the event (every outcome censored): no model can learn from "
-                "the cohort; check the event column and how its values are read",
+                f"{NO_EVENTS_START}no patient has the event (every outcome censored): no model "
+                "can learn from the cohort; check the event column and how its values are read",
                 0,
             )
         )
     return event, {value for value, read in mapping.items() if read == 1}
+
+
+def _vital_status_letters(lowered: pd.Series, h: Header, report: list[Coercion]) -> pd.Series:
+    """An event column's cells (lower-cased) with a lone 'd' read as dead and 'a' as alive where
+    they stand among oncology's vital status codes (NED, AWD, DOD) or the header lists them
+    ('Status (NED, AWD, D)'): Soft-tissue-Sarcoma's 16 deaths 'D' were read as missing, its
+    cohort left without an event. Elsewhere a lone letter is not guessed."""
+    present = set(lowered.dropna())
+    letters = present & set(VITAL_STATUS_LETTERS)
+    listed = set(re.split(r"[\W_]+", f"{h.unit} {h.codes}".lower()))
+    if not letters or not present - letters <= VITAL_STATUS_CODES:
+        return lowered
+    if not (present - letters or letters <= listed):
+        return lowered
+    said = ", ".join(f"{k.upper()!r} as {VITAL_STATUS_LETTERS[k]}" for k in sorted(letters))
+    report.append(
+        Coercion(
+            h.text,
+            f"{said}: a vital status's letter beside its codes "
+            f"({_show(sorted(v.upper() for v in present - letters) or sorted(listed & letters))})",
+            int(lowered.isin(letters).sum()),
+        )
+    )
+    return lowered.replace(VITAL_STATUS_LETTERS)
 
 
 def _deaths_counted(h: Header, events: set[str]) -> bool | None:

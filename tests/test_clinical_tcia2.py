@@ -1,0 +1,40 @@
+"""More TCIA collections' clinical sheets (Soft-tissue-Sarcoma, OPC-Radiomics, HNSCC, CRLM,
+I-SPY1, ACRIN 6668, UPENN-GBM, UCSF-PDGM), their headers and codes as the collections publish
+them, filled from real cohorts (:mod:`tests.clinical_exports`) so that their true counts are
+known: each was read wrong, or refused, before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from tests.clinical_exports import soft_tissue_sarcoma
+
+STS_STATUS = "Status (NED, AWD, D)"
+STS_TIME = "Time - diagnosis to last follow-up (days)"
+
+
+def _action(result, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def test_a_lone_d_among_vital_status_codes_is_a_death(tmp_path: Path) -> None:
+    """Soft-tissue-Sarcoma's 'D' (dead) beside NED and AWD was read as missing: 0 events of 51,
+    24 outcomes missing, no endpoint."""
+    result = read_clinical_spreadsheet(
+        soft_tissue_sarcoma(tmp_path), time_column=STS_TIME, event_column=STS_STATUS
+    )
+    assert int(result.table["event"].sum()) == 24
+    assert result.table["event"].notna().all() and not result.no_outcome
+    assert (result.endpoint, result.deaths_counted) == ("death", True)
+    assert any(
+        a.startswith("'D' as dead: a vital status's letter") for a in _action(result, STS_STATUS)
+    )
+
+
+def test_a_lone_d_elsewhere_is_not_guessed(tmp_path: Path) -> None:
+    """A 'D' beside codes that are no vital status's stays unread (a grade, a drug arm)."""
+    path = tmp_path / "arms.csv"
+    path.write_text("id,os_days,status\na,100,D\nb,200,C\nc,300,dead\n")
+    result = read_clinical_spreadsheet(path)
+    assert "unreadable events 'c', 'd' read as missing" in _action(result, "status")
