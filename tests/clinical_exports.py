@@ -509,3 +509,33 @@ def soft_tissue_sarcoma(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "Soft-tissue-Sarcoma_clinical.csv", index=False)
     return path
+
+
+def opc_radiomics(folder: Path) -> Path:
+    """TCIA's OPC-Radiomics sheet, WHAS500's 500 patients (215 deaths) under its names: 'Diag'
+    (a date), 'Length FU' in years (unstated), the vital status 'Status' Alive/Dead, 'Date of
+    Death' and 'Cause of Death' of the dead only, and GBSG2's recurrences before them as the
+    local failure 'Local' (Yes/blank) beside its 'Date Local'."""
+    X, y = datasets.load_whas500()
+    _, rfs = datasets.load_gbsg2()
+    n = len(X)
+    diag = pd.Timestamp("2005-01-03") + pd.to_timedelta(np.arange(n) * 7 % 2900, "D")
+    days, died = y["lenfol"], y["fstat"]
+    recurred = (rfs["time"][:n] <= days) & rfs["cens"][:n]
+    dated = lambda when, kept: np.where(kept, when.strftime("%Y-%m-%d"), "")  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            "ID": [f"OPC-{i + 1:05d}" for i in range(n)],
+            "Age": X["age"].astype(int),
+            "Diag": diag.strftime("%Y-%m-%d"),
+            "T": np.random.default_rng(0).choice(["T1", "T2", "T3", "T4"], n),
+            "Length FU": (days / TIME_UNITS["years"]).round(2),
+            "Status": np.where(died, "Dead", "Alive"),
+            "Date of Death": dated(diag + pd.to_timedelta(days, "D"), died),
+            "Cause of Death": np.where(died, "Index Cancer", ""),
+            "Local": np.where(recurred, "Yes", ""),
+            "Date Local": dated(diag + pd.to_timedelta(rfs["time"][:n], "D"), recurred),
+        }
+    )
+    frame.to_csv(path := folder / "OPC-Radiomics_clinical.csv", index=False)
+    return path

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
-from tests.clinical_exports import soft_tissue_sarcoma
+from survival_core.errors import InputError
+from tests.clinical_exports import opc_radiomics, soft_tissue_sarcoma
 
 STS_STATUS = "Status (NED, AWD, D)"
 STS_TIME = "Time - diagnosis to last follow-up (days)"
@@ -38,3 +41,15 @@ def test_a_lone_d_elsewhere_is_not_guessed(tmp_path: Path) -> None:
     path.write_text("id,os_days,status\na,100,D\nb,200,C\nc,300,dead\n")
     result = read_clinical_spreadsheet(path)
     assert "unreadable events 'c', 'd' read as missing" in _action(result, "status")
+
+
+def test_a_length_of_follow_up_is_every_patients_time(tmp_path: Path) -> None:
+    """OPC-Radiomics' 'Length FU' was dropped as another outcome and the time taken from 'Diag'
+    to 'Date of Death', which only the 215 dead have: all 285 living patients' outcomes missing."""
+    path = opc_radiomics(tmp_path)
+    with pytest.raises(InputError, match="'Length FU' does not state its unit.*--time-unit"):
+        read_clinical_spreadsheet(path)
+    result = read_clinical_spreadsheet(path, time_unit="years")
+    assert (result.time_column, result.event_column) == ("Length FU", "Status")
+    assert result.table["time"].notna().sum() == 500 and not result.no_outcome
+    assert (int(result.table["event"].sum()), result.endpoint) == (215, "death")

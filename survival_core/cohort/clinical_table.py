@@ -1958,6 +1958,28 @@ def _follow_up_time(headers: dict[str, Header], taken: set[str | None]) -> str |
     return found[0] if len(found) == 1 else None
 
 
+#: Names of a length of follow-up without a unit word (OPC-Radiomics' 'Length FU').
+_FOLLOW_UP_LENGTHS = frozenset(
+    {"length_fu", "fu", "fu_length", "length_of_follow_up", "length_of_followup"}
+)
+
+
+def _follow_up_length(
+    headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks
+) -> str | None:
+    """The one length-of-follow-up column ('Length FU', 'FU', 'Length of follow-up'), every
+    patient's time, where no last-follow-up date gives the living theirs: OPC-Radiomics' time
+    was taken from 'Diag' to 'Date of Death', which only the dead have (its 285 living patients'
+    outcomes missing). Beside a date of the last follow-up ('Last FU') the dates give it."""
+    found = [text for text, h in headers.items() if h.base in _FOLLOW_UP_LENGTHS]
+    dated = any(
+        _FOLLOW_UP_DATE_WORDS & date_stems(h.words) and _holds_dates(cells[text], h, numbers)
+        for text, h in headers.items()
+        if text not in found
+    )
+    return found[0] if len(found) == 1 and not dated else None
+
+
 def _censored_from_follow_up(
     cells: pd.Series,
     h: Header,
@@ -2419,7 +2441,11 @@ def read_clinical_spreadsheet(
         of_event = _endpoint(headers[event_text]) if event_text is not None else None
         time_text = _time_by_name(headers, cells, numbers, of_event)
     if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
-        time_text = _split_days(headers) or _named_time(headers)
+        time_text = (
+            _split_days(headers)
+            or _named_time(headers)
+            or _follow_up_length(headers, cells, numbers)
+        )
     if event_text is None:
         endpoints = _time_endpoints(headers[time_text]) if time_text is not None else []
         others = {text: h for text, h in headers.items() if text != time_text}
