@@ -539,3 +539,28 @@ def opc_radiomics(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "OPC-Radiomics_clinical.csv", index=False)
     return path
+
+
+def hnscc_mdacc(folder: Path) -> Path:
+    """TCIA's HNSCC (MDACC) sheet, the veterans' lung cancer trial's 137 patients (128 deaths)
+    under its names: 'Vital status' Alive/Dead, 'Survival (months)', and GBSG2's recurrences
+    (the first 137: 59) as 'Local control' (No where it recurred) beside its 'Local
+    control_duration'; baseline 'Distant metastasis at diagnosis' (Yes/No) and 'M stage'."""
+    X, y = datasets.load_veterans_lung_cancer()
+    _, rfs = datasets.load_gbsg2()
+    n, rng = len(X), np.random.default_rng(0)
+    months = TIME_UNITS["months"]
+    frame = pd.DataFrame(
+        {
+            "TCIA code": [f"HNSCC-01-{i + 1:04d}" for i in range(n)],
+            "Age at Diag": X["Age_in_years"].astype(int),
+            "M stage": rng.choice(["M0", "M1"], n, p=[0.9, 0.1]),
+            "Distant metastasis at diagnosis": rng.choice(["No", "Yes"], n, p=[0.9, 0.1]),
+            "Vital status": np.where(y["Status"], "Dead", "Alive"),
+            "Survival (months)": (y["Survival_in_days"] / months).round(1),
+            "Local control": np.where(rfs["cens"][:n], "No", "Yes"),
+            "Local control_duration": (rfs["time"][:n] / months).round(1),
+        }
+    )
+    frame.to_csv(path := folder / "HNSCC_MDACC_clinical.csv", index=False)
+    return path

@@ -11,7 +11,8 @@ import pytest
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
-from tests.clinical_exports import opc_radiomics, soft_tissue_sarcoma
+from survival_core.io.headers import parse_header, timed_events
+from tests.clinical_exports import hnscc_mdacc, opc_radiomics, soft_tissue_sarcoma
 
 STS_STATUS = "Status (NED, AWD, D)"
 STS_TIME = "Time - diagnosis to last follow-up (days)"
@@ -53,3 +54,43 @@ def test_a_length_of_follow_up_is_every_patients_time(tmp_path: Path) -> None:
     assert (result.time_column, result.event_column) == ("Length FU", "Status")
     assert result.table["time"].notna().sum() == 500 and not result.no_outcome
     assert (int(result.table["event"].sum()), result.endpoint) == (215, "death")
+
+
+def test_an_outcome_flag_beside_its_time_is_no_predictor(tmp_path: Path) -> None:
+    """HNSCC's 'Local control' (its 'Local control_duration' dropped) and Soft-tissue-Sarcoma's
+    'Lung metastasis [Yes/No]' (its 'Time - diagnosis to lung metastasis (days)' dropped) were
+    kept as predictors: `fit` on HNSCC's gave an apparent c-index of 0.90."""
+    hnscc = read_clinical_spreadsheet(hnscc_mdacc(tmp_path), id_column="TCIA code")
+    assert (len(hnscc.table), int(hnscc.table["event"].sum())) == (137, 128)
+    assert list(hnscc.variables.columns) == [
+        "age_at_diag",
+        "m_stage",
+        "distant_metastasis_at_diagnosis",
+    ]
+    assert _action(hnscc, "Local control") == [
+        "dropped: another outcome, the event of 'Local control_duration', not a clinical variable"
+    ]
+    sts = read_clinical_spreadsheet(
+        soft_tissue_sarcoma(tmp_path), time_column=STS_TIME, event_column=STS_STATUS
+    )
+    assert list(sts.variables.columns) == ["sex", "age", "grade"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "beside", "outcome"),
+    [
+        ("Local", "Date Local", True),
+        ("Lung metastasis [Yes/No]", "Time - diagnosis to lung metastasis (days)", True),
+        ("Relapse site", "Relapse site_time", True),
+        ("Surgery", "Date of surgery", False),
+        ("Surgery", "Days to surgery", False),
+        ("Distant metastasis at diagnosis", "M stage", False),
+    ],
+)
+def test_a_flag_is_an_outcome_beside_an_outcomes_time_or_date(
+    flag: str, beside: str, outcome: bool
+) -> None:
+    """A flag is an outcome where its sibling is an outcome's time or date: a baseline
+    treatment beside its date, or a status at diagnosis, stays a variable."""
+    found = timed_events([parse_header(flag), parse_header(beside)])
+    assert (flag in found) is outcome

@@ -71,6 +71,7 @@ from survival_core.io.headers import (
     names_a_death,
     normalise_name,
     parse_header,
+    timed_events,
 )
 from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.tables import (
@@ -2571,12 +2572,17 @@ def read_clinical_spreadsheet(
     texts: dict[str, str] = {}  # each variable's header as written
     born_ages: dict[str, pd.Series] = {}  # ages from birth dates in days (:func:`_birth_days`)
     redcap_export = _redcap_export(cells, headers)
+    timed = timed_events(headers.values())
     for text in cells.columns:
         h = headers[text]
         if text in outcome_texts:
             continue
         if h.name in ID_NAMES:
             report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
+            continue
+        if text in timed:
+            why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
+            report.append(Coercion(text, why, len(cells)))
             continue
         if text in cells.attrs.get("unnamed", ()) and holds_row_labels(cells[text]):
             report.append(Coercion(text, _ROW_LABELS_DROPPED, len(cells)))
