@@ -564,3 +564,23 @@ def hnscc_mdacc(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "HNSCC_MDACC_clinical.csv", index=False)
     return path
+
+
+def colorectal_liver_metastases(folder: Path) -> Path:
+    """TCIA's Colorectal-Liver-Metastases sheet, GBSG2's 686 patients under its names: their
+    recurrence (299) as 'progression_or_recurrence' beside 'months_to_DFS_progression', their
+    follow-up as 'overall_survival_months' beside a 0/1 'vital_status' (all 0)."""
+    X, y = datasets.load_gbsg2()
+    months = (y["time"] / TIME_UNITS["months"]).round(2)
+    frame = pd.DataFrame(
+        {
+            "Patient-ID": [f"CRLM-CT-{i + 1:04d}" for i in range(len(X))],
+            "age": X["age"].astype(int),
+            "overall_survival_months": months,
+            "vital_status": 0,
+            "progression_or_recurrence": y["cens"].astype(int),
+            "months_to_DFS_progression": months,
+        }
+    )
+    frame.to_csv(path := folder / "CRLM_clinical.csv", index=False)
+    return path

@@ -12,7 +12,12 @@ import pytest
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from survival_core.io.headers import parse_header, timed_events
-from tests.clinical_exports import hnscc_mdacc, opc_radiomics, soft_tissue_sarcoma
+from tests.clinical_exports import (
+    colorectal_liver_metastases,
+    hnscc_mdacc,
+    opc_radiomics,
+    soft_tissue_sarcoma,
+)
 
 STS_STATUS = "Status (NED, AWD, D)"
 STS_TIME = "Time - diagnosis to last follow-up (days)"
@@ -94,3 +99,30 @@ def test_a_flag_is_an_outcome_beside_an_outcomes_time_or_date(
     treatment beside its date, or a status at diagnosis, stays a variable."""
     found = timed_events([parse_header(flag), parse_header(beside)])
     assert (flag in found) is outcome
+
+
+def test_clearly_named_endpoints_are_named(tmp_path: Path) -> None:
+    """OPC-Radiomics' 'Status' (Alive/Dead) recorded no overall survival's name, a lung
+    metastasis no endpoint, CRLM's 'months_to_DFS_progression' no DFS."""
+    opc = read_clinical_spreadsheet(opc_radiomics(tmp_path), time_unit="years")
+    assert (opc.endpoint, opc.endpoint_name) == ("death", "os")
+    lung = read_clinical_spreadsheet(
+        soft_tissue_sarcoma(tmp_path),
+        time_column="Time - diagnosis to lung metastasis (days)",
+        event_column="Lung metastasis [Yes/No]",
+    )
+    assert (int(lung.table["event"].sum()), lung.endpoint, lung.deaths_counted) == (
+        17,
+        "disease",
+        False,
+    )
+    crlm = read_clinical_spreadsheet(
+        colorectal_liver_metastases(tmp_path),
+        time_column="months_to_DFS_progression",
+        event_column="progression_or_recurrence",
+    )
+    assert (int(crlm.table["event"].sum()), crlm.endpoint, crlm.endpoint_name) == (
+        299,
+        "disease",
+        "dfs",
+    )

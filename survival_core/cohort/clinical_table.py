@@ -121,7 +121,7 @@ _DISEASE_ENDPOINTS = frozenset(
 )
 _DISEASE_EVENT_WORDS = frozenset(
     {"relapse", "relapsed", "recurrence", "recurred", "recur", "progression", "progressed",
-     "rechute", "recidive", "rezidiv", "recaida", "recidiva"}
+     "metastasis", "metastases", "rechute", "recidive", "rezidiv", "recaida", "recidiva"}
 )  # fmt: skip
 #: Header words of a date of the disease's event ('Date of PD': of progressive disease).
 _DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
@@ -2766,7 +2766,7 @@ def read_clinical_spreadsheet(
         no_outcome=no_outcome,
         endpoint=endpoint,
         deaths_counted=True if endpoint == "death" else deaths_counted,
-        endpoint_name=_outcome_name(headers, time_text, event_text),
+        endpoint_name=_outcome_name(headers, time_text, event_text, vital_status),
     )
 
 
@@ -2784,10 +2784,21 @@ def _outcome_endpoint(
     return "death" if event_text == "(from dates)" else None
 
 
-def _outcome_name(headers: dict[str, Header], time_text: str, event_text: str) -> str | None:
-    """The endpoint the outcome's headers name (:func:`~survival_core.io.headers.endpoint_name`):
-    its event column's, else its time column's ('dss' of a vital status beside 'dss_months');
-    None where neither names one. OS and DSS, RFS and PFS are each one class of endpoint
-    (:func:`_outcome_endpoint`), but a re-import of one beside the other mixed two outcomes."""
-    named = (endpoint_name(headers[t]) for t in (event_text, time_text) if t in headers)
-    return next((name for name in named if name), None)
+#: Endpoints a header names by a word anywhere in it (CRLM's 'months_to_DFS_progression').
+_NAMED_INSIDE = frozenset({"os", "dss", "dfs", "pfs", "rfs", "efs"})
+
+
+def _outcome_name(
+    headers: dict[str, Header], time_text: str, event_text: str, vital_status: bool
+) -> str | None:
+    """The endpoint the outcome's headers name (:func:`~survival_core.io.headers.endpoint_name`,
+    else a word of :data:`_NAMED_INSIDE` within it): its event column's, else its time column's
+    ('dss' of a vital status beside 'dss_months'); where neither names one, 'os' of a
+    ``vital_status`` (OPC-Radiomics' 'Status' Alive/Dead), else None. OS and DSS, RFS and PFS are
+    each one class of endpoint (:func:`_outcome_endpoint`), but a re-import of one beside the
+    other mixed two outcomes."""
+    named = (
+        endpoint_name(h) or next((w for w in h.tokens if w in _NAMED_INSIDE), None)
+        for h in (headers[t] for t in (event_text, time_text) if t in headers)
+    )
+    return next((name for name in named if name), "os" if vital_status else None)
