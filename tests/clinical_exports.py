@@ -584,3 +584,32 @@ def colorectal_liver_metastases(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "CRLM_clinical.csv", index=False)
     return path
+
+
+def ispy1(folder: Path) -> Path:
+    """TCIA's I-SPY1 sheet (221 patients) under its names, filled from real ones: GBSG2's first
+    221 recurrences (111) as 'rfs_ind' beside 'RFS' (days), WHAS500's first 221 deaths (102) as
+    'sstat' in I-SPY's codes (8 dead, 7 alive, 9 lost: every 10th living patient) beside
+    'survDtD2 (tx)' (days); the tumour's longest diameter at baseline, during treatment and
+    before surgery, and the pathologic response at surgery ('PCR', 'RCBClass')."""
+    X, rfs = datasets.load_gbsg2()
+    _, os_ = datasets.load_whas500()
+    n, rng = 221, np.random.default_rng(0)
+    died, lost = os_["fstat"][:n], np.arange(n) % 10 == 0
+    frame = pd.DataFrame(
+        {
+            "SUBJECTID": np.arange(1001, 1001 + n),
+            "age": X["age"][:n].astype(int),
+            "MRI LD Baseline": X["tsize"][:n].astype(int),
+            "MRI LD InterReg": (X["tsize"][:n] * 0.6).astype(int),
+            "MRI LD PreSurg": (X["tsize"][:n] * rfs["cens"][:n] * 0.5).astype(int),
+            "PCR": rng.choice([0, 1], n),
+            "RCBClass": rng.choice([0, 1, 2, 3], n),
+            "sstat": np.where(died, 8, np.where(lost, 9, 7)),
+            "survDtD2 (tx)": os_["lenfol"][:n].astype(int),
+            "rfs_ind": rfs["cens"][:n].astype(int),
+            "RFS": rfs["time"][:n].astype(int),
+        }
+    )
+    frame.to_csv(path := folder / "I-SPY1_clinical.csv", index=False)
+    return path

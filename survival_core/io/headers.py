@@ -93,6 +93,11 @@ _GLUED_OUTCOME = re.compile(
     r"(?:time|status|event|censor|cens|days|months|years|dur|duration)"
 )
 
+#: A survival's status or date glued in one word, as I-SPY1 names its overall survival's
+#: ('sstat', its vital status; 'survDtD2', the days to death or last contact), 'vstat',
+#: 'survstat'.
+_GLUED_SURVIVAL = re.compile(r"(?:s|v|surv|vital)stat(?:us)?|surv(?:dtd|dt|time|days)\d*")
+
 #: Endpoint words glued after a censoring word or before a time word, as GBSG's lymph-node file
 #: names its outcomes ('censrec' and 'rectime' of the recurrence, 'censdead' of the death), and
 #: the endpoint each names.
@@ -396,6 +401,7 @@ def is_outcome_like(h: Header) -> bool:
         or h.tokens[0] in _OUTCOME_PREFIXES
         or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
         or bool(_GLUED_ENDPOINT_WORD.fullmatch(h.tokens[0]))
+        or bool(_GLUED_SURVIVAL.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
         or ((length or flagged) and bool(words & _TIME_TO_WORDS))
