@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
@@ -141,3 +142,22 @@ def test_ispy1_glued_survival_status_and_time_are_outcomes(tmp_path: Path) -> No
         assert _action(result, column) == [
             "dropped: another outcome or ID column, not a clinical variable"
         ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["censored (1=yes, 0=no)", "Censored (0=no, 1=yes)", "event (1=yes, 0=no)", "death (1=yes)"],
+)
+def test_a_censoring_headers_yes_is_censored(tmp_path: Path, header: str) -> None:
+    """'censored (1=yes, 0=no)' read its 1 (censored) as the event: the veterans' 9 censored
+    patients counted as their deaths, the 128 deaths as censored."""
+    frame = pd.read_csv(hnscc_mdacc(tmp_path))
+    censoring = header.lower().startswith("censored")
+    frame[header] = (frame.pop("Vital status") == ("Alive" if censoring else "Dead")).astype(int)
+    frame.to_csv(path := tmp_path / "coded.csv", index=False)
+    result = read_clinical_spreadsheet(
+        path, time_column="Survival (months)", event_column=header, id_column="TCIA code"
+    )
+    assert int(result.table["event"].sum()) == 128
+    said = _action(result, header)[-1]
+    assert said.endswith("; its yes is censored: event = its no") is censoring

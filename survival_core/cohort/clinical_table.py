@@ -1016,13 +1016,26 @@ def _stated_codes(h: Header) -> dict[str, int]:
     stated: dict[str, int] = {}
     any_cause = endpoint_name(h) == "os"
     for code, meaning in code_meanings(h.codes).items():
-        if meaning in EVENT_WORDS:
+        if _censored_yes_no(h) and meaning in _CENSOR_CODES:
+            stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
+        elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
             stated[code] = 0
         elif names_a_death(meaning, any_cause):
             stated[code] = 1
     return stated
+
+
+#: Header words of a censoring indicator, whose stated yes is censored: no event.
+_CENSORING_WORDS = frozenset({"censored", "censor", "censoring", "cens", "cnsr"})
+
+
+def _censored_yes_no(h: Header) -> bool:
+    """Whether a header names a censoring and states yes/no codes ('censored (1=yes, 0=no)'):
+    its yes is censored, the event its no (its 1 was read as the event)."""
+    meanings = set(code_meanings(h.codes).values())
+    return bool(set(h.words) & _CENSORING_WORDS and meanings and meanings <= _CENSOR_CODES)
 
 
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
@@ -1105,7 +1118,8 @@ def _event_01(
         if isinstance(low, str) and low in mapping:
             spelled.setdefault(raw.strip(), mapping[low])
     if stated:
-        how = f"event from the codes stated in the header ({h.codes})" + "".join(
+        censored = "; its yes is censored: event = its no" if _censored_yes_no(h) else ""
+        how = f"event from the codes stated in the header ({h.codes}){censored}" + "".join(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
             for code, meaning in complement.items()
         )
