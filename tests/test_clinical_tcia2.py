@@ -12,7 +12,7 @@ import pytest
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
-from survival_core.io.headers import parse_header, timed_events
+from survival_core.io.headers import measured_after_treatment, parse_header, timed_events
 from tests.clinical_exports import (
     colorectal_liver_metastases,
     hnscc_mdacc,
@@ -161,3 +161,35 @@ def test_a_censoring_headers_yes_is_censored(tmp_path: Path, header: str) -> Non
     assert int(result.table["event"].sum()) == 128
     said = _action(result, header)[-1]
     assert said.endswith("; its yes is censored: event = its no") is censoring
+
+
+def test_measures_after_treatment_are_no_baseline_predictors(tmp_path: Path) -> None:
+    """I-SPY1's tumour diameters during chemotherapy and before surgery, and its pathologic
+    response at surgery, were kept as baseline predictors of its RFS with no word."""
+    result = read_clinical_spreadsheet(
+        ispy1(tmp_path), time_column="RFS", event_column="rfs_ind", time_unit="days"
+    )
+    assert list(result.variables.columns) == ["age", "mri_ld_baseline"]
+    assert _action(result, "MRI LD PreSurg") == [
+        "dropped: measured after treatment (its header says 'presurg'): not a baseline "
+        "predictor; if it is one, rename the column so its header does not say so"
+    ]
+    for column in ("MRI LD InterReg", "PCR", "RCBClass"):
+        assert _action(result, column)[0].startswith("dropped: measured after treatment")
+
+
+@pytest.mark.parametrize(
+    ("header", "after"),
+    [
+        ("SUVmax post-therapy PET", "post-therapy"),
+        ("PsP_TP_score", "psp"),
+        ("MRI LD 1-3dAC", "3dac"),
+        ("SUVmax baseline PET", ""),
+        ("pre-treatment CEA", ""),
+        ("prior surgery (yes/no)", ""),
+        ("Biopsy prior to imaging", ""),
+        ("postcode", ""),
+    ],
+)
+def test_headers_saying_after_treatment(header: str, after: str) -> None:
+    assert measured_after_treatment(parse_header(header)) == after

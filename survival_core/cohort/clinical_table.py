@@ -67,6 +67,7 @@ from survival_core.io.headers import (
     d_names_death,
     endpoint_name,
     is_outcome_like,
+    measured_after_treatment,
     name_unit,
     names_a_death,
     normalise_name,
@@ -2596,6 +2597,13 @@ def read_clinical_spreadsheet(
             continue
         if text in timed:
             why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
+            report.append(Coercion(text, why, len(cells)))
+            continue
+        if after := measured_after_treatment(h):
+            why = (
+                f"dropped: measured after treatment (its header says {after!r}): not a baseline "
+                "predictor; if it is one, rename the column so its header does not say so"
+            )
             report.append(Coercion(text, why, len(cells)))
             continue
         if text in cells.attrs.get("unnamed", ()) and holds_row_labels(cells[text]):

@@ -454,3 +454,33 @@ def _times(time: list[str], flag: list[str]) -> bool:
         return len(time) == size + 1 and time[-1] in _TIME_AFTER
     before = time[:-size]
     return time[-size:] == flag and (before[-1] == "to" or before in _DATE_BEFORE)
+
+
+#: Header words of a measure taken after treatment began: I-SPY1's 'MRI LD 1-3dAC' (1-3 days
+#: after chemotherapy), 'InterReg' (between regimens), 'PreSurg' (before surgery, after the
+#: neoadjuvant therapy), 'PCR' and 'RCBClass' (the pathologic response at surgery), UPENN-GBM's
+#: 'PsP_TP_score' (pseudoprogression), a 'posttherapy' or 'postop' glued in one word.
+_AFTER_TREATMENT_WORDS = frozenset(
+    {"3dac", "interreg", "presurg", "pcr", "rcb", "rcbclass", "psp", "posttherapy",
+     "posttreatment", "postop", "postoperative", "postsurgery", "postsurgical", "postrt"}
+)  # fmt: skip
+#: Words after 'post' or 'after' that make a post-treatment measure ('SUVmax post-therapy PET').
+_TREATMENT_WORDS = frozenset(
+    {"therapy", "treatment", "tx", "op", "operative", "surgery", "surgical", "rt", "chemo",
+     "radiotherapy", "chemotherapy", "neoadjuvant", "resection"}
+)  # fmt: skip
+
+
+def measured_after_treatment(h: Header) -> str:
+    """The words of a header saying its column was measured after treatment began ('post-therapy'
+    of 'SUVmax post-therapy PET', 'PreSurg', 'PCR'), "" when none: an outcome of treatment, not a
+    baseline predictor (I-SPY1's tumour diameters during and after chemotherapy were kept as
+    predictors with no word). 'Baseline', 'pre-treatment' and 'prior surgery' are not."""
+    for words in (h.tokens, h.words):  # 'PreSurg' as written, 'Post RT' split at its case
+        for at, word in enumerate(words):
+            if word in _AFTER_TREATMENT_WORDS:
+                return word
+            following = words[at + 1] if at + 1 < len(words) else ""
+            if word in ("post", "after") and following in _TREATMENT_WORDS:
+                return f"{word}-{following}"
+    return ""
