@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -193,3 +194,24 @@ def test_measures_after_treatment_are_no_baseline_predictors(tmp_path: Path) -> 
 )
 def test_headers_saying_after_treatment(header: str, after: str) -> None:
     assert measured_after_treatment(parse_header(header)) == after
+
+
+def test_dataset_bookkeeping_columns_are_no_predictors(tmp_path: Path) -> None:
+    """UCSF-PDGM's 'BraTS21 Segmentation Cohort' and 'BraTS21 MGMT Cohort' (beside 'BraTS21
+    ID') were kept as predictors, as a 'split' column was."""
+    frame = pd.read_csv(hnscc_mdacc(tmp_path))
+    frame["BraTS21 ID"] = [f"BraTS2021_{i:05d}" for i in range(len(frame))]
+    frame["BraTS21 Segmentation Cohort"] = np.where(frame.index % 4, "Training", "Validation")
+    frame["BraTS21 MGMT Cohort"] = np.where(frame.index % 3, "Training", "")
+    frame["split"] = np.where(frame.index % 5, "train", "test")
+    frame.to_csv(path := tmp_path / "ucsf.csv", index=False)
+    result = read_clinical_spreadsheet(path, id_column="TCIA code")
+    assert list(result.variables.columns) == [
+        "age_at_diag",
+        "m_stage",
+        "distant_metastasis_at_diagnosis",
+    ]
+    for column in ("BraTS21 Segmentation Cohort", "BraTS21 MGMT Cohort", "split"):
+        assert _action(result, column) == [
+            "dropped: which dataset or split the patient is in, not a clinical variable"
+        ]

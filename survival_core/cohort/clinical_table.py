@@ -63,6 +63,7 @@ from survival_core.io.headers import (
     TIME_NAMES,
     TIME_UNIT_OF,
     Header,
+    bookkeeping,
     code_meanings,
     d_names_death,
     endpoint_name,
@@ -2588,6 +2589,7 @@ def read_clinical_spreadsheet(
     born_ages: dict[str, pd.Series] = {}  # ages from birth dates in days (:func:`_birth_days`)
     redcap_export = _redcap_export(cells, headers)
     timed = timed_events(headers.values())
+    datasets = bookkeeping(headers.values())
     for text in cells.columns:
         h = headers[text]
         if text in outcome_texts:
@@ -2597,6 +2599,10 @@ def read_clinical_spreadsheet(
             continue
         if text in timed:
             why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
+            report.append(Coercion(text, why, len(cells)))
+            continue
+        if text in datasets:
+            why = "dropped: which dataset or split the patient is in, not a clinical variable"
             report.append(Coercion(text, why, len(cells)))
             continue
         if after := measured_after_treatment(h):

@@ -484,3 +484,22 @@ def measured_after_treatment(h: Header) -> str:
             if word in ("post", "after") and following in _TREATMENT_WORDS:
                 return f"{word}-{following}"
     return ""
+
+
+#: Names of a column saying which split of a study's data a patient is in.
+_SPLIT_NAMES = frozenset({"split", "fold", "cv_fold", "train_test", "dataset_split", "subset"})
+
+
+def bookkeeping(headers: Iterable[Header]) -> set[str]:
+    """The columns saying which dataset or split a patient is in, never a clinical variable:
+    a split ('split', 'fold', 'train/test') and a '... Cohort' beside an ID of the same dataset
+    (UCSF-PDGM's 'BraTS21 Segmentation Cohort' and 'BraTS21 MGMT Cohort' beside 'BraTS21 ID',
+    kept as predictors)."""
+    heads = list(headers)
+    datasets = [h.tokens[:-1] for h in heads if h.tokens[-1] == "id" and len(h.tokens) > 1]
+    return {
+        h.text
+        for h in heads
+        if h.name in _SPLIT_NAMES
+        or (h.tokens[-1] == "cohort" and any(h.tokens[: len(d)] == d for d in datasets))
+    }
