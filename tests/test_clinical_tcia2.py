@@ -215,3 +215,15 @@ def test_dataset_bookkeeping_columns_are_no_predictors(tmp_path: Path) -> None:
         assert _action(result, column) == [
             "dropped: which dataset or split the patient is in, not a clinical variable"
         ]
+
+
+def test_ispy1_vital_status_codes_are_read(tmp_path: Path) -> None:
+    """I-SPY1's 'sstat' (7 alive, 8 dead, 9 lost) as the OS event was refused: "holds '7',
+    '8', '9', not an event indicator"."""
+    result = read_clinical_spreadsheet(
+        ispy1(tmp_path), time_column="survDtD2 (tx)", event_column="sstat", time_unit="days"
+    )
+    assert (len(result.table), int(result.table["event"].sum())) == (221, 102)
+    assert "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)" in (
+        _action(result, "sstat")
+    )

@@ -1083,8 +1083,11 @@ def _event_01(
         complement = {unstated.pop(): 1 - next(iter(stated.values()))}
     mapping: dict[str, int] = {}
     adam = _adam_censoring(h, present, stated)
+    ispy = not stated and _ispy_vital_status(h, present)
     if adam:  # CDISC ADaM: 0 the event, 1, 2... why censored
         mapping = {value: int(value == "0") for value in present}
+    elif ispy:
+        mapping = {value: int(value == "8") for value in present}
     death_column = _endpoint(h) == "death" and not censoring
     for value in present - set(mapping):
         if value in stated or value in complement:
@@ -1127,6 +1130,8 @@ def _event_01(
         )
     elif adam:
         how = "event = CNSR 0 (CDISC ADaM: 0 the event, each other code a reason of censoring)"
+    elif ispy:
+        how = "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)"
     elif censoring and set(mapping) & _CENSOR_CODES and _says_no_event(h):
         how = (
             f"event = 1 - {h.text!r}: its header says its 1 or yes means alive or censored; if "
@@ -1212,6 +1217,18 @@ def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> boo
     return (
         "cnsr" in h.words and not stated and len(present) > 2 and all(v.isdigit() for v in present)
     )
+
+
+#: I-SPY's vital status codes: 7 alive, 8 dead, 9 lost to follow-up.
+_ISPY_STATUS_CODES = frozenset({"7", "8", "9"})
+
+
+def _ispy_vital_status(h: Header, present: set[str]) -> bool:
+    """Whether an event column is I-SPY1's vital status ('sstat': 7 alive, 8 dead, 9 lost),
+    its codes exactly among those under a status header: it was refused as no event
+    indicator."""
+    status = "status" in h.words or h.tokens[0].endswith("stat")
+    return status and "8" in present and present <= _ISPY_STATUS_CODES
 
 
 def _says_no_event(h: Header) -> bool:
