@@ -227,3 +227,18 @@ def test_ispy1_vital_status_codes_are_read(tmp_path: Path) -> None:
     assert "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)" in (
         _action(result, "sstat")
     )
+
+
+def test_a_vital_status_is_read_before_an_ambiguous_censor_column(tmp_path: Path) -> None:
+    """UPENN-GBM's 'Survival_Censor' was refused as ambiguous though 'Survival_Status'
+    (Deceased/Alive) sits beside it."""
+    hn = pd.read_csv(hnscc_mdacc(tmp_path))
+    frame = hn.iloc[:, :3].copy()
+    frame["Survival_from_surgery_days_UPDATED"] = (hn["Survival (months)"] * 30).round()
+    frame["Survival_Status"] = hn["Vital status"].replace({"Dead": "Deceased"})
+    frame["Survival_Censor"] = (hn["Vital status"] == "Dead").astype(int)
+    frame.to_csv(path := tmp_path / "upenn.csv", index=False)
+    result = read_clinical_spreadsheet(path, id_column="TCIA code")
+    assert (result.event_column, int(result.table["event"].sum())) == ("Survival_Status", 128)
+    assert (result.endpoint, result.endpoint_name) == ("death", "os")
+    assert _action(result, "Survival_Censor")[0].startswith("not the event: its 1 may mean")

@@ -98,6 +98,8 @@ _DEATH_HEADER_WORDS = frozenset(
 )  # fmt: skip
 #: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.
 _DEATH_EVENT_NAMES = tuple(n for n in EVENT_NAMES if set(n.split("_")) & _DEATH_HEADER_WORDS)
+#: Names of a vital status column, read before an ambiguous censoring column beside it.
+_VITAL_STATUS_NAMES = ("vital_status", "survival_status", "vitalstatus", "deadstatus")
 #: Names of a recurrence's event column (R's survival::rotterdam: 'recur').
 _RECURRENCE_EVENTS = ("relapse", "relapsed", "recurrence", "recurred", "recur")
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
@@ -2499,6 +2501,17 @@ def read_clinical_spreadsheet(
         if event_text is None:
             event_text = _first_by_name(others, CENSOR_NAMES, base=False)
             censoring = event_text is not None
+        vital = _first_by_name(others, _VITAL_STATUS_NAMES, base=False)
+        if censoring and not _says_no_event(headers[event_text]) and vital is not None:
+            report.append(
+                Coercion(
+                    event_text,
+                    f"not the event: its 1 may mean censored or the event; the vital status "
+                    f"{vital!r} beside it is read instead",
+                    len(cells),
+                )
+            )
+            event_text, censoring = vital, False  # UPENN-GBM's 'Survival_Status' (Deceased/Alive)
         if censoring and not _says_no_event(headers[event_text]):
             raise InputError(
                 f"{path.name}: the column {event_text!r} does not say which of its values is "
