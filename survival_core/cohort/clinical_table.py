@@ -2502,6 +2502,8 @@ def read_clinical_spreadsheet(
             event_text = _first_by_name(others, CENSOR_NAMES, base=False)
             censoring = event_text is not None
         vital = _first_by_name(others, _VITAL_STATUS_NAMES, base=False)
+        if time_text is not None and _endpoint(headers[time_text]) == "disease":
+            vital = None  # a DFS's own censoring is not replaced by a death's event
         if censoring and not _says_no_event(headers[event_text]) and vital is not None:
             report.append(
                 Coercion(
