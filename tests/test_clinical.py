@@ -148,6 +148,8 @@ def test_a_typed_number_with_thousands_grouped_by_spaces_is_read(space: str) -> 
     assert validate_clinical({"platelets": f"1{space}000"}).values["platelets"] == 1000
     with pytest.raises(ClinicalValueError, match=r"\(afp\): '1 23,5' is not a number"):
         validate_clinical({"afp": "1 23,5"})
+    with pytest.raises(ClinicalValueError, match=r"\(afp\): '120 80' is not a number"):
+        validate_clinical({"afp": "120 80"})  # a pressure pasted in: never 12080
 
 
 @pytest.mark.parametrize(

@@ -647,6 +647,11 @@ def test_censoring_marks_in_a_time_column_without_an_event_column(tmp_path: Path
         read_clinical_spreadsheet(unmarked)
 
 
+def _french(value: float, decimals: int, space: str = " ") -> str:
+    """``value`` as a French Excel writes it: a decimal comma, thousands grouped by ``space``."""
+    return f"{value:,.{decimals}f}".replace(",", space).replace(".", ",")
+
+
 @pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])
 def test_thousands_grouped_by_spaces_as_a_french_excel_writes_them(
     tmp_path: Path, space: str
@@ -657,17 +662,13 @@ def test_thousands_grouped_by_spaces_as_a_french_excel_writes_them(
     from sksurv.datasets import load_gbsg2
 
     X, y = load_gbsg2()
-
-    def french(value: float, decimals: int) -> str:
-        return f"{value:,.{decimals}f}".replace(",", space).replace(".", ",")
-
     table = pd.DataFrame(
         {
             "patient_id": [f"G{i:04d}" for i in range(len(X))],
-            "RFS (days)": [french(t, 0) for t in y["time"]],
+            "RFS (days)": [_french(t, 0, space) for t in y["time"]],
             "event": y["cens"].astype(int),
-            "age": [french(a, 1) for a in X["age"]],
-            "progrec": [french(p, 0) for p in X["progrec"]],
+            "age": [_french(a, 1, space) for a in X["age"]],
+            "progrec": [_french(p, 0, space) for p in X["progrec"]],
         }
     )
     path = tmp_path / "export.csv"
@@ -677,6 +678,39 @@ def test_thousands_grouped_by_spaces_as_a_french_excel_writes_them(
     np.testing.assert_array_equal(result.table["progrec"].astype(float), X["progrec"])
     np.testing.assert_array_equal(result.table["age"].astype(float), X["age"])
     assert not result.no_outcome
+
+
+def test_space_separated_pairs_and_codes_are_no_thousands(tmp_path: Path) -> None:
+    """A space groups thousands only where the column shows it ('1 814' days beside '712'): a
+    blood pressure's '153 102' was read as 153102 (a model input of 125000 to 224000) and an
+    ICD-O morphology's '8 140' as 8140 (a number, not a category of four codes), silently."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    rng = np.random.default_rng(1)
+    systolic, diastolic = rng.integers(150, 200, len(X)), rng.integers(100, 130, len(X))
+    table = pd.DataFrame(
+        {
+            "patient_id": [f"G{i:04d}" for i in range(len(X))],
+            "RFS (days)": [_french(t, 0) for t in y["time"]],
+            "event": y["cens"].astype(int),
+            "bp": [f"{s} {d}" for s, d in zip(systolic, diastolic, strict=True)],
+            "icd_o_code": rng.choice(["8 140", "8 500", "8 520", "8 522"], len(X)),
+        }
+    )
+    path = tmp_path / "export.csv"
+    table.to_csv(path, sep=";", index=False)
+    result = read_clinical_spreadsheet(path)
+    np.testing.assert_array_equal(result.table["time"], y["time"])
+    assert "bp" not in result.schema.names
+    assert _actions(result, "bp")[-1].startswith("dropped: ")
+    assert result.schema["icd_o_code"].kind == CATEGORY
+    assert result.schema["icd_o_code"].categories == ("8 140", "8 500", "8 520", "8 522")
+    assert not [a for a in _actions(result, "icd_o_code") + _actions(result, "bp") if "spaces" in a]
+    first = _french(y["time"][y["time"] >= 1000][0], 0)
+    assert f"{first!r} read as {first.replace(' ', '')}, its spaces grouping thousands" in (
+        _actions(result, "RFS (days)")
+    )
 
 
 def test_bounds_french_hospital_numbers_and_repeated_headers(tmp_path: Path) -> None:

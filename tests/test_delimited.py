@@ -201,6 +201,27 @@ def test_model_table_times_with_thousands_commas_in_a_tab_export(
     )
 
 
+def test_model_table_reads_spaces_as_thousands_only_where_the_column_shows_it(
+    tmp_path: Path, gbsg2: pd.DataFrame
+) -> None:
+    """`fit --table` on GBSG2 as a French Excel writes it ('1 814' days beside '712'), with a
+    blood pressure ('153 102'): the pressure was read as 153102, a number, without a word;
+    the times' spaces are dropped and said."""
+    table = gbsg2.head(200).copy()
+    table["time"] = [f"{int(t):,}".replace(",", " ") for t in gbsg2["time"].head(200)]
+    rng = np.random.default_rng(1)
+    systolic, diastolic = rng.integers(150, 200, 200), rng.integers(100, 130, 200)
+    table["bp"] = [f"{s} {d}" for s, d in zip(systolic, diastolic, strict=True)]
+    table.to_csv(path := tmp_path / "gbsg2.csv", index=False, sep=";", decimal=",")
+    model = load_model_table([path])
+    assert model.y["time"].tolist() == gbsg2["time"].head(200).tolist()
+    assert model.X["bp"].tolist() == table["bp"].tolist()
+    assert model.notes[0] == (
+        "gbsg2.csv was read as semicolon-delimited, decimal commas, in 'time': '1 814' read as "
+        "1814, its spaces grouping thousands."
+    )
+
+
 @pytest.mark.parametrize(
     ("raw", "afp"),
     [

@@ -211,6 +211,10 @@ _SPACES = "[ \u00a0\u202f]"
 #: to three digits ('1 234,5', '-12 345.6', '1 234 567'): the spaces group thousands, whatever
 #: its decimal mark (refused as no number, while '1.234,5' was read).
 _SPACE_GROUPED = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?"
+#: Such a number with a decimal part ('1 234,5'): no pair of values or code is written so.
+_SPACE_GROUPED_DECIMAL = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+[.,]\d+"
+#: A number under 1000, written with no thousands mark ('850', '12', '0,5').
+_UNDER_1000 = r"[-+]?\d{1,3}(?:[.,]\d+)?"
 
 
 def table_text(text: str, name: str) -> tuple[str, str, str]:
@@ -259,17 +263,46 @@ def _whitespace_table(text: str, name: str) -> str | None:
 
 def _text(cells: pd.Series) -> pd.Series:
     """Cells as stripped text, "" where empty, digits of other scripts as ASCII ('٧٠' as an
-    Arabic locale writes 70 read as a category of about 40 levels), a number's thousands
-    grouped by spaces without them (:data:`_SPACE_GROUPED`); Arrow-backed, so that the half
-    million cells of a wide radiomics table are matched in a fraction of a second."""
-    text = as_ascii(cells.astype("string[pyarrow]").fillna("").str.strip())
-    spaced = _matches(text, _SPACE_GROUPED)
-    return text.where(~spaced, text.str.replace(_SPACES, "", regex=True)) if spaced.any() else text
+    Arabic locale writes 70 read as a category of about 40 levels); Arrow-backed, so that the
+    half million cells of a wide radiomics table are matched in a fraction of a second."""
+    return as_ascii(cells.astype("string[pyarrow]").fillna("").str.strip())
+
+
+def _space_grouping(text: pd.Series, position: np.ndarray, columns: int) -> np.ndarray:
+    """Which of ``columns`` (by position) group thousands by spaces beyond doubt, as a French
+    Excel writes them: a space-grouped number with a decimal part ('1 234,5'), or space-grouped
+    ones beside numbers under 1000 written without ('1 814' among '712' and '12'). A column
+    whose only numbers are space-separated pairs ('153 102', a blood pressure) or codes of one
+    group ('8 140', an ICD-O morphology) proves nothing and is kept as written."""
+    grouped = _matches(text, _SPACE_GROUPED).to_numpy()
+    if not grouped.any():
+        return np.zeros(columns, dtype=bool)
+    proof = (_matches(text, _SPACE_GROUPED_DECIMAL) | _matches(text, _UNDER_1000)).to_numpy()
+    return _in_columns(grouped, position, columns) & _in_columns(proof, position, columns)
+
+
+def _in_columns(mask: np.ndarray, position: np.ndarray, columns: int) -> np.ndarray:
+    """Which of ``columns`` (by position) hold a cell of ``mask``."""
+    return np.bincount(position[mask], minlength=columns) > 0
+
+
+def _without_spaces(
+    text: pd.Series, position: np.ndarray, spaced: np.ndarray
+) -> tuple[pd.Series, pd.Series]:
+    """``text`` with the spaces grouping thousands dropped in the ``spaced`` columns (by
+    position; :func:`_space_grouping`), and which cells lost them."""
+    grouped = pd.Series(spaced[position], index=text.index)
+    if not grouped.any():
+        return text, grouped
+    grouped &= _matches(text, _SPACE_GROUPED)
+    return text.where(~grouped, text.str.replace(_SPACES, "", regex=True)), grouped
 
 
 def without_space_groups(text: str) -> str:
-    """One typed value without the spaces grouping its thousands ('1 234,5' as '1234,5', as
-    :func:`_text` reads a file's cells); as given where it is no such number."""
+    """One typed value without the spaces grouping its thousands ('1 234,5' as '1234,5'): typed
+    alone it is one number, so its groups of three decide ('120 80' is none); as given where it
+    is no such number. A file's column is read so only where it shows it
+    (:func:`_space_grouping`)."""
     stripped = text.strip()
     return re.sub(_SPACES, "", stripped) if re.fullmatch(_SPACE_GROUPED, stripped) else text
 
@@ -368,11 +401,13 @@ POINTS_UNLESS_SAID = DecimalMark(POINT, "the default of a comma-delimited file o
 class _Evidence:
     """What a column's numbers say about its marks: ``proofs`` (a decimal mark and a number only
     it reads: '12,5', '0,048', '1,234.5'), the ``ambiguous`` numbers by their mark, and the digit
-    counts of its ``whole`` numbers written without a mark."""
+    counts of its ``whole`` numbers written without a mark; whether it groups thousands by
+    spaces (``spaced``: :func:`_space_grouping`), its numbers read without them."""
 
     proofs: dict[str, str] = field(default_factory=dict)
     ambiguous: dict[str, str] = field(default_factory=dict)
     whole: set[int] = field(default_factory=set)
+    spaced: bool = False
 
     def own(self) -> DecimalMark | None:
         """The one decimal mark the column's own numbers prove, if they prove one."""
@@ -399,9 +434,11 @@ def _evidence(cells: pd.DataFrame, points_decimal: bool) -> list[_Evidence]:
     """The :class:`_Evidence` of each column of ``cells`` (by position), its cells matched all at
     once."""
     text, position = _stacked(cells)
+    spaced = _space_grouping(text, position, cells.shape[1])
+    text, _ = _without_spaces(text, position, spaced)
     number = text.str.replace(_BOUND, "", regex=True).str.replace(_UNIT, "", regex=True)
     shapes = _Shapes.of(number, points_decimal)
-    found = [_Evidence() for _ in cells.columns]
+    found = [_Evidence(spaced=bool(s)) for s in spaced]
     for mark in (POINT, COMMA):
         proving = shapes.proving(mark)
         for at, example in number[proving].groupby(position[proving]).first().items():
@@ -419,12 +456,15 @@ def _evidence(cells: pd.DataFrame, points_decimal: bool) -> list[_Evidence]:
 @dataclass(frozen=True)
 class _Read:
     """Cells of some columns read as numbers (:meth:`NumberMarks._read`): their ``shapes``, one
-    column after another, each one's column ``position``, ``decimal`` mark and ``values``."""
+    column after another, each one's column ``position``, ``decimal`` mark and ``values``, the
+    cells as ``written`` and which were ``spaced`` (their thousands' spaces dropped)."""
 
     shapes: _Shapes
     position: np.ndarray
     decimal: pd.Series
     values: pd.Series
+    spaced: pd.Series
+    written: pd.Series
 
     def undecided(self) -> pd.Series:
         """The ambiguous numbers no decimal mark reads."""
@@ -439,8 +479,9 @@ class _Read:
 
     def counts(self) -> pd.DataFrame:
         """Per column (by position): cells read with a decimal comma, cells proving each mark,
-        thousands separators (commas, points) removed and ambiguous numbers read, with the first
-        of these and its value."""
+        thousands separators (commas, points) removed, ambiguous numbers read, with the first
+        of these and its value, and numbers read without the spaces grouping their thousands,
+        with the first as written and its value."""
         text, read = self.shapes.text, self.values.notna()
         comma_read = self.shapes.with_comma(self.decimal) & read
         commas = text.str.contains(COMMA, regex=False)
@@ -453,22 +494,33 @@ class _Read:
                 "grouped_commas": read & ~comma_read & commas,
                 "grouped_points": comma_read & text.str.contains(POINT, regex=False),
                 "ambiguous": ambiguous,
+                "spaced": self.spaced & read,
             }
         )
         counts = masks.groupby(self.position).sum()
-        first = pd.DataFrame({"example": text, "value": self.values})[ambiguous.to_numpy()]
-        return counts.join(first.groupby(self.position[ambiguous.to_numpy()]).first())
+        spaced = self._first(self.spaced & read, self.written).add_prefix("spaced_")
+        return counts.join(self._first(ambiguous, text)).join(spaced)
+
+    def _first(self, mask: pd.Series, text: pd.Series) -> pd.DataFrame:
+        """Per column (by position) holding a cell of ``mask``: the first one's ``text`` as its
+        ``example``, and its ``value``."""
+        at = mask.to_numpy()
+        first = pd.DataFrame({"example": text, "value": self.values})[at]
+        return first.groupby(self.position[at]).first()
 
 
 @dataclass(frozen=True)
 class NumberMarks:
     """How a table writes its numbers (:func:`number_marks`): the decimal mark each column's
-    ambiguous numbers ('1,814': 1814 or 1.814) are read with, the ``file``'s for other cells."""
+    ambiguous numbers ('1,814': 1814 or 1.814) are read with, the ``file``'s for other cells,
+    and the columns whose numbers are read without the spaces grouping their thousands
+    (``spaced``: :func:`_space_grouping`; elsewhere '153 102' stays text)."""
 
     name: str
     columns: dict[Hashable, DecimalMark]
     file: DecimalMark
     points_decimal: bool = False
+    spaced: frozenset[Hashable] = frozenset()
 
     def decimal(self, column: Hashable) -> DecimalMark:
         """The decimal mark of ``column``'s ambiguous numbers."""
@@ -540,11 +592,13 @@ class NumberMarks:
         return values.loc[:, numeric], said
 
     def _read(self, cells: pd.DataFrame) -> _Read:
-        text, position = _stacked(cells)
+        written, position = _stacked(cells)
+        spaced_columns = np.array([c in self.spaced for c in cells.columns], dtype=bool)
+        text, spaced = _without_spaces(written, position, spaced_columns)
         shapes = _Shapes.of(text, self.points_decimal)
         marks = np.array([self.decimal(c).mark for c in cells.columns], dtype=object)
         decimal = pd.Series(marks[position], dtype=object)
-        return _Read(shapes, position, decimal, shapes.values(decimal))
+        return _Read(shapes, position, decimal, shapes.values(decimal), spaced, written)
 
     def _phrases(self, counts: pd.Series, column: Hashable) -> list[tuple[str, int]]:
         """The actions ``counts`` (a row of :meth:`_Read.counts`) say were done to ``column``."""
@@ -568,6 +622,14 @@ class NumberMarks:
                     f"{example!r} read as {counts['value']:g}, its {_WORD[mark]} a {role} "
                     f"({decision.why})",
                     int(counts["ambiguous"]),
+                )
+            )
+        if counts["spaced"]:
+            said.append(
+                (
+                    f"{counts['spaced_example']!r} read as {_normal(counts['spaced_value'])}, its "
+                    "spaces grouping thousands",
+                    int(counts["spaced"]),
                 )
             )
         return [(action, count) for action, count in said if count]
@@ -602,7 +664,8 @@ def number_marks(
     prove one decimal mark ('12,5', '0,048', '52.5', '1,234.5'); else the file's (a file whose
     numbers have decimal points groups thousands with commas, and the other way round); else
     ``default``; else the column's '#,##0' layout (:meth:`_Evidence.layout`); else nothing
-    decides and :meth:`NumberMarks.read` refuses them. ``name`` names the file in messages."""
+    decides and :meth:`NumberMarks.read` refuses them. Spaces group thousands only in the
+    columns that show it (:func:`_space_grouping`). ``name`` names the file in messages."""
     evidence = dict(zip(cells.columns, _evidence(cells, points_decimal), strict=True))
     proofs: dict[str, tuple[Hashable, str]] = {}
     for column, found in evidence.items():
@@ -619,7 +682,8 @@ def number_marks(
         for column, found in evidence.items()
         if found.ambiguous
     }
-    return NumberMarks(name, columns, file, points_decimal)
+    spaced = frozenset(column for column, found in evidence.items() if found.spaced)
+    return NumberMarks(name, columns, file, points_decimal, spaced)
 
 
 def file_marks(cells: pd.DataFrame, name: str, delimiter: str) -> NumberMarks:
