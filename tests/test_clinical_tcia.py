@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from survival_core.cohort.clinical_table import asks_to_act, read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical_schema import INTEGER, YES_NO
 from survival_core.io.headers import is_outcome_like, parse_header
 from tests.clinical_exports import (
+    gbsg2,
     hcc_tace_seg,
     head_neck_pet_ct,
     head_neck_radiomics_hn1,
@@ -41,6 +44,34 @@ def test_hcc_codes_written_in_the_header_are_read_as_stated(tmp_path: Path) -> N
     assert (os_.time_column, os_.event_column) == ("OS", "Death_1_StillAliveorLostToFU_0")
     assert int(os_.table["event"].sum()) == 54
     assert list(os_.table.columns) == ["time", "event", "age", "bclc"]
+
+
+def test_vs_headers_are_variables_not_codes_and_codes_keep_their_header_name(
+    tmp_path: Path,
+) -> None:
+    """'ECOG_0_vs_1' was read as the codes of 'ecog' and 'vs': a yes/no named 'vs' (beside
+    'Nodes_0_vs_1', refused as the same variable). Only a header whose every meaning is an
+    outcome's states its codes, and it keeps its name ('progressed' was the variable's)."""
+    export = gbsg2(tmp_path)
+    frame = pd.read_csv(export.path)
+    rng = np.random.default_rng(2)
+    for header in ("ECOG_0_vs_1", "Stage_I_II_0_vs_III_IV_1", "Nodes_0_vs_1"):
+        frame[header] = rng.integers(0, 2, len(frame))
+    frame.to_csv(path := tmp_path / "vs.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert int(result.table["event"].sum()) == int(export.y["cens"].sum())
+    schema = {v.name: (v.kind, v.label) for v in result.schema.variables}
+    assert "vs" not in schema
+    assert schema["ecog_0_vs_1"] == (INTEGER, "ECOG_0_vs_1")  # a scale, as before 252dbcd
+    assert schema["stage_i_ii_0_vs_iii_iv_1"] == (INTEGER, "Stage_I_II_0_vs_III_IV_1")
+    assert schema["nodes_0_vs_1"] == (YES_NO, "Nodes_0_vs_1")
+    header = parse_header("Censored_0_progressed_1")
+    assert (header.name, header.label, header.codes) == (
+        "censored_0_progressed_1",
+        "Censored_0_progressed_1",
+        "Censored_0_progressed_1",
+    )
+    assert parse_header("ECOG_0_vs_1").codes == ""
 
 
 def test_a_header_naming_censored_and_progressed_without_codes_is_refused(

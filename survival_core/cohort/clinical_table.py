@@ -665,10 +665,11 @@ def _find_named(
 
 
 def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bool) -> str | None:
-    """The header whose name (or base name) comes first in ``names``."""
+    """The header whose name (or base name) comes first in ``names``; a header of codes by its
+    event's too ('Death_1_StillAliveorLostToFU_0' as 'death': :attr:`Header.event_name`)."""
     for wanted in names:
         for text, h in headers.items():
-            if (h.base if base else h.name) == wanted:
+            if wanted in ((h.base,) if base else (h.name, h.event_name)):
                 return text
     return None
 

@@ -225,6 +225,21 @@ _MEANING = r"[A-Za-z][A-Za-z -]*(?:\s*[,(]\s*(?![\w.]+\s*[=:])[A-Za-z][A-Za-z -]
 #: 'Death_1_StillAliveorLostToFU_0' of TCIA's HCC-TACE-Seg), and one such pair.
 _CODES_IN_NAME = re.compile(r"(?:[A-Za-z]+[_\s-]+\d[_\s-]+)+[A-Za-z]+[_\s-]+\d")
 _CODE_AFTER_MEANING = re.compile(r"([A-Za-z]+)[_\s-]+(\d)")
+#: Words of an outcome or status that each meaning of such a header names ('lost' of
+#: 'StillAliveorLostToFU'); 'ECOG_0_vs_1' or 'Stage_I_II_0_vs_III_IV_1' names none: a variable.
+_CODED_OUTCOME_WORDS = _OUTCOME_WORDS | {"event", "lost", "stillalive"}
+
+
+def _codes_in_name(text: str) -> bool:
+    """Whether a header is its codes (:data:`_CODES_IN_NAME`), each meaning an outcome or status
+    (:data:`_CODED_OUTCOME_WORDS`): 'ECOG_0_vs_1' was read as codes of 'ecog' and 'vs', a yes/no
+    variable named 'vs' (beside 'Nodes_0_vs_1', refused as the same variable)."""
+    if not _CODES_IN_NAME.fullmatch(text):
+        return False
+    return all(
+        set(normalise_name(_CASE_TURN.sub("_", meaning)).split("_")) & _CODED_OUTCOME_WORDS
+        for meaning, _ in _CODE_AFTER_MEANING.findall(text)
+    )
 
 
 def code_meanings(codes: str) -> dict[str, str]:
@@ -233,7 +248,7 @@ def code_meanings(codes: str) -> dict[str, str]:
     too ('2=dead, other causes' was read as '2=dead', an event of a disease-specific survival).
     A header of meanings and codes ('Censored_0_progressed_1') states its codes too (its
     'censored' read it backwards: 70 progressions of 35)."""
-    if _CODES_IN_NAME.fullmatch(codes):
+    if _codes_in_name(codes):
         return {
             code: _CASE_TURN.sub(" ", meaning).lower()
             for meaning, code in _CODE_AFTER_MEANING.findall(codes)
@@ -264,6 +279,15 @@ class Header:
     @property
     def tokens(self) -> list[str]:
         return self.name.split("_")
+
+    @property
+    def event_name(self) -> str | None:
+        """The name of the event a header of codes states as its 1 ('progressed' of
+        'Censored_0_progressed_1', 'death' of 'Death_1_StillAliveorLostToFU_0'): found as an
+        event column by it, named by its header; None for other headers."""
+        if not _codes_in_name(self.codes):
+            return None
+        return normalise_name(code_meanings(self.codes).get("1", "")) or None
 
     @property
     def base(self) -> str:
@@ -325,9 +349,8 @@ def parse_header(text: str) -> Header:
             codes = bracket.group(2).strip()
         else:
             unit = bracket.group(2).strip()
-    if not codes and _CODES_IN_NAME.fullmatch(label):  # named by its event: 'progressed'
+    if not codes and _codes_in_name(label):  # its name and label as written
         codes = label
-        label = code_meanings(codes).get("1", label)
     name = normalise_name(label)
     tokens = name.split("_")
     if not unit and len(tokens) >= 2 and tokens[-1] in UNIT_ALIASES and tokens[-2] not in _YEARS_OF:
