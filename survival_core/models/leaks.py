@@ -147,7 +147,9 @@ def _missingness_notes(
 ) -> list[str]:
     """A note per column whose patients without a value fare otherwise than those with one
     (log-rank p < :data:`MISSING_P`, at least :data:`MIN_GROUP` in each): the filling makes
-    them look like the others, hiding what the missingness says."""
+    them look like the others, hiding what the missingness says. Said without presuming a
+    measurement after baseline: FLCHAIN's creatinine, a baseline lab, is one (1350 of 7874
+    missing, p 6e-22), as is ACTG175's week-96 CD4 count."""
     notes = []
     for name, (rows, fill) in filled.items():
         if not MIN_GROUP <= rows.size <= time.size - MIN_GROUP:
@@ -159,8 +161,10 @@ def _missingness_notes(
         if p < MISSING_P:
             notes.append(
                 f"'{name}': the {rows.size} of {time.size} patients without a value fare "
-                f"otherwise than the others (log-rank p = {p:.2g}), which its filling with the "
-                f"{fill} hides: check why it is missing (measured only after baseline, or only "
-                "while a patient was followed?)."
+                f"otherwise than the others (log-rank p = {p:.2g}): whether it is missing goes "
+                f"with the outcome, which its filling with the {fill} hides. Check why it is "
+                "missing (measured only later, or only in some patients?), or add a 0/1 column "
+                "saying whether it was measured (a missingness indicator) where that was known "
+                "at baseline."
             )
     return notes
