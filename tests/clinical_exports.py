@@ -88,6 +88,33 @@ def gbsg2_two_endpoints(folder: Path) -> Path:
     return path
 
 
+#: Baseline variables named like another endpoint's flag, as a GBSG2 export may add them (made-up
+#: values): diabetes mellitus, the nodal and M stages, a local, distant or regional spread, a
+#: prior locoregional recurrence. Header: its cells.
+BASELINE_LOOKALIKES = {
+    "DM_status": ("0", "1"),
+    "regional_lymph_node_status": ("N0", "N1", "N2"),
+    "metastasis_status": ("M0", "M1"),
+    "local_status": ("0", "1"),
+    "Distant": ("yes", "no"),
+    "Regional": ("yes", "no"),
+    "LR": ("0", "1"),
+}
+
+
+def gbsg2_with_baseline_lookalikes(folder: Path) -> Path:
+    """GBSG2 with an overall survival's 'os_days' and 'os_event' (its recurrence-free pair
+    renamed, as the regression hunt did) and :data:`BASELINE_LOOKALIKES` filled at random."""
+    export = gbsg2(folder)
+    sheet = pd.read_csv(export.path).drop(columns=["RFS (months)", "event"])
+    sheet["os_days"], sheet["os_event"] = export.y["time"], export.y["cens"].astype(int)
+    rng = np.random.default_rng(2)
+    for header, cells in BASELINE_LOOKALIKES.items():
+        sheet[header] = rng.choice(cells, len(sheet))
+    sheet.to_csv(path := folder / "gbsg2_lookalikes.csv", index=False)
+    return path
+
+
 #: GBSG2's endpoints as :func:`gbsg2_two_endpoints` holds them, imported as a cohort each
 #: (:func:`imported_gbsg2_model`): (time column, event column). 'rfs' is named by its headers
 #: (recurrence-free), 'coded' states a death's code beside a recurrence's, 'unnamed' keeps

@@ -13,7 +13,13 @@ from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer, load_whas500
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
-from tests.clinical_exports import lymph_node
+from survival_core.io.headers import parse_header
+from survival_core.io.tables import load_model_table
+from tests.clinical_exports import (
+    BASELINE_LOOKALIKES,
+    gbsg2_with_baseline_lookalikes,
+    lymph_node,
+)
 
 
 def _write(tmp_path: Path, frame: pd.DataFrame, name: str = "clinical.csv") -> Path:
@@ -438,6 +444,39 @@ def test_outcome_columns_are_told_from_predictors(header: str, outcome: bool) ->
     from survival_core.io.headers import is_outcome_like, parse_header
 
     assert is_outcome_like(parse_header(header)) is outcome
+
+
+LOOKALIKE_NAMES = [parse_header(header).name for header in BASELINE_LOOKALIKES]
+
+
+def test_baseline_variables_named_like_an_endpoints_flag_stay_predictors(tmp_path: Path) -> None:
+    """GBSG2's diabetes 'DM_status', nodal 'regional_lymph_node_status' (N0-N2), M stage
+    'metastasis_status' (M0/M1), 'local_status', 'Distant', 'Regional' and 'LR' were dropped as
+    "another outcome" by their names alone, with no time of such an endpoint in the sheet, and a
+    model table left them out as outcomes."""
+    result = read_clinical_spreadsheet(gbsg2_with_baseline_lookalikes(tmp_path))
+    assert (result.time_column, result.event_column) == ("os_days", "os_event")
+    assert set(LOOKALIKE_NAMES) <= set(result.variables.columns)
+    assert not [c for c in result.report if "another outcome" in c.action]
+    result.table.to_csv(table := tmp_path / "clinical.csv")
+    assert set(LOOKALIKE_NAMES) <= set(load_model_table([table]).X.columns)
+
+
+def test_an_endpoint_flag_beside_its_time_is_dropped_naming_it(tmp_path: Path) -> None:
+    """'Distant' is distant metastasis beside 'Time to distant metastasis (days)': dropped,
+    naming that column, as the diabetic 'DM_status' is there (rename it to keep it); the M stage
+    'metastasis_status' (M0/M1) stays, stage values being no event, as do the others."""
+    sheet = pd.read_csv(gbsg2_with_baseline_lookalikes(tmp_path))
+    sheet["Time to distant metastasis (days)"] = sheet["os_days"]
+    result = read_clinical_spreadsheet(_write(tmp_path, sheet), time_column="os_days")
+    dropped = "dropped: another outcome, the event of 'Time to distant metastasis (days)', not a "
+    for flag in ("Distant", "DM_status"):
+        assert [c.action for c in result.report if c.column == flag] == [
+            dropped + "clinical variable"
+        ]
+    kept = set(LOOKALIKE_NAMES) - {"distant", "dm_status"}
+    assert kept <= set(result.variables.columns)
+    assert not {"distant", "dm_status"} & set(result.variables.columns)
 
 
 def test_every_death_of_a_vital_status_is_the_event(tmp_path: Path) -> None:

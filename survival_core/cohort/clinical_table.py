@@ -1468,6 +1468,18 @@ def _present(cells: pd.Series) -> pd.Series:
     return cells[~cells.str.strip().str.lower().isin(MISSING_TOKENS)]
 
 
+#: A TNM stage's value ('M1', 'N2', 'T3a', 'cM0', 'pN1', 'Nx'): a baseline stage, never an
+#: event flag.
+_STAGE_VALUE = re.compile(r"(?i)\s*[cpy]?[tnm][0-4x][a-d]?\s*")
+
+
+def _holds_stages(cells: pd.Series) -> bool:
+    """Whether a column's present values are all TNM stages ('M0'/'M1' of a 'metastasis_status'
+    beside a time to metastasis): the stage at diagnosis, not whether the endpoint occurred."""
+    present = _present(cells)
+    return not present.empty and bool(present.str.fullmatch(_STAGE_VALUE).all())
+
+
 def _holds_dates(cells: pd.Series, h: Header, numbers: NumberMarks) -> bool:
     """Whether a column's present values are dates (:func:`_date_column`)."""
     present = _present(cells)
@@ -2630,7 +2642,8 @@ def read_clinical_spreadsheet(
         if h.name in ID_NAMES:
             report.append(Coercion(text, _OUTCOME_DROPPED, len(cells)))
             continue
-        if text in timed:
+        staged = text in timed and _holds_stages(cells[text])
+        if text in timed and not staged:
             why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
             report.append(Coercion(text, why, len(cells)))
             continue
@@ -2654,7 +2667,7 @@ def read_clinical_spreadsheet(
             numbers,
             report,
             order=order,
-            outcome=is_outcome_like(h),
+            outcome=not staged and is_outcome_like(h, headers.values()),
             redcap_export=redcap_export,
         )
         if kind == "date":

@@ -142,10 +142,26 @@ _TIME_TO_WORDS = frozenset(
     {"metastasis", "metastases", "distant", "locoregional", "local", "regional", "lr", "dm"}
 )
 #: Header words of an event indicator, first or last in its name ('event_distant_metastases').
-_EVENT_WORDS = frozenset({"event", "events", "status"})
+#: Not 'status': a '*_status' is an event only beside its endpoint's time (:func:`endpoint_time`;
+#: 'ER_status', 'regional_lymph_node_status' and a diabetic's 'DM_status' are baseline).
+_EVENT_WORDS = frozenset({"event", "events"})
 #: Names of an endpoint's event flag standing alone (Head-Neck-PET-CT's 0/1 'Locoregional' and
-#: 'Distant', RADCURE's 'Local'); not 'DM', diabetes mellitus as often as distant metastasis.
-_ENDPOINT_FLAGS = frozenset({"locoregional", "distant", "local", "regional", "lr"})
+#: 'Distant', RADCURE's 'Local'): an outcome only beside that endpoint's time or date, as a
+#: 'Distant' or 'Regional' yes/no is as often the spread at diagnosis, and 'DM' diabetes mellitus.
+_ENDPOINT_FLAGS = frozenset({"locoregional", "distant", "local", "regional", "lr", "dm"})
+#: The endpoint each word of a recurrence's or metastasis's header names, so that a flag finds
+#: its time under another name ('Locoregional' beside 'Time – diagnosis to LR(days)', 'Distant'
+#: beside '... to DM(days)' or 'Time to distant metastasis (days)').
+_ENDPOINT_OF_WORD = {
+    "locoregional": "lr",
+    "lr": "lr",
+    "local": "local",
+    "regional": "regional",
+    "distant": "dm",
+    "dm": "dm",
+    "metastasis": "dm",
+    "metastases": "dm",
+}
 
 #: TCGA / GDC's fields of the disease known only at follow-up: a new tumour event (any field
 #: of it), and the patient's tumour status at the last contact.
@@ -408,14 +424,15 @@ def name_unit(h: Header) -> str:
     return next((TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in TIME_UNIT_OF), "")
 
 
-def is_outcome_like(h: Header) -> bool:
+def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
     """Whether a column is an outcome (PFS beside OS, the length of follow-up, a cause of death):
-    never a predictor."""
+    never a predictor. An endpoint's bare flag or status ('Distant', 'LR', 'local_status') is one
+    only where ``beside``, its table's headers, hold that endpoint's time or date
+    (:func:`endpoint_time`): GBSG2's baseline 'Distant', 'Regional', 'LR' and 'DM_status'
+    (diabetes) were dropped by their names. A header read alone (no ``beside``) takes such a
+    flag for an outcome, but 'DM'."""
     words = set(h.tokens)
-    length = bool(words & ((_TIME_WORDS - {"last"}) | set(TIME_UNIT_OF))) or (
-        h.unit.lower() in TIME_UNIT_OF
-    )
-    timed = length or "last" in words
+    timed = _is_length(h) or "last" in words
     flagged = h.tokens[0] in _EVENT_WORDS or h.tokens[-1] in _EVENT_WORDS
     return (
         h.base in TIME_NAMES
@@ -427,10 +444,55 @@ def is_outcome_like(h: Header) -> bool:
         or bool(_GLUED_SURVIVAL.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-        or ((length or flagged) and bool(words & _TIME_TO_WORDS))
-        or h.name in _ENDPOINT_FLAGS
+        or ((_is_length(h) or flagged) and bool(words & _TIME_TO_WORDS))
+        or (
+            _is_endpoint_flag(h)
+            and (h.name != "dm" if beside is None else endpoint_time(h, beside) is not None)
+        )
         or _NEW_TUMOR_EVENT in h.name
         or h.name in _FOLLOW_UP_STATES
+    )
+
+
+def _is_length(h: Header) -> bool:
+    """Whether a header names a length of time: a time word ('duration', 'interval') or unit."""
+    words = set(h.tokens)
+    return bool(words & ((_TIME_WORDS - {"last"}) | set(TIME_UNIT_OF))) or (
+        h.unit.lower() in TIME_UNIT_OF
+    )
+
+
+def _is_endpoint_flag(h: Header) -> bool:
+    """Whether a header reads as a recurrence's or metastasis's flag, which a baseline variable
+    may as well be named: a bare 'Distant' or 'LR', or a 'status' first or last beside such a
+    word ('local_status', 'distant_metastases_status', 'DM_status')."""
+    status = "status" in (h.tokens[0], h.tokens[-1])
+    return h.name in _ENDPOINT_FLAGS or (status and bool(set(h.tokens) & _TIME_TO_WORDS))
+
+
+def _endpoint_of(h: Header) -> str | None:
+    """The recurrence or metastasis endpoint a header's words name: 'lr' of 'Locoregional', 'LR'
+    and 'local regional', 'dm' of 'Distant', 'DM' and 'metastases', 'local', 'regional'."""
+    words = set(h.tokens)
+    if "regional" in words and words & {"local", "loco"}:
+        return "lr"
+    return next((_ENDPOINT_OF_WORD[t] for t in h.tokens if t in _ENDPOINT_OF_WORD), None)
+
+
+def endpoint_time(flag: Header, beside: Iterable[Header]) -> str | None:
+    """The header among ``beside`` that is the time or date of the endpoint ``flag`` names
+    ('Time – diagnosis to LR(days)' of 'Locoregional', 'Date Distant' and 'Time to distant
+    metastasis (days)' of 'Distant'), None when none is: then ``flag`` is no outcome."""
+    endpoint = _endpoint_of(flag)
+    return next(
+        (
+            other.text
+            for other in beside
+            if other.text != flag.text
+            and _endpoint_of(other) == endpoint
+            and (_is_length(other) or "date" in other.tokens)
+        ),
+        None,
     )
 
 
@@ -463,7 +525,10 @@ def timed_events(headers: Iterable[Header]) -> dict[str, str]:
                 or ("date" in other.tokens and bool(set(flag.tokens) & _TIME_TO_WORDS))
             )
         )
-        if (sibling := next(timed, None)) is not None:
+        sibling = next(timed, None)
+        if sibling is None and _is_endpoint_flag(flag):
+            sibling = endpoint_time(flag, heads)
+        if sibling is not None:
             found[flag.text] = sibling
     return found
 

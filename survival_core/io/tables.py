@@ -406,7 +406,8 @@ def _without_outcomes(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     a recurrence), said in ``notes``: known only after follow-up, such a column lets a model learn
     the outcome back (veterans with two: c-index 0.95 instead of 0.71). The clinical spreadsheet
     import drops them by the same names; a table made elsewhere may hold them."""
-    outcomes = [c for c in X.columns if is_outcome_like(parse_header(str(c)))]
+    headers = {c: parse_header(str(c)) for c in X.columns}
+    outcomes = [c for c, h in headers.items() if is_outcome_like(h, headers.values())]
     if outcomes:
         notes.append(
             f"Left out as outcomes, not predictors: {', '.join(map(str, outcomes))} (known only "
