@@ -436,6 +436,10 @@ def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
         ("TTR (mg/dL)", False), ("hpv_tumor_status", False), ("disease_status_at_diagnosis", False),
         ("last_metastasis_site", False), ("metastasis", False), ("LC_ratio", False),
         ("receptor_status", False), ("rectum_dose (Gy)", False), ("recdate_of_surgery", False),
+        # a time to DM is a distant metastasis's; a diabetes's duration is a predictor
+        ("Time – diagnosis to DM(days)", True), ("time_to_dm", True), ("dm_time", True),
+        ("DM duration (years)", False), ("DM_years", False), ("years since DM diagnosis", False),
+        ("Local therapy (months)", False),
     ],
 )  # fmt: skip
 def test_outcome_columns_are_told_from_predictors(header: str, outcome: bool) -> None:

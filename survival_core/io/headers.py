@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
 TIME_NAMES = (
@@ -141,6 +142,10 @@ _TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free", "lc
 _TIME_TO_WORDS = frozenset(
     {"metastasis", "metastases", "distant", "locoregional", "local", "regional", "lr", "dm"}
 )
+#: Of :data:`_TIME_TO_WORDS`, those naming baseline things too: beside a length of time an
+#: outcome only after 'to' or before 'time' ('Time – diagnosis to DM(days)', 'dm_time'), never
+#: a diabetes's 'DM duration (years)' or 'years since DM diagnosis', nor 'Local therapy (months)'.
+_TIMED_ONLY_AFTER_TO = frozenset({"dm", "lr", "local", "regional", "distant"})
 #: Header words of an event indicator, first or last in its name ('event_distant_metastases').
 #: Not 'status': a '*_status' is an event only beside its endpoint's time (:func:`endpoint_time`;
 #: 'ER_status', 'regional_lymph_node_status' and a diabetic's 'DM_status' are baseline).
@@ -444,7 +449,8 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
         or bool(_GLUED_SURVIVAL.fullmatch(h.tokens[0]))
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-        or ((_is_length(h) or flagged) and bool(words & _TIME_TO_WORDS))
+        or (_is_length(h) and _times_an_endpoint(h))
+        or (flagged and bool(words & _TIME_TO_WORDS))
         or (
             _is_endpoint_flag(h)
             and (h.name != "dm" if beside is None else endpoint_time(h, beside) is not None)
@@ -459,6 +465,18 @@ def _is_length(h: Header) -> bool:
     words = set(h.tokens)
     return bool(words & ((_TIME_WORDS - {"last"}) | set(TIME_UNIT_OF))) or (
         h.unit.lower() in TIME_UNIT_OF
+    )
+
+
+def _times_an_endpoint(h: Header) -> bool:
+    """Whether a header of a length of time names a metastasis's or recurrence's endpoint: a
+    word of :data:`_TIME_TO_WORDS`, one of :data:`_TIMED_ONLY_AFTER_TO` only after 'to' or
+    before 'time' or 'interval'."""
+    plain = set(h.tokens) & _TIME_TO_WORDS - _TIMED_ONLY_AFTER_TO
+    return bool(plain) or any(
+        (a == "to" and b in _TIMED_ONLY_AFTER_TO)
+        or (a in _TIMED_ONLY_AFTER_TO and b in ("time", "interval"))
+        for a, b in pairwise(h.tokens)
     )
 
 
