@@ -483,6 +483,20 @@ def test_an_endpoint_flag_beside_its_time_is_dropped_naming_it(tmp_path: Path) -
     assert not {"distant", "dm_status"} & set(result.variables.columns)
 
 
+def test_a_flag_beside_a_length_of_its_own_kind_stays_a_predictor(tmp_path: Path) -> None:
+    """A diabetic's 'DM' and 'DM_status' beside 'DM duration (years)', and a local treatment's
+    'Local' beside 'Local therapy (months)', were dropped as "the event of" those lengths, which
+    time no endpoint."""
+    sheet = pd.read_csv(gbsg2_with_baseline_lookalikes(tmp_path))
+    rng = np.random.default_rng(3)
+    sheet["DM"], sheet["Local"] = sheet["DM_status"], sheet["local_status"]
+    sheet["DM duration (years)"] = np.where(sheet["DM"] == 1, rng.integers(1, 20, len(sheet)), 0)
+    sheet["Local therapy (months)"] = rng.integers(0, 6, len(sheet))
+    result = read_clinical_spreadsheet(_write(tmp_path, sheet), time_column="os_days")
+    assert {"dm", "dm_status", "local"} <= set(result.variables.columns)
+    assert not [c for c in result.report if "another outcome" in c.action]
+
+
 def test_every_death_of_a_vital_status_is_the_event(tmp_path: Path) -> None:
     """'Death from disease' and 'Death from other causes' in a vital status were refused as a
     competing outcome, with the advice of a recurrence's codes: in overall survival any death is

@@ -147,11 +147,18 @@ def test_ispy1_glued_survival_status_and_time_are_outcomes(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "header",
-    ["censored (1=yes, 0=no)", "Censored (0=no, 1=yes)", "event (1=yes, 0=no)", "death (1=yes)"],
+    [
+        "censored (1=yes, 0=no)",
+        "Censored (0=no, 1=yes)",
+        "censored (1=yes, 0=no, 9=unknown)",
+        "event (1=yes, 0=no)",
+        "death (1=yes)",
+    ],
 )
 def test_a_censoring_headers_yes_is_censored(tmp_path: Path, header: str) -> None:
     """'censored (1=yes, 0=no)' read its 1 (censored) as the event: the veterans' 9 censored
-    patients counted as their deaths, the 128 deaths as censored."""
+    patients counted as their deaths, the 128 deaths as censored; a code of no value beside
+    ('9=unknown') turned that reading off again."""
     frame = pd.read_csv(hnscc_mdacc(tmp_path))
     censoring = header.lower().startswith("censored")
     frame[header] = (frame.pop("Vital status") == ("Alive" if censoring else "Dead")).astype(int)
@@ -190,6 +197,13 @@ def test_measures_after_treatment_are_no_baseline_predictors(tmp_path: Path) -> 
         ("prior surgery (yes/no)", ""),
         ("Biopsy prior to imaging", ""),
         ("postcode", ""),
+        ("Pathologic complete response", "complete response"),
+        # a baseline test by PCR and a treatment given after surgery are no such measures
+        ("HPV PCR", ""),
+        ("EBV_DNA_PCR", ""),
+        ("Postoperative radiotherapy", ""),
+        ("Postop RT dose (Gy)", ""),
+        ("postop_cea", "postop"),
     ],
 )
 def test_headers_saying_after_treatment(header: str, after: str) -> None:
@@ -224,6 +238,7 @@ def test_ispy1_vital_status_codes_are_read(tmp_path: Path) -> None:
         ispy1(tmp_path), time_column="survDtD2 (tx)", event_column="sstat", time_unit="days"
     )
     assert (len(result.table), int(result.table["event"].sum())) == (221, 102)
+    assert (result.endpoint, result.endpoint_name) == ("death", "os")  # 8: dead
     assert "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)" in (
         _action(result, "sstat")
     )

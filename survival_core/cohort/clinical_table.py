@@ -1040,7 +1040,12 @@ def _censored_yes_no(h: Header) -> bool:
     """Whether a header names a censoring and states yes/no codes ('censored (1=yes, 0=no)'):
     its yes is censored, the event its no (its 1 was read as the event)."""
     meanings = set(code_meanings(h.codes).values())
-    return bool(set(h.words) & _CENSORING_WORDS and meanings and meanings <= _CENSOR_CODES)
+    yes_no, others = meanings & _CENSOR_CODES, meanings - _CENSOR_CODES
+    return bool(
+        set(h.words) & _CENSORING_WORDS
+        and yes_no
+        and not any(_event_word(m) is not None or names_a_death(m) for m in others)
+    )  # an 'unknown' or 'missing' code beside is no value ('9=unknown': left missing)
 
 
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
@@ -2578,7 +2583,9 @@ def read_clinical_spreadsheet(
             numbers=numbers,
         )
         deaths_counted = _deaths_counted(headers[event_text], ones)
-        vital_status = _names_deaths_only(headers[event_text], ones)
+        vital_status = _names_deaths_only(headers[event_text], ones) or _ispy_vital_status(
+            headers[event_text], ones
+        )  # I-SPY1's 'sstat' 8: dead
     elif marked is not None:  # '361+', 'ALIVE (361 days later)': censored; plain numbers: events
         event = (~marked[1]).astype("Int64").where(days.notna())
         event_text = f"({time_text}: censoring marks)"

@@ -508,7 +508,7 @@ def endpoint_time(flag: Header, beside: Iterable[Header]) -> str | None:
             for other in beside
             if other.text != flag.text
             and _endpoint_of(other) == endpoint
-            and (_is_length(other) or "date" in other.tokens)
+            and ((_is_length(other) and _times_an_endpoint(other)) or "date" in other.tokens)
         ),
         None,
     )
@@ -575,15 +575,31 @@ _TREATMENT_WORDS = frozenset(
     {"therapy", "treatment", "tx", "op", "operative", "surgery", "surgical", "rt", "chemo",
      "radiotherapy", "chemotherapy", "neoadjuvant", "resection"}
 )  # fmt: skip
+#: Words of a treatment given and its amount: a header of these beside its 'post' word alone is a
+#: treatment's assignment ('Postoperative radiotherapy', 'Postop RT dose (Gy)'), not a measure.
+_GIVEN_TREATMENT_WORDS = _TREATMENT_WORDS | frozenset(
+    {"post", "after", "postop", "postoperative", "adjuvant", "radiation", "crt", "dose", "gy",
+     "fractions", "yes", "no", "given"}
+)  # fmt: skip
+#: Words beside 'PCR' making it a pathologic complete response (I-SPY1's 'PCR' stands alone);
+#: an 'HPV PCR' or 'EBV_DNA_PCR' is a baseline test by polymerase chain reaction.
+_RESPONSE_WORDS = frozenset({"pathologic", "pathological", "complete", "response"})
 
 
 def measured_after_treatment(h: Header) -> str:
     """The words of a header saying its column was measured after treatment began ('post-therapy'
     of 'SUVmax post-therapy PET', 'PreSurg', 'PCR'), "" when none: an outcome of treatment, not a
     baseline predictor (I-SPY1's tumour diameters during and after chemotherapy were kept as
-    predictors with no word). 'Baseline', 'pre-treatment' and 'prior surgery' are not."""
+    predictors with no word). 'Baseline', 'pre-treatment' and 'prior surgery' are not, nor a
+    treatment given ('Postoperative radiotherapy') nor an 'HPV PCR'."""
+    if set(h.tokens) <= _GIVEN_TREATMENT_WORDS:
+        return ""
+    if {"complete", "response"} <= set(h.tokens):  # 'Pathologic complete response'
+        return "complete response"
     for words in (h.tokens, h.words):  # 'PreSurg' as written, 'Post RT' split at its case
         for at, word in enumerate(words):
+            if word == "pcr" and len(words) > 1 and not set(words) & _RESPONSE_WORDS:
+                continue
             if word in _AFTER_TREATMENT_WORDS:
                 return word
             following = words[at + 1] if at + 1 < len(words) else ""
