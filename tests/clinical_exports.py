@@ -193,6 +193,70 @@ def lymph_node(folder: Path) -> Path:
     return path
 
 
+#: lifelines' lung as hospitals abroad head it (:func:`lung_abroad`), by language: the patient
+#: ID, age, survival time (months) and vital status 0/1, then the other outcomes the sheet
+#: carries beside them, each a yes/no flag of a recurrence or progression (its yes and no
+#: words), a progression-free survival ('months') or a death date ('date').
+LUNG_ABROAD = {
+    "nl": (
+        ("Patiëntnummer", "Leeftijd (jaren)", "Overleving (maanden)",
+         "Status (0=levend, 1=overleden)"),
+        {"Recidief (ja/nee)": ("ja", "nee"), "Progressievrije overleving (maanden)": "months",
+         "Datum overlijden": "date"},
+    ),
+    "pt": (
+        ("Prontuário", "Idade (anos)", "Sobrevida global (meses)", "Óbito (0=não, 1=sim)"),
+        {"Recidiva (sim/não)": ("sim", "não"), "Progressão (sim/não)": ("sim", "não"),
+         "Sobrevida livre de progressão (meses)": "months"},
+    ),
+    "es": (
+        ("NHC", "Edad (años)", "Supervivencia global (meses)", "Exitus (0=no, 1=sí)"),
+        {"Progresión (sí/no)": ("sí", "no"),
+         "Supervivencia libre de progresión (meses)": "months", "Fecha de defunción": "date"},
+    ),
+    "de": (
+        ("Pat.-Nr.", "Alter (Jahre)", "Überlebenszeit (Monate)",
+         "Status (0=lebend, 1=verstorben)"),
+        {"Progress (ja/nein)": ("ja", "nein"), "Sterbedatum": "date"},
+    ),
+}  # fmt: skip
+
+
+def lung_abroad(folder: Path, language: str) -> Export:
+    """lifelines' lung (228 patients, 165 deaths) headed as :data:`LUNG_ABROAD` says for
+    ``language``, semicolon-separated with decimal commas: ID, age, ECOG, survival in months,
+    vital status, and the other outcomes made from each patient's real one (a progression for
+    85 % of the dead and 15 % of the living, a progression-free survival shorter than the
+    survival, a death date for the dead). ``options``: its ID, time and event columns."""
+    lung = pd.read_csv(lifelines_csv("lung.csv"))
+    (patient, age, time, event), others = LUNG_ABROAD[language]
+    dead = lung["status"].to_numpy(bool)
+    rng = np.random.default_rng(1)
+    progressed = rng.random(len(lung)) < np.where(dead, 0.85, 0.15)
+    months = lung["time"] / TIME_UNITS["months"]
+    sheet = pd.DataFrame(
+        {
+            patient: [f"L{i:03d}" for i in range(len(lung))],
+            age: lung["age"],
+            "ECOG": lung["ph.ecog"],
+            time: months.round(1),
+            event: lung["status"],
+        }
+    )
+    for header, kind in others.items():
+        if kind == "months":
+            sheet[header] = (months * rng.uniform(0.3, 0.9, len(lung))).round(1)
+        elif kind == "date":
+            sheet[header] = np.where(dead, "01.02.2019", "")
+        else:
+            sheet[header] = np.where(progressed, *kind)
+    path = folder / f"lung_{language}.csv"
+    sheet.to_csv(path, sep=";", decimal=",", index=False)
+    y = Surv.from_arrays(dead, lung["time"], name_event="status", name_time="time")
+    options = {"id_column": patient, "time_column": time, "event_column": event}
+    return Export(path, lung[["age", "ph.ecog"]], y, options)
+
+
 def whas500(folder: Path) -> Export:
     """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
     X, y = datasets.load_whas500()

@@ -22,6 +22,7 @@ from survival_core.io.clinical_schema import INTEGER
 from survival_core.io.dates import EXCEL_EPOCH
 from survival_core.io.tables import load_model_table
 from survival_core.models.tabular import TablePreprocessor
+from tests import clinical_exports
 
 DIAGNOSED = pd.Timestamp("2009-01-05")
 
@@ -387,3 +388,29 @@ def test_digits_of_other_scripts_are_numbers(tmp_path: Path) -> None:
     )
     frame.to_csv(path, index=False)
     np.testing.assert_allclose(read_clinical_spreadsheet(path).variables["bmi"], bmi)
+
+
+@pytest.mark.parametrize("language", list(clinical_exports.LUNG_ABROAD))
+def test_outcomes_headed_in_dutch_portuguese_spanish_or_german_are_never_predictors(
+    tmp_path: Path, language: str
+) -> None:
+    """lifelines' lung headed in Dutch, Portuguese, Spanish and German: 'Recidief (ja/nee)',
+    'Progressievrije overleving (maanden)', 'Progressão (sim/não)', 'Progresión (sí/no)',
+    'Progress (ja/nein)' were kept as predictors (a cross-validated c-index of 0.90 for 0.64);
+    they are outcomes, dropped by the import and by the model tables alike."""
+    export = clinical_exports.lung_abroad(tmp_path, language)
+    (patient, age, time, event), others = clinical_exports.LUNG_ABROAD[language]
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert (len(result.table), int(result.table["event"].sum())) == (228, 165)
+    assert list(result.variables.columns)[1:] == ["ecog"]  # and the age, named in its language
+    outcomes = [header for header, kind in others.items() if kind != "date"]
+    for header in outcomes:
+        assert _actions(result, header)[-1] == (
+            "dropped: another outcome or ID column, not a clinical variable"
+        )
+    sheet = pd.read_csv(export.path, sep=";", decimal=",")
+    sheet = sheet.rename(columns={patient: "case_id", time: "time", event: "event"})
+    sheet[["case_id", "time", "event", age, "ECOG", *outcomes]].to_csv(
+        path := tmp_path / "table.csv", index=False
+    )
+    assert sorted(load_model_table([path]).X.columns) == sorted([age, "ECOG"])

@@ -31,6 +31,8 @@ TIME_NAMES = (
     "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
     "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia",
     "supervivencia_global", "seguimiento", "sopravvivenza", "sopravvivenza_globale",
+    # Dutch and Portuguese ('Overleving (maanden)', 'Sobrevida global (meses)')
+    "overleving", "totale_overleving", "sobrevida", "sobrevida_global",
 )  # fmt: skip
 
 #: Names of an event column whose 1 / yes means the event (death), preferred first.
@@ -81,10 +83,12 @@ _OUTCOME_WORDS = frozenset(
     {"survival", "survived", "surv", "death", "died", "deceased", "dead", "alive", "vital",
      "mortality", "relapse", "relapsed", "recurrence", "recurred", "progression", "progressed",
      "censor", "censored", "censoring", "follow", "followup",
-     # French, German, Spanish, Italian
+     # French, German, Spanish, Italian, Dutch, Portuguese ('Progressão' is 'progressao')
      "survie", "deces", "decede", "suivi", "rechute", "recidive", "uberleben", "ueberleben",
      "verstorben", "tod", "rezidiv", "supervivencia", "fallecido", "muerte", "recaida",
-     "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus"}
+     "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus", "overleving", "overleden",
+     "overlijden", "recidief", "progressie", "progressievrije", "sobrevida", "obito", "falecido",
+     "progressao", "recorrencia", "progresion", "progressione", "progress", "progredient"}
 )  # fmt: skip
 
 #: An endpoint glued to its time or status in one word, as R's survival data name them
