@@ -257,6 +257,37 @@ def lung_abroad(folder: Path, language: str) -> Export:
     return Export(path, lung[["age", "ph.ecog"]], y, options)
 
 
+def nlst_lung(folder: Path) -> Export:
+    """lifelines' lung under the National Lung Screening Trial's names: 'pid', 'age', 'gender',
+    the smoking status and pack-years and stage at diagnosis (made up), then NLST's outcomes:
+    the cancer confirmed ('conflc') and days to its diagnosis ('candx_days'), the follow-up
+    ('fup_days', real), the death ('deathstat', real; 165), a lung cancer's death
+    ('finaldeathlc': 80 % of them) and its days ('death_days', blank for the living)."""
+    lung = pd.read_csv(lifelines_csv("lung.csv"))
+    rng = np.random.default_rng(0)
+    dead = lung["status"].to_numpy(bool)
+    sheet = pd.DataFrame(
+        {
+            "pid": 100000 + np.arange(len(lung)),
+            "age": lung["age"],
+            "gender": lung["sex"],
+            "cigsmok": rng.integers(0, 2, len(lung)),
+            "pkyr": rng.uniform(30, 90, len(lung)).round(1),
+            "de_stag": rng.choice([110, 120, 210, 220, 310, 320, 400], len(lung)),
+            "conflc": 1,
+            "candx_days": rng.integers(0, 60, len(lung)),
+            "fup_days": lung["time"],
+            "deathstat": lung["status"],
+            "finaldeathlc": (dead & (rng.random(len(lung)) < 0.8)).astype(int),
+            "death_days": np.where(dead, lung["time"], np.nan),
+        }
+    )
+    sheet.to_csv(path := folder / "nlst.csv", index=False)
+    y = Surv.from_arrays(dead, lung["time"], name_event="status", name_time="time")
+    options = {"id_column": "pid", "time_column": "fup_days", "event_column": "deathstat"}
+    return Export(path, sheet.iloc[:, 1:6], y, options)
+
+
 def whas500(folder: Path) -> Export:
     """WHAS500 as XLSX: numeric IDs under "Patient ID", lenfol in days (unstated), fstat."""
     X, y = datasets.load_whas500()

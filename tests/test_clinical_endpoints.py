@@ -440,6 +440,9 @@ def test_r_survival_packages_glued_endpoint_names(tmp_path: Path) -> None:
         ("Time – diagnosis to DM(days)", True), ("time_to_dm", True), ("dm_time", True),
         ("DM duration (years)", False), ("DM_years", False), ("years since DM diagnosis", False),
         ("Local therapy (months)", False),
+        # NLST glues its deaths ('finaldeathlc': of lung cancer); a breadth is no death
+        ("finaldeathlc", True), ("dcfdeathlc", True), ("dth_days", True), ("fup_days", True),
+        ("breadth (mm)", False), ("bandwidth", False), ("Progressive disease at diagnosis", False),
     ],
 )  # fmt: skip
 def test_outcome_columns_are_told_from_predictors(header: str, outcome: bool) -> None:

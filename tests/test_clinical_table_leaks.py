@@ -414,3 +414,17 @@ def test_outcomes_headed_in_dutch_portuguese_spanish_or_german_are_never_predict
         path := tmp_path / "table.csv", index=False
     )
     assert sorted(load_model_table([path]).X.columns) == sorted([age, "ECOG"])
+
+
+def test_nlsts_lung_cancer_death_and_diagnosis_are_outcomes(tmp_path: Path) -> None:
+    """NLST's names (lifelines' lung under them): its lung cancer's death 'finaldeathlc' was kept
+    as a predictor (scoring a patient with it 1 rather than 0 moved the risk from -0.91 to
+    +0.46), and the confirmed cancer and the days to its diagnosis with it."""
+    export = clinical_exports.nlst_lung(tmp_path)
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert (len(result.table), int(result.table["event"].sum())) == (228, 165)
+    assert list(result.variables.columns) == list(export.X.columns)
+    for header in ("conflc", "candx_days", "finaldeathlc", "death_days"):
+        assert _actions(result, header)[-1] == (
+            "dropped: another outcome or ID column, not a clinical variable"
+        )

@@ -88,8 +88,15 @@ _OUTCOME_WORDS = frozenset(
      "verstorben", "tod", "rezidiv", "supervivencia", "fallecido", "muerte", "recaida",
      "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus", "overleving", "overleden",
      "overlijden", "recidief", "progressie", "progressievrije", "sobrevida", "obito", "falecido",
-     "progressao", "recorrencia", "progresion", "progressione", "progress", "progredient"}
+     "progressao", "recorrencia", "progresion", "progressione", "progress", "progredient",
+     # NLST's glued names of the death ('dth_days')
+     "dth"}
 )  # fmt: skip
+
+#: Outcomes of a screening trial, as NLST names them (their unit read off: 'candx_days' is
+#: 'candx'): the lung cancer confirmed, its year and days from randomisation to diagnosis, the
+#: screen that found it, the days free of it.
+_SCREENING_OUTCOMES = frozenset({"conflc", "cancyr", "candx", "can_scr", "canc_free"})
 
 #: An endpoint glued to its time or status in one word, as R's survival data name them
 #: ('rfstime', 'osstatus', 'pfsevent', 'dfsdays').
@@ -135,9 +142,9 @@ _SPELLED_ENDPOINTS = {
     ("event", "free", "survival"): "efs",
 }
 
-#: Header words of an outcome only beside a time word ('Length FU', 'Local control_duration';
-#: never '5-FU', a chemotherapy, nor 'control arm').
-_TIMED_OUTCOME_WORDS = frozenset({"fu", "lfu", "control", "failure", "free", "lc", "ttr"})
+#: Header words of an outcome only beside a time word ('Length FU', NLST's 'fup_days', 'Local
+#: control_duration'; never '5-FU', a chemotherapy, nor 'control arm').
+_TIMED_OUTCOME_WORDS = frozenset({"fu", "fup", "lfu", "control", "failure", "free", "lc", "ttr"})
 
 #: Header words of an outcome beside a length of time only (not beside 'last': 'Time to
 #: metastasis (months)' is one, 'last_metastasis_site' none; 'Time – diagnosis to LR(days)' of
@@ -451,6 +458,8 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
         or bool(_GLUED_OUTCOME.fullmatch(h.tokens[0]))
         or bool(_GLUED_ENDPOINT_WORD.fullmatch(h.tokens[0]))
         or bool(_GLUED_SURVIVAL.fullmatch(h.tokens[0]))
+        or any("death" in word for word in words)  # glued: NLST's 'finaldeathlc', 'deathstat'
+        or h.name in _SCREENING_OUTCOMES
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
         or (_is_length(h) and _times_an_endpoint(h))
