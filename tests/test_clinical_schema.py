@@ -298,10 +298,11 @@ def test_hcc_schema_decides_like_validate_clinical(name: str, value: Any) -> Non
 
 
 def test_a_yes_no_value_the_import_reads_is_scored_too() -> None:
-    """The import read 'oui' in a French export, then scoring a new patient refused it."""
+    """The import read 'oui' in a French export, then scoring a new patient refused it; Dutch
+    'nee' and Portuguese 'sim' and 'não' as well."""
     hpv = SchemaVariable("hpv", "yes/no", "HPV positive")
-    assert [hpv.coerce(v) for v in ("oui", "Non", "ja", "nein", "sí")] == [
-        True, False, True, False, True,
+    assert [hpv.coerce(v) for v in ("oui", "Non", "ja", "nein", "sí", "nee", "Sim", "não")] == [
+        True, False, True, False, True, False, True, False,
     ]  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from survival_core.cohort.clinical_table import (
 )
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
-from survival_core.io.tables import TIME_UNITS
+from survival_core.io.tables import TIME_UNITS, load_model_table
 from tests import clinical_exports
 from tests.clinical_exports import MESSY
 
@@ -1308,13 +1308,28 @@ def test_refusals_name_the_sheet_read_and_the_files_row(tmp_path: Path) -> None:
         ("Statut vital", "DCD", "Vivant"),
         ("Status", "tot", "lebt"),
         ("Status", "verstorben", "lebt"),
+        # Dutch and Portuguese, refused: "holds 'levend', 'overleden', not an event indicator"
+        ("Status (levend/overleden)", "overleden", "levend"),
+        ("Óbito (sim/não)", "sim", "não"),
+        ("Óbito", "Falecido", "Vivo"),
     ],
 )
-def test_french_and_german_vital_status_abbreviations(
+def test_vital_status_words_abroad_and_abbreviations(
     tmp_path: Path, header: str, dead: str, alive: str
 ) -> None:
     """The veterans' trial with 'DCD' (décédé) for the dead read as 0 events; 'lebt' (German:
-    lives) read as missing."""
+    lives) read as missing; Dutch 'overleden' and Portuguese 'sim' (yes) refused."""
+    y = _veterans_with_status(path := tmp_path / "veterans.csv", header, dead, alive)
+    result = read_clinical_spreadsheet(path)
+    assert result.table["event"].tolist() == y["Status"].astype(int).tolist()
+    table = pd.read_csv(path).set_axis(["case_id", "time", "event"], axis=1)
+    table.to_csv(path, index=False)  # a model table's event in the same words
+    assert load_model_table([path]).y["event"].tolist() == y["Status"].tolist()
+
+
+def _veterans_with_status(path: Path, header: str, dead: str, alive: str) -> np.ndarray:
+    """The veterans' trial written to ``path``: ID, survival days and its status under
+    ``header``, each patient ``dead`` or ``alive``; returns its outcome."""
     from sksurv.datasets import load_veterans_lung_cancer
 
     _, y = load_veterans_lung_cancer()
@@ -1324,9 +1339,8 @@ def test_french_and_german_vital_status_abbreviations(
             "Survival_days": y["Survival_in_days"],
             header: np.where(y["Status"], dead, alive),
         }
-    ).to_csv(path := tmp_path / "veterans.csv", index=False)
-    result = read_clinical_spreadsheet(path)
-    assert result.table["event"].tolist() == y["Status"].astype(int).tolist()
+    ).to_csv(path, index=False)
+    return y
 
 
 def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Path) -> None:

@@ -94,7 +94,8 @@ from survival_core.io.tables import (
 #: Header words of a death (a vital status), whatever the endpoint the time names.
 _DEATH_HEADER_WORDS = frozenset(
     {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
-     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte"}
+     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte",
+     "overleden", "overlijden", "obito", "falecido"}
 )  # fmt: skip
 #: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.
 _DEATH_EVENT_NAMES = tuple(n for n in EVENT_NAMES if set(n.split("_")) & _DEATH_HEADER_WORDS)

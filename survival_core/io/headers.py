@@ -45,6 +45,8 @@ EVENT_NAMES = (
     # French, German, Spanish, Italian ('Décès' is 'deces', 'Statut vital' 'statut_vital')
     "deces", "decede", "statut_vital", "etat_vital", "evenement", "verstorben", "tod",
     "exitus", "fallecido", "muerte", "evento", "decesso", "deceduto", "morte",
+    # Dutch and Portuguese ('Overleden', 'Óbito' is 'obito')
+    "overleden", "overlijden", "obito", "falecido",
 )  # fmt: skip
 
 #: Header names of the patient ID column, most specific first (compared normalised): the cohort
@@ -213,6 +215,12 @@ _YEARS_OF = frozenset({"pack", "person", "patient"})
 #: Words of a death among a header's stated codes or an event column's cells ('2=dead',
 #: 'Death without recurrence').
 DEATH_WORDS = ("death", "dead", "died", "deceased")
+#: The same in the languages hospital exports come in, accents folded ('Décédé', 'Óbito'):
+#: French, German, Spanish, Italian, Dutch, Portuguese.
+DEATH_WORDS_ABROAD = (
+    "decede", "decedee", "deces", "verstorben", "fallecido", "fallecida", "muerto", "muerta",
+    "deceduto", "deceduta", "overleden", "obito", "falecido", "falecida", "morto", "morta",
+)  # fmt: skip
 #: Oncology's abbreviations of a death: dead of disease, of other causes, with disease.
 _DEATH_ABBREVIATIONS = frozenset({"dod", "doc", "dwd"})
 #: Words before a death's word that say there was none ('no death', 'not yet dead', 'no

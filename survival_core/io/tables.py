@@ -21,7 +21,7 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, MISSING_TOKENS, no_value_numbers
 from survival_core.io.delimited import read_delimited, written_numbers
-from survival_core.io.headers import is_outcome_like, parse_header
+from survival_core.io.headers import DEATH_WORDS_ABROAD, is_outcome_like, parse_header
 from survival_core.text import first_few
 
 #: A longest follow-up shorter than this (days) suggests times in months or years read as days.
@@ -38,20 +38,25 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
 EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
 ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
-#: The same in the languages hospital exports come in (French, German, Spanish, Italian).
+#: The same in the languages hospital exports come in (French, German, Spanish, Italian, Dutch,
+#: Portuguese): the one list of yes and no abroad, an event's and a yes/no variable's alike.
 YES_NO_ABROAD = {
     "oui": "yes",
     "non": "no",
     "ja": "yes",
     "nein": "no",
+    "nee": "no",
     "sí": "yes",
     "sì": "yes",
     "si": "yes",
+    "sim": "yes",
+    "não": "no",
+    "nao": "no",
 }
-EVENT_WORDS |= {"décédé", "décédée", "decede", "décès", "deces", "dcd", "mort", "verstorben",
-                "tot", "fallecido", "fallecida", "muerto", "deceduto", "deceduta"}  # fmt: skip
+#: Cells are read lower-cased as written: a death's words with their accents and without.
+EVENT_WORDS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
-ALIVE_WORDS |= {"vivant", "vivante", "lebend", "lebt", "vivo", "viva"}
+ALIVE_WORDS |= {"vivant", "vivante", "lebend", "lebt", "levend", "vivo", "viva"}
 #: A recurrence- or progression-free survival's event, and its absence.
 EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", "progressed"}
 ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
