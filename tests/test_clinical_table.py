@@ -1343,6 +1343,25 @@ def _veterans_with_status(path: Path, header: str, dead: str, alive: str) -> np.
     return y
 
 
+@pytest.mark.parametrize(
+    ("header", "dead", "alive"),
+    [
+        ("Estado (vivo/fallecido)", "fallecido", "vivo"),
+        ("Stato (vivo/deceduto)", "deceduto", "vivo"),
+        ("Status (levend/overleden)", "overleden", "levend"),
+    ],
+)
+def test_a_vital_status_written_abroad_is_overall_survivals(
+    tmp_path: Path, header: str, dead: str, alive: str
+) -> None:
+    """A Spanish or Italian vital status recorded endpoint null where a German 'verstorben' was
+    overall survival's: score then said plain 'survival'."""
+    y = _veterans_with_status(path := tmp_path / "veterans.csv", header, dead, alive)
+    result = read_clinical_spreadsheet(path, event_column=header)
+    assert int(result.table["event"].sum()) == int(y["Status"].sum()) == 128
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "os", True)
+
+
 def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Path) -> None:
     """GBSG2 with its hormone therapy written none/tamoxifen: 'none' was read as missing (440 of
     686), the schema listed tamoxifen alone and fit dropped the variable (64 % missing). In a

@@ -239,17 +239,20 @@ _OTHER_CAUSE = frozenset({"other", "others"})
 
 def names_a_death(meaning: str, any_cause: bool = False) -> bool:
     """Whether a stated code's meaning or an event's cell names a death: 'dead', 'dead of
-    disease', 'recurrence or death', 'death without recurrence', '1:DECEASED', 'DOD'; not 'no
+    disease', 'recurrence or death', 'death without recurrence', '1:DECEASED', 'DOD', another
+    language's ('fallecido', 'overleden', :data:`DEATH_WORDS_ABROAD`); not 'no
     recurrence or death', 'not yet dead', 'censored at death', 'death-free', 'unknown if dead',
     'alive or dead of other cause' nor 'dead of other causes' (each read as 1 was every
     censored patient's or another cause's death counted as an event). With ``any_cause`` (an
     overall survival's code) another cause's death is a death: 'dead of other causes'."""
     not_a_death = _NOT_A_DEATH - _OTHER_CAUSE if any_cause else _NOT_A_DEATH
-    words = re.split(r"[\W_]+", meaning.lower())
+    words = re.split(r"[\W_]+", folded(meaning).lower())
     deaths = [
         at
         for at, word in enumerate(words)
-        if word.removesuffix("s") in DEATH_WORDS or word in _DEATH_ABBREVIATIONS
+        if word.removesuffix("s") in DEATH_WORDS
+        or word in DEATH_WORDS_ABROAD
+        or word in _DEATH_ABBREVIATIONS
     ]
     return (
         bool(deaths) and not set(words) & not_a_death and not set(words[: deaths[0]]) & _NEGATIONS
