@@ -884,3 +884,36 @@ def test_two_reconstructions_are_told_apart_by_their_kernel(shared_data, tmp_pat
     assert not any(s.description for s in contents.series)  # removed by de-identification
     with pytest.raises(InputError, match=r"series 3, 59 slices of 3\.27 mm, kernel B30f\)"):
         load_upload(contents, {})
+
+
+@pytest.mark.parametrize(
+    ("clinical", "written"),
+    [
+        ("\ufeff患者编号,年龄,性别(男/女)\nSTS_001,63,女\n", "'患者编号', '年龄', '性别(男/女)'"),
+        ("患者编号,年龄,性别(男/女)\nSTS_001,63,女\n", "'患者编号', '年龄', '性别(男/女)'"),
+        ("病人ID,年龄\nSTS_001,63\n", "'病人ID', '年龄'"),
+        ("Kennung,Alter\nSTS_001,63\n", "'Kennung', 'Alter'"),
+    ],
+    ids=["chinese-bom", "chinese", "chinese-id", "german"],
+)
+def test_an_uploaded_csv_naming_no_id_and_no_variable_is_refused_saying_so(
+    shared_data, clinical, written
+):
+    """The real sarcoma CT with a one-row CSV whose headers name neither the patient ID nor a
+    model's variable: its stored copy was empty, and loading the case failed with pandas' 'No
+    columns to parse from file'. Refused at upload, naming its columns and the variables."""
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
+    files = [("ct.zip", zip_bytes(members)), ("clinical.csv", clinical.encode())]
+    with pytest.raises(InputError) as refused:
+        store_upload(files, frozenset({"case_id", "age", "albumin"}))
+    assert str(refused.value) == (
+        f"clinical.csv: no patient ID column among its columns as written ({written}), and none "
+        "naming the model's variables (age, albumin), so nothing of it can be read. Head the ID "
+        "column 'case_id' (or 'Patient ID', 'MRN') and the values' columns by the variables' "
+        "names, or upload the images without it."
+    )

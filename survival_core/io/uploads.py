@@ -92,6 +92,7 @@ from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_lab
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 from survival_core.paths import data_subdir
+from survival_core.text import first_few
 
 #: Largest single upload accepted, in bytes (Streamlit's own limit is in .streamlit/config.toml).
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
@@ -327,6 +328,8 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
     kept = [i for i, column in enumerate(header) if column in keep]
+    if not kept:
+        raise InputError(_nothing_to_read(name, rows[0], keep))
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
         (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
         for i, c in enumerate(rows[0])
@@ -338,6 +341,20 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     for row in _as_read_whole(name, rows[1:], header, delimiter):
         writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
+
+
+def _nothing_to_read(name: str, written: list[str], keep: frozenset[str]) -> str:
+    """Why a clinical CSV gives nothing: none of its columns (``written``) names the patient ID
+    or a variable of ``keep`` (a Chinese '患者编号,年龄', a German 'Kennung,Alter'); its stored
+    copy was empty, and the Case page said pandas' 'No columns to parse from file'."""
+    columns = first_few([repr(str(c).strip()) for c in written], 8)
+    variables = first_few(sorted(keep - {"case_id"}), 12)
+    return (
+        f"{name}: no patient ID column among its columns as written ({columns}), and none "
+        f"naming the model's variables ({variables}), so nothing of it can be read. Head the ID "
+        "column 'case_id' (or 'Patient ID', 'MRN') and the values' columns by the variables' "
+        "names, or upload the images without it."
+    )
 
 
 def _id_name(names: Iterable[str]) -> str | None:
