@@ -257,6 +257,28 @@ def lung_abroad(folder: Path, language: str) -> Export:
     return Export(path, lung[["age", "ph.ecog"]], y, options)
 
 
+def lung_dated(folder: Path, start: str, last: str) -> Export:
+    """lifelines' lung as a registry writes it: each patient's diagnosis (every third day from
+    1 March 2015) under ``start``, the last contact (the diagnosis plus the real time) under
+    ``last``, day first ('01.03.2015'), and a 0/1 'Status'."""
+    lung = pd.read_csv(lifelines_csv("lung.csv"))
+    diagnosed = pd.Timestamp("2015-03-01") + pd.to_timedelta(np.arange(len(lung)) * 3, unit="D")
+    sheet = pd.DataFrame(
+        {
+            "patient_id": [f"L{i:03d}" for i in range(len(lung))],
+            "age": lung["age"],
+            start: diagnosed.strftime("%d.%m.%Y"),
+            last: (diagnosed + pd.to_timedelta(lung["time"].to_numpy(), unit="D")).strftime(
+                "%d.%m.%Y"
+            ),
+            "Status": lung["status"],
+        }
+    )
+    sheet.to_csv(path := folder / "lung_dated.csv", index=False)
+    y = Surv.from_arrays(lung["status"] == 1, lung["time"], name_event="status", name_time="time")
+    return Export(path, lung[["age"]], y)
+
+
 def nlst_lung(folder: Path) -> Export:
     """lifelines' lung under the National Lung Screening Trial's names: 'pid', 'age', 'gender',
     the smoking status and pack-years and stage at diagnosis (made up), then NLST's outcomes:

@@ -428,3 +428,28 @@ def test_nlsts_lung_cancer_death_and_diagnosis_are_outcomes(tmp_path: Path) -> N
         assert _actions(result, header)[-1] == (
             "dropped: another outcome or ID column, not a clinical variable"
         )
+
+
+@pytest.mark.parametrize(
+    ("start", "last"),
+    [
+        ("Datum Erstdiagnose", "letzter Kontakt"),
+        ("Date de diagnostic", "Date des dernières nouvelles"),
+        ("Fecha de diagnóstico", "Última visita"),
+        ("Data della diagnosi", "Ultimo contatto"),
+        ("Datum diagnose", "Laatste contact"),
+        ("Data do diagnóstico", "Último contato"),
+    ],
+    ids=["de", "fr", "es", "it", "nl", "pt"],
+)
+def test_a_registrys_dates_named_abroad_give_the_time(
+    tmp_path: Path, start: str, last: str
+) -> None:
+    """lifelines' lung with its diagnosis and last contact dates named in German ('Datum
+    Erstdiagnose', 'letzter Kontakt') and five other languages: refused, "no start date among
+    the dates", the date words being English only."""
+    export = clinical_exports.lung_dated(tmp_path, start, last)
+    result = read_clinical_spreadsheet(export.path)
+    assert result.time_column == "(from dates)"
+    np.testing.assert_array_equal(result.table["time"], export.y["time"])
+    assert int(result.table["event"].sum()) == 165

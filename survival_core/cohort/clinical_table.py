@@ -1735,10 +1735,20 @@ _START_DATE_WORDS = _AGE_DATE_WORDS | {
     "registration",
     # CDISC's randomisation and treatment start dates (RANDDT, TRTSDT)
     "rand", "trts",
+    # German, French, Spanish, Italian, Dutch, Portuguese ('Datum Erstdiagnose', 'data do
+    # diagnóstico')
+    "erstdiagnose", "diagnosedatum", "diagnose", "diagnostic", "diagnostico", "diagnosi",
 }  # fmt: skip
-_DEATH_DATE_WORDS = {"death", "dod", "died", "deceased", "dth"}
+_DEATH_DATE_WORDS = {
+    "death", "dod", "died", "deceased", "dth",
+    "sterbedatum", "todesdatum", "deces", "defuncion", "decesso", "overlijden", "obito",
+}  # fmt: skip
 _FOLLOW_UP_DATE_WORDS = {
     "last", "lfu", "followup", "follow", "contact", "censoring", "censor", "lstalv",
+    # 'letzter Kontakt', 'date des dernières nouvelles', 'última visita', 'ultimo contatto',
+    # 'laatste contact', 'último contato'
+    "letzter", "kontakt", "dernieres", "nouvelles", "ultima", "ultimo", "visita", "contatto",
+    "laatste", "contato",
 }  # fmt: skip
 
 
