@@ -594,6 +594,28 @@ def test_a_death_date_at_a_living_patients_follow_up_end_is_the_last_contact(
     assert [(c.column, c.count) for c in alive] == [("(censdead / deathdate)", 2)]
 
 
+def test_lymph_node_with_no_outcome_columns_named_pairs_each_time_with_its_glued_event(
+    tmp_path: Path,
+) -> None:
+    """lymph-node imported with the Cohort page's outcome fields blank: 'censdead' beside
+    'survtime' was not found, the event was whether 'deathdate' held a date (the living's last
+    contact), and all 686 patients were counted dead. A recurrence's time named alone takes its
+    'censrec'."""
+    path = lymph_node(tmp_path)
+    sheet = pd.read_csv(path)
+    os_ = read_clinical_spreadsheet(path, time_unit="days")
+    event = os_.table["event"]
+    assert (os_.time_column, os_.event_column) == ("survtime", "censdead")
+    assert (len(event), int((event == 1).sum()), int((event == 0).sum())) == (686, 171, 515)
+    assert not os_.no_outcome and (os_.endpoint, os_.endpoint_name) == ("death", "os")
+    np.testing.assert_array_equal(os_.table["time"], sheet["survtime"])
+    rfs = read_clinical_spreadsheet(path, time_column="rectime", time_unit="days")
+    event = rfs.table["event"]
+    assert (rfs.time_column, rfs.event_column) == ("rectime", "censrec")
+    assert (int((event == 1).sum()), int((event == 0).sum())) == (299, 387)
+    assert (rfs.endpoint, rfs.endpoint_name) == ("disease", "rfs")
+
+
 def _gbsg2_sheet(time: str, event: str, events: np.ndarray, **more: np.ndarray) -> pd.DataFrame:
     """GBSG2's patients, their recurrence-free times (days) under ``time`` and ``events`` (0/1)
     under ``event``, beside ``more`` columns."""

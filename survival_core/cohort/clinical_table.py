@@ -67,6 +67,7 @@ from survival_core.io.headers import (
     code_meanings,
     d_names_death,
     endpoint_name,
+    glued_to_censoring,
     is_outcome_like,
     measured_after_treatment,
     name_unit,
@@ -732,6 +733,23 @@ def _time_by_name(
     ]
     timed = (text for text in named if not _zero_one(cells[text], text, numbers))
     return next(timed, named[0] if named else None)
+
+
+#: Bare survival times, an overall survival's where nothing else names the endpoint (GBSG's
+#: lymph-node 'survtime' beside its 'censdead').
+_SURVIVAL_TIMES = frozenset({"survival", "survival_time", "surv_time", "survtime"})
+
+
+def _glued_event(headers: dict[str, Header], time: Header | None) -> str | None:
+    """The event column glued to a censoring word (:func:`~survival_core.io.headers.
+    glued_to_censoring`) of the ``time``'s endpoint: 'censrec' of a recurrence's 'rectime',
+    'censdead' of a death's time or a bare survival time ('survtime'). lymph-node's 'survtime'
+    found none, and its 'deathdate', the living's last contact, made all 686 patients dead."""
+    whose = None if time is None else _endpoint(time)
+    if time is not None and whose is None and time.base in _SURVIVAL_TIMES:
+        whose = "death"
+    found = (t for t, h in headers.items() if glued_to_censoring(h) and _endpoint(h) == whose)
+    return next(found, None) if whose else None
 
 
 def _own_event_names(time_base: str) -> tuple[str, ...]:
@@ -2518,7 +2536,8 @@ def read_clinical_spreadsheet(
             *(_own_event_names(headers[time_text].base) if time_text is not None else ()),
             *(name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())),
         ]
-        event_text = _first_by_name(others, own, base=False)
+        time_header = headers[time_text] if time_text is not None else None
+        event_text = _first_by_name(others, own, base=False) or _glued_event(others, time_header)
         own_censor = [
             f"{endpoint}_{c}"
             for endpoint in endpoints

@@ -436,6 +436,14 @@ def endpoint_name(h: Header) -> str | None:
     return _SAME_ENDPOINT.get(name or "", name)
 
 
+def glued_to_censoring(h: Header) -> bool:
+    """Whether a header is an endpoint's event glued after a censoring word, as GBSG's
+    lymph-node file names them ('censdead', 'censrec'; not 'cens' or 'rectime'): its endpoint is
+    :func:`endpoint_name`'s."""
+    word = _GLUED_ENDPOINT_WORD.fullmatch(h.name)
+    return word is not None and word.group("censored") is not None
+
+
 def _in_a_row(words: tuple[str, ...], h: Header) -> bool:
     """Whether a header's name holds ``words`` one after the other."""
     size = len(words)
