@@ -52,3 +52,17 @@ def training_arrays(y: Outcome) -> tuple[np.ndarray, np.ndarray]:
     if not event.any():
         raise InputError("The training data contain no events; a survival model cannot be fitted.")
     return event, time
+
+
+def no_censored_said(count: int, who: str, check: str) -> str:
+    """The warning that every one of ``count`` patients (``who``: 'training patients') has the
+    event: unless the cohort was followed until each had it, its censored patients were lost or
+    the event read the other way; ``check`` is what to check beside the event's coding. The
+    import says it (lymph-node's 'deathdate', the living's last contact, made all 686 dead), and
+    fit, cv and train do."""
+    return (
+        f"Every one of the {count} {who} has the event, none is censored. Unless the cohort was "
+        "followed until every patient had it, its censored patients are missing: check the "
+        f"event column's coding (is the event read the other way?) and {check}. The survival "
+        "curves fall to 0, and the risks and metrics are of the events alone."
+    )

@@ -385,6 +385,32 @@ def test_an_import_leaving_most_outcomes_missing_is_a_warning_on_the_page(tmp_pa
     assert not app.exception
 
 
+def test_an_import_where_every_patient_has_the_event_is_a_warning_on_the_page(tmp_path) -> None:
+    """lymph-node without its 'censdead', the event from whether 'deathdate' (the living's last
+    contact) holds a date: all 686 patients dead, and the page said nothing until a fit."""
+    import shutil
+
+    from survival_core.cohort.clinical_join import import_table
+    from tests.clinical_exports import lymph_node
+
+    sheet = pd.read_csv(lymph_node(tmp_path)).drop(columns=["censdead"])
+    sheet.to_csv(path := tmp_path / "no_event.csv", index=False)
+    folder = cohort_folder("lymph-all-dead")
+    try:
+        import_table(folder, path, time_unit="days")
+        app = _import_mode()
+        app.selectbox(key="import-cohort").set_value(str(folder)).run()
+    finally:  # the module's other tests pick the first cohort listed
+        shutil.rmtree(folder)
+    warnings = [w.value for w in app.warning]
+    said = (
+        "(from dates): No censored patient: Every one of the 686 patients with an outcome has "
+        "the event, none is censored."
+    )
+    assert any(w.startswith(said) for w in warnings), warnings
+    assert not app.exception
+
+
 def test_an_import_of_other_outcome_columns_says_so_when_it_starts(
     reported_cohort, tmp_path, monkeypatch
 ) -> None:

@@ -616,6 +616,33 @@ def test_lymph_node_with_no_outcome_columns_named_pairs_each_time_with_its_glued
     assert (rfs.endpoint, rfs.endpoint_name) == ("disease", "rfs")
 
 
+def test_an_import_where_every_patient_has_the_event_is_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lymph-node without its 'censdead': the event is whether 'deathdate' holds a date, and it
+    holds the living's last contact, so all 686 patients were dead with no word at import
+    ('clinical_rows_without_outcome': 0); only a later fit warned. The import warns as fit
+    does, naming the death date column."""
+    import json
+
+    from survival_core.cli.main import main
+
+    sheet = pd.read_csv(lymph_node(tmp_path)).drop(columns=["censdead"])
+    cohort = tmp_path / "cohort"
+    argv = ["cohort", "import", "--clinical", str(_write(tmp_path, sheet)), "--out", str(cohort)]
+    assert main([*argv, "--time-unit", "days", "--json"]) == 0
+    out, err = capsys.readouterr()
+    said = (
+        "(from dates): No censored patient: Every one of the 686 patients with an outcome has "
+        "the event, none is censored."
+    )
+    (warning,) = json.loads(out.strip().splitlines()[-1])["warnings"]
+    assert warning.startswith(said)
+    assert "whether each date in 'deathdate' is a death" in warning
+    assert f"warning: clinical: {said}" in err
+    assert int(pd.read_csv(cohort / "clinical.csv")["event"].sum()) == 686
+
+
 def _gbsg2_sheet(time: str, event: str, events: np.ndarray, **more: np.ndarray) -> pd.DataFrame:
     """GBSG2's patients, their recurrence-free times (days) under ``time`` and ``events`` (0/1)
     under ``event``, beside ``more`` columns."""

@@ -91,6 +91,7 @@ from survival_core.io.tables import (
     holds_row_labels,
     tells_the_event,
 )
+from survival_core.outcome import no_censored_said
 
 #: Header words of a death (a vital status), whatever the endpoint the time names.
 _DEATH_HEADER_WORDS = frozenset(
@@ -185,6 +186,9 @@ CENSORED_OUTCOMES_MISSING_START = "Censored outcomes missing: "
 #: Start of the warning that no patient has the event: every outcome censored (a vital status's
 #: deaths 'D' were read as missing without a word but a console line).
 NO_EVENTS_START = "No events: "
+#: Start of the warning that every patient with an outcome has the event, none censored
+#: (lymph-node's 'deathdate', the living's last contact, read as each one's death).
+NO_CENSORED_START = "No censored patient: "
 #: Where each reading option is given: the command line's flag and the Cohort page's field
 #: (its "Spreadsheet columns"); Python callers pass the keyword itself.
 _OPTIONS = {
@@ -958,7 +962,7 @@ def asks_to_act(action: str) -> bool:
     (:data:`OUTCOME_UNRECORDED_START`), or most rows left without an outcome
     (:data:`MOST_OUTCOMES_MISSING_START`), or only censored ones
     (:data:`CENSORED_OUTCOMES_MISSING_START`), or no patient with the event
-    (:data:`NO_EVENTS_START`)."""
+    (:data:`NO_EVENTS_START`) or every one (:data:`NO_CENSORED_START`)."""
     return action.startswith(
         (
             FOLLOW_UP_NOTE_START,
@@ -968,6 +972,7 @@ def asks_to_act(action: str) -> bool:
             MOST_OUTCOMES_MISSING_START,
             CENSORED_OUTCOMES_MISSING_START,
             NO_EVENTS_START,
+            NO_CENSORED_START,
         )
     )
 
@@ -2143,6 +2148,28 @@ def _death_event(
     return event
 
 
+def _no_censored(
+    event: pd.Series, timed: pd.Series, event_text: str, death: str | None
+) -> list[Coercion]:
+    """A warning where every row of an outcome (``timed``) has the event and no row is censored,
+    as ``fit`` warns (:func:`~survival_core.outcome.no_censored_said`): an event from a date of
+    ``death`` is said to be one (lymph-node's 'deathdate', the living's last contact, made all
+    686 patients dead), an event column named to be checked."""
+    events = event[timed & event.notna()]
+    if events.empty or not (events == 1).all() or (event == 0).any():
+        return []
+    if event_text == "(from dates)" and death is not None:
+        check = (
+            f"whether each date in {death!r} is a death: the event is whether it holds one, "
+            f"and a last contact written there counts as one (give the event column: "
+            f"{_give('event_column')})"
+        )
+    else:
+        check = f"that {event_text!r} is the event's column ({_give('event_column')})"
+    said = no_censored_said(len(events), "patients with an outcome", check)
+    return [Coercion(event_text, f"{NO_CENSORED_START}{said}", len(events))]
+
+
 def _death_column(h: Header | None) -> bool:
     """Whether an event column is known to be a death's ('vital_status', 'censdead'): a date of
     death beside its 'alive' is a contradiction; beside a recurrence's 0 ('censrec') or a bare
@@ -2837,6 +2864,7 @@ def read_clinical_spreadsheet(
         report.extend(_follow_up_said(table["time"], time_text, unit, stated_by))
     dates_frame.index = table.index
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
+    warned = False  # the rows left without an outcome said as a warning
     if no_outcome:
         said = f"no usable time/event for {_show(no_outcome)}: kept, outcome left missing"
         lost = table["time"].isna() | table["event"].isna()
@@ -2861,6 +2889,9 @@ def read_clinical_spreadsheet(
         elif censored:
             said = f"{CENSORED_OUTCOMES_MISSING_START}{said}: {censored}"
         report.append(Coercion("(rows)", said, len(no_outcome)))
+        warned = asks_to_act(said)
+    if not warned:
+        report.extend(_no_censored(table["event"], table["time"].notna(), event_text, death))
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
     if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's

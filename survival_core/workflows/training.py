@@ -31,6 +31,7 @@ from survival_core.models.base import MODEL_FILE, SurvivalModel
 from survival_core.models.card import CARD_FILE, build_card, recorded_outcome
 from survival_core.models.image_set import ImageSet
 from survival_core.models.leaks import outcome_leak_notes
+from survival_core.outcome import no_censored_said
 
 
 def _cohort_manifest(cohort: Path | ImageSet | None) -> list[Path]:
@@ -63,13 +64,8 @@ def no_censored_warning(y: np.ndarray) -> list[str]:
     events = y["event"]
     if not events.size or not events.all():
         return []
-    return [
-        f"Every one of the {events.size} training patients has the event, none is censored. "
-        "Unless the cohort was followed until every patient had it, its censored patients are "
-        "missing: check the event column's coding (is the event read the other way?) and the "
-        "cohort import's report (outcomes left missing: those cases are left out here). The "
-        "survival curves fall to 0, and the risks and metrics are of the events alone."
-    ]
+    check = "the cohort import's report (outcomes left missing: those cases are left out here)"
+    return [no_censored_said(events.size, "training patients", check)]
 
 
 def _radiomics_source(metadata: dict[str, dict[bytes, bytes]]) -> dict[str, Any]:
