@@ -643,6 +643,31 @@ def test_an_import_where_every_patient_has_the_event_is_a_warning(
     assert int(pd.read_csv(cohort / "clinical.csv")["event"].sum()) == 686
 
 
+def test_an_outcome_changed_from_dates_advises_leaving_the_column_out(tmp_path: Path) -> None:
+    """lymph-node's overall survival, its event from 'deathdate' (no 'censdead'), then its
+    recurrence's 'rectime'/'censrec' into one cohort: the 'Outcome changed' warning's way back
+    named "--event-column '(from dates)'", a column no sheet has."""
+    from survival_core.cohort.clinical_join import import_table
+
+    path = lymph_node(tmp_path)
+    sheet = pd.read_csv(path).drop(columns=["censdead"])
+    cohort = tmp_path / "cohort"
+    import_table(cohort, _write(tmp_path, sheet), time_unit="days")
+    changed = [
+        warning
+        for warning in import_table(
+            cohort, path, time_column="rectime", event_column="censrec", time_unit="days"
+        ).warnings()
+        if "Outcome changed" in warning
+    ]
+    assert len(changed) == 1 and changed[0].endswith(
+        "import the sheet with the earlier columns to keep that one: --time-column 'survtime' "
+        "(Cohort page: Survival time column 'survtime'; Python: time_column=) and no "
+        "--event-column (Cohort page: Event column left blank; Python: event_column=None), the "
+        "event read from the dates as before (686)"
+    )
+
+
 def _gbsg2_sheet(time: str, event: str, events: np.ndarray, **more: np.ndarray) -> pd.DataFrame:
     """GBSG2's patients, their recurrence-free times (days) under ``time`` and ``events`` (0/1)
     under ``event``, beside ``more`` columns."""

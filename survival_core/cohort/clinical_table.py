@@ -209,8 +209,25 @@ def _give(option: str, value: str = "") -> str:
 
 def give_outcome_columns(source: OutcomeSource) -> str:
     """How to give the time and event columns of ``source`` again, for a message."""
-    return f"{_give('time_column', source.time_column)} and " + _give(
-        "event_column", source.event_column
+    return (
+        f"{_give_again('time_column', source.time_column)} and "
+        f"{_give_again('event_column', source.event_column)}"
+    )
+
+
+def _give_again(option: str, column: str) -> str:
+    """How to give ``column`` as ``option`` again (:func:`_give`); a reader's mark in its place
+    ('(from dates)', TCGA's '(days_to_death / days_to_last_follow_up)') is no column: the option
+    is left out, so the import reads it so again (the advice gave the mark as an event column,
+    which no sheet has)."""
+    if not (column.startswith("(") and column.endswith(")")):
+        return _give(option, column)
+    flag, field_name = _OPTIONS[option]
+    read = "from the dates" if column == "(from dates)" else f"from {column}"
+    role = "time" if option == "time_column" else "event"
+    return (
+        f"no {flag} (Cohort page: {field_name} left blank; Python: {option}=None), the {role} "
+        f"read {read} as before"
     )
 
 
