@@ -98,6 +98,36 @@ def test_a_delimiter_ending_the_data_rows_is_no_cell_and_a_filled_extra_cell_is_
     )
 
 
+@pytest.mark.parametrize("export", ["comma utf-8", "european"])
+def test_a_blank_line_before_the_header_is_skipped(
+    tmp_path: Path, gbsg2: pd.DataFrame, export: str
+) -> None:
+    """GBSG2 as a US (or European) CSV with a blank line before its header, as pandas read it:
+    refused, 'row 2 has 9 cells, but the header has 1 columns' (its blank line held a space), or
+    'has 0 columns' (an empty one). The header is the first line that is not blank."""
+    options, how = EXPORTS[export]
+    path = tmp_path / "cohort.csv"
+    path.write_text(" \n" + gbsg2.to_csv(index=False, **options), encoding=options.get("encoding"))
+    table = load_model_table([path])
+    reference = gbsg2.set_index("case_id")
+    np.testing.assert_array_equal(table.X.index, reference.index)
+    np.testing.assert_array_equal(table.X["age"], reference["age"])
+    np.testing.assert_array_equal(table.y["time"], reference["time"])
+    assert [n for n in table.notes if "was read as" in n] == (
+        [f"cohort.csv was read as {how}."] if how else []
+    )
+
+
+def test_a_header_cell_holding_a_line_break_is_one_column(gbsg2: pd.DataFrame) -> None:
+    """GBSG2 whose tumour size is headed 'tsize' over '(mm)' (Excel's Alt+Enter inside the
+    quoted cell): refused, 'row 2 has 9 cells, but the header has 6 columns', the header cut
+    at the break, as pandas read it. Read as one column, 'tsize' in mm."""
+    text = gbsg2.to_csv(index=False).replace("tsize", '"tsize\n(mm)"', 1)
+    table = read_clinical_table(text.encode())
+    assert table.attrs["units"] == {"tsize": "mm"}
+    pd.testing.assert_frame_equal(table, gbsg2, check_dtype=False)
+
+
 def test_case_clinical_csv_with_decimal_commas() -> None:
     raw = "case_id;age;albumin;site\nHCC-1;63,5;38,2;Liège\n".encode("cp1252")
     row = read_clinical_table(raw).iloc[0]

@@ -167,6 +167,20 @@ def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):
     assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
 
 
+def _sarcoma_with(shared_data, clinical: str):
+    """The sarcoma CT of STS_001 (its DICOM zipped) uploaded with ``clinical`` as clinical.csv,
+    loaded as the Case page loads it (a refused value named, not raised)."""
+    from tests.dicom_fixtures import zip_bytes
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
+    files = [("ct.zip", zip_bytes(members)), ("clinical.csv", clinical.encode())]
+    contents = describe_upload(store_upload(files))
+    return load_upload(contents, contents.suggested_roles(), correctable=True)
+
+
 def _breast_with(shared_data, clinical: str):
     """pyradiomics' breast1 image and label NRRDs uploaded with ``clinical`` as clinical.csv,
     loaded as the Case page loads it (a refused value named, not raised)."""
@@ -228,15 +242,7 @@ def test_an_uploaded_csvs_undecided_number_stays_undecided_in_its_stored_rows(
     is 1.2 or 1200 ng/mL (both plausible). Stored with the sarcoma CT's own row and the
     variables' columns alone, the decimal commas left ('41,5') read it as 1200 without a word;
     it is refused by name, as read from the whole file."""
-    from tests.dicom_fixtures import zip_bytes
-
-    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not source.is_dir():
-        pytest.skip("the sarcoma CT is not installed")
-    members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
-    files = [("ct.zip", zip_bytes(members)), ("clinical.csv", clinical.encode())]
-    contents = describe_upload(store_upload(files))
-    case = load_upload(contents, contents.suggested_roles(), correctable=True)
+    case = _sarcoma_with(shared_data, clinical)
     assert (case.clinical["albumin"], case.clinical["inr"]) == (41.5, 1.17)
     assert case.clinical["afp"] is None
     assert case.clinical_refused == {
@@ -254,6 +260,24 @@ def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):
     assert (case.clinical["age"], case.clinical["albumin"]) == (61, 41.5)
     assert case.clinical["afp"] is None and not case.clinical_refused
     assert not [w for w in case.warnings if "naming no model's variable" in w]
+
+
+@pytest.mark.parametrize(
+    "clinical",
+    [
+        "\ncase_id;age;albumin\nSTS_000;50;40\nSTS_001;61;41,5\n",
+        'case_id,"Albumin\n(g/L)",age\nSTS_000,40,50\nSTS_001,41.5,61\n',
+    ],
+    ids=["blank_first_line", "header_line_break"],
+)
+def test_an_uploaded_csvs_header_is_its_first_record_not_its_first_line(shared_data, clinical):
+    """The sarcoma CT with a clinical CSV whose export put a blank line before its header, or
+    whose header cell holds a line break (Excel's Alt+Enter: 'Albumin' over '(g/L)'): refused,
+    'row 2 has 3 cells, but the header has 0 columns' (or 2, the header cut at the break), as
+    pandas read both. The header is the first record that is not blank."""
+    case = _sarcoma_with(shared_data, clinical)
+    assert (case.clinical["age"], case.clinical["albumin"]) == (61, 41.5)
+    assert not case.clinical_refused
 
 
 @pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])

@@ -151,7 +151,7 @@ def _sniffed(text: str) -> str | None:
     best, best_fit = None, (False, False, 1)
     for delimiter in DELIMITERS:
         try:
-            rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
+            rows = [r for r in csv.reader(lines, delimiter=delimiter) if not _blank(r)]
         except csv.Error:
             continue
         if not rows or len(rows[0]) < 2:
@@ -193,15 +193,29 @@ def _cut_to_header(text: str, name: str, delimiter: str) -> str:
     (:func:`check_row_widths` refuses a filled one): pandas read a row one cell wider than the
     header ('P1,61,38,') with its first column as the row label, each value under the next
     column's name, and refused a wider row below the first with its own message."""
-    lines = text.splitlines()
-    width = len(next(csv.reader(lines[:1], delimiter=delimiter), []))
-    if all(line.count(delimiter) < width for line in lines):  # no row can be wider
+    rows, at = table_records(text, delimiter)
+    width = len(rows[at]) if at < len(rows) else 0
+    if all(len(row) <= width for row in rows):
         return text
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    check_row_widths(name, width, enumerate(rows[1:], start=2))
+    check_row_widths(name, width, enumerate(rows[at + 1 :], start=at + 2))
     out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerows(r[:width] for r in rows)
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer.writerows(r[:width] for r in rows[at:])
     return out.getvalue()
+
+
+def table_records(text: str, delimiter: str) -> tuple[list[list[str]], int]:
+    """``text``'s records (a quoted cell's line break, Excel's Alt+Enter in 'Albumin
+    (g/L)', inside its record) and where its header is among them: the first that is not blank,
+    as pandas reads it (an export's empty line before the header skipped). Taken from the first
+    line, the header of such a file was none or cut, and its rows refused as wider."""
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return rows, next((at for at, row in enumerate(rows) if not _blank(row)), len(rows))
+
+
+def _blank(row: Sequence[str]) -> bool:
+    """Whether a record is a blank line (empty, or spaces alone), which pandas skips."""
+    return len(row) < 2 and not "".join(row).strip()
 
 
 #: The spaces that group a number's thousands: a space, Excel's no-break space (French and

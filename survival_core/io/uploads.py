@@ -69,6 +69,7 @@ from survival_core.io.delimited import (
     decode_text,
     file_marks,
     sniff_delimiter,
+    table_records,
     table_text,
 )
 from survival_core.io.dicom_series import (
@@ -318,13 +319,14 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     text, _ = decode_text(content, name)
     text, delimiter, _ = table_text(text, name)
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        rows, at = table_records(text, delimiter)  # the header after any blank line
     except csv.Error as err:
         raise InputError(f"{name} is not a readable CSV file ({err}).") from err
-    if not rows:
+    if at == len(rows):
         return b""
-    check_row_widths(name, len(rows[0]), enumerate(rows[1:], start=2))  # cut to the header below
-    names = [parse_header(str(c).strip()).name for c in rows[0]]  # 'Albumin (g/L)': albumin
+    first, body = rows[at], rows[at + 1 :]
+    check_row_widths(name, len(first), enumerate(body, start=at + 2))  # cut to the header below
+    names = [parse_header(str(c).strip()).name for c in first]  # 'Albumin (g/L)': albumin
     id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
     kept = [i for i, column in enumerate(header) if column in keep]
@@ -332,13 +334,13 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
         raise InputError(_nothing_to_read(name, rows[0], keep))
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
         (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
-        for i, c in enumerate(rows[0])
+        for i, c in enumerate(first)
         if i not in kept and str(c).strip() and not key_names(c) & OUTCOME_COLUMNS
     )
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
-    writer.writerow(["case_id" if header[i] == "case_id" else rows[0][i] for i in kept])
-    for row in _as_read_whole(name, rows[1:], header, delimiter):
+    writer.writerow(["case_id" if header[i] == "case_id" else first[i] for i in kept])
+    for row in _as_read_whole(name, body, header, delimiter):
         writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
 
