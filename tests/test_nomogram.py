@@ -524,11 +524,26 @@ def test_a_no_value_code_is_missing_to_the_nomogram_as_to_the_score(coded, code)
     assert nomo.points({**patient, "tsize": None}).coded == {}
 
 
+@pytest.fixture(scope="module")
+def unknown_grade(gbsg2) -> tuple[LoadedModel, dict]:
+    """A coxph on :func:`gbsg2` whose tgrade has a level 'unknown' (the first 30 patients),
+    fitted without a clinical schema, and the first patient's values (grade 'unknown')."""
+    X, y = gbsg2
+    X = X.assign(tgrade=X["tgrade"].astype(str))
+    X.loc[:29, "tgrade"] = "unknown"
+    return LoadedModel(Path("unknown"), make_model("coxph").fit(X, y), None), X.iloc[0].to_dict()
+
+
 @pytest.mark.parametrize("blank", ["", " ", "NA", "."])
-def test_a_blank_or_na_is_missing_to_the_nomogram_as_to_the_score(coded, fitted, blank):
+def test_a_blank_or_na_is_missing_to_the_nomogram_as_to_the_score(
+    coded, fitted, unknown_grade, blank
+):
     """`score --values` imputes a grade and a tumour size typed '' or 'NA' (risk 0.10273,
     imputed tgrade and tsize); the nomogram refused them ("tgrade: '' is not one of I, II,
-    III", "'NA' is not a number"), under a cohort's schema or none."""
+    III", "'NA' is not a number"), under a cohort's schema or none. A grade 'unknown' that is
+    one of the model's levels is that level: read as missing, grade II was imputed (GBSG2's lp
+    -0.12469, the model's own -0.28140), and 'none' or '-' too, where its table read no value
+    by them."""
     from survival_core.workflows.scoring import score_values
 
     loaded, patient = coded
@@ -541,6 +556,18 @@ def test_a_blank_or_na_is_missing_to_the_nomogram_as_to_the_score(coded, fitted,
     plain = build_nomogram(fitted["coxph"])  # gbsg2's columns, none in a clinical schema
     row = {**plain.defaults(), "tgrade": blank, "tsize": blank}
     assert plain.points(row).imputed == ["tgrade", "tsize"]
+    loaded, patient = unknown_grade
+    nomo = build_nomogram(loaded)
+    points = nomo.points(patient)
+    assert points.values["tgrade"] == "unknown" and points.imputed == []
+    risk = loaded.model.predict_risk(pd.DataFrame([patient]))[0]
+    assert points.lp == pytest.approx(risk, abs=1e-12)
+    assert nomo.points({**patient, "tgrade": blank}).imputed == ["tgrade"]
+    with pytest.raises(ClinicalValueError) as refused:
+        nomo.points({**patient, "tgrade": "none"})
+    assert str(refused.value) == (
+        "tgrade: 'none' is not one of the model's levels I, II, III, unknown."
+    )
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.features.case_row import no_value_coded
-from survival_core.io.clinical import is_missing
+from survival_core.io.clinical import MISSING_CODES, is_missing
 from survival_core.io.clinical_schema import INTEGER, NO_TOKENS, YES_NO, YES_TOKENS, SchemaVariable
 from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.coxnet import Coxnet
@@ -115,14 +115,17 @@ class NomogramVariable:
         return min(ends), max(ends)
 
     def given(self, value: Any) -> Any:
-        """``value`` as typed, None where it says no value as the score reads it: None, NaN, a
-        blank and the missing-value words ('NA', '.':
-        :func:`~survival_core.io.clinical.is_missing`); a variable of the clinical schema reads
-        'none' and '-' by its kind (:meth:`SchemaVariable.read`). 'NA' and '' were refused as
-        no grade or no number."""
+        """``value`` as typed, None where it says no value as the score reads it: a level of a
+        categorical is that level first (GBSG2's grade 'unknown' was imputed as grade II); a
+        variable of the clinical schema reads the rest as a case's value
+        (:meth:`SchemaVariable.read`: the missing-value words, 'none' and '-' by its kind),
+        another as its training table read it (:func:`_no_value`). 'NA' and '' were refused
+        as no grade or no number."""
+        if self.kind == "categorical" and isinstance(value, str) and value in self.levels:
+            return value
         if self.clinical is not None:
             return self.clinical.read(value)
-        return None if is_missing(value) else value
+        return None if _no_value(value) else value
 
     def check(self, value: Any) -> Any:
         """``value`` as the model reads it: a level of a categorical, a float of a numeric.
@@ -151,6 +154,20 @@ class NomogramVariable:
         if not math.isfinite(number):
             raise ClinicalValueError(f"{self.label}: {value!r} is not a finite number.")
         return number
+
+
+#: Texts a model's table read as no value (:func:`_no_value`).
+_NO_VALUE_TEXT = MISSING_CODES | frozenset({"", "na"})
+
+
+def _no_value(value: Any) -> bool:
+    """Whether ``value``, given for a variable outside the clinical schema, is no value as its
+    model's table read one: None, NaN, a blank, 'NA' and the missing-value codes ('.', '#N/A':
+    :data:`~survival_core.io.clinical.MISSING_CODES`). The schema's wider words ('unknown',
+    'none', '-') may be a level or a mistyped number there, not a value to impute."""
+    if isinstance(value, str):
+        return value.strip().lower() in _NO_VALUE_TEXT
+    return is_missing(value)
 
 
 @dataclass
