@@ -231,14 +231,16 @@ def test_model_table_times_with_thousands_commas_in_a_tab_export(
     )
 
 
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"], ids=["space", "nbsp", "narrow"])
 def test_model_table_reads_spaces_as_thousands_only_where_the_column_shows_it(
-    tmp_path: Path, gbsg2: pd.DataFrame
+    tmp_path: Path, gbsg2: pd.DataFrame, space: str
 ) -> None:
-    """`fit --table` on GBSG2 as a French Excel writes it ('1 814' days beside '712'), with a
-    blood pressure ('153 102'): the pressure was read as 153102, a number, without a word;
-    the times' spaces are dropped and said."""
+    """`fit --table` on GBSG2 as a French Excel writes it ('1 814' days beside '712', grouped
+    by a space, a no-break or a narrow no-break one), with a blood pressure ('153 102'): the
+    pressure was read as 153102, a number, without a word; the times' spaces are dropped and
+    said, as plain spaces (the note showed the no-break one as '1\\xa0814')."""
     table = gbsg2.head(200).copy()
-    table["time"] = [f"{int(t):,}".replace(",", " ") for t in gbsg2["time"].head(200)]
+    table["time"] = [f"{int(t):,}".replace(",", space) for t in gbsg2["time"].head(200)]
     rng = np.random.default_rng(1)
     systolic, diastolic = rng.integers(150, 200, 200), rng.integers(100, 130, 200)
     table["bp"] = [f"{s} {d}" for s, d in zip(systolic, diastolic, strict=True)]

@@ -639,10 +639,11 @@ class NumberMarks:
                 )
             )
         if counts["spaced"]:
+            shown = re.sub(_SPACES, " ", counts["spaced_example"])  # '1\xa0814,0' as '1 814,0'
             said.append(
                 (
-                    f"{counts['spaced_example']!r} read as {_normal(counts['spaced_value'])}, its "
-                    "spaces grouping thousands",
+                    f"{shown!r} read as {_normal(counts['spaced_value'])}, its spaces grouping "
+                    "thousands",
                     int(counts["spaced"]),
                 )
             )
