@@ -178,6 +178,17 @@ def test_r_lung_institution_code_is_a_centre(header: str) -> None:
     assert is_identifier("Hospital ID")  # the patient's hospital number
 
 
+def test_a_hospital_number_is_dropped_as_an_identifier() -> None:
+    """R's lung with each patient's hospital number beside the institution: 'Hospital No' was
+    kept as a numeric predictor (a risk step per record number), though named, as 'Hospital
+    ID' is, the patient's number; the institution stays a centre."""
+    lung = pd.read_csv(lifelines_csv("lung.csv")).drop(columns=["time", "status"])
+    lung.insert(0, "Hospital No", 400_000 + np.arange(len(lung)) * 37)
+    prep = TablePreprocessor().fit(lung)
+    assert "'Hospital No' dropped: identifier column." in prep.notes_
+    assert "Hospital No" not in prep.feature_names_in_ and "inst" in prep.feature_names_in_
+
+
 def test_a_cardiothoracic_ratio_headed_ctr_stays_a_number() -> None:
     """'CTR' is a chest film's cardiothoracic ratio, a number, not a trial's centre."""
     lung = pd.read_csv(lifelines_csv("lung.csv")).drop(columns=["time", "status"])
@@ -278,7 +289,10 @@ def test_identifiers_labels_constant_and_missing_columns_dropped_with_notes() ->
      ("gtv__1mm_uniform16__glcm__Id", False), ("liver_minus_gtv__native__glcm__Idm", False),
      # an attribute's code (I-SPY1's race), not whose row it is; a record's or study's ID is
      ("race_id", False), ("Ethnicity ID", False), ("histology_id", False),
-     ("record_id", True), ("study_id", True)],
+     ("record_id", True), ("study_id", True),
+     # the patient's hospital number; the hospital alone is the centre
+     ("Hospital No", True), ("hospital_no", True), ("Hospital number", True),
+     ("Hospital Nr.", True), ("hospital", False), ("hospital_days", False)],
 )  # fmt: skip
 def test_identifier_names(name: str, expected: bool) -> None:
     assert is_identifier(name) is expected

@@ -93,20 +93,25 @@ FREE_TEXT_MIN_LEVELS = 20
 #: 'subject_no'), never with a measurement ('patient_age', 'subject_weight' are covariates).
 WHO_TOKENS = frozenset({"patient", "subject", "case"})
 NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
+#: A hospital with a number word is the patient's hospital number ('Hospital No'), an
+#: identifier; the hospital alone is the centre (:func:`names_a_centre`).
+HOSPITAL_NUMBER_TOKENS = frozenset({"number", "no", "nr", "num"})
 
 
 def is_identifier(name: str) -> bool:
     """True when a column name looks like an identifier (case_id, PatientID, patient_uid,
-    patient, subject_no). A centre's or an attribute's code ('institution_id', 'race_id') and
-    image features (ours, ``roi__setting__class__feature``, and pyradiomics'
+    patient, subject_no, Hospital No). A centre's or an attribute's code ('institution_id',
+    'race_id') and image features (ours, ``roi__setting__class__feature``, and pyradiomics'
     ``original_glcm_Id``) never are: GLCM's ``Id`` is the inverse difference."""
     if is_image_feature(str(name)) or names_nominal_codes(str(name)):  # 'institution_id'
         return False
     tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
     if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
         return True
-    return bool(tokens & ID_TOKENS) or (
-        bool(tokens & WHO_TOKENS) and tokens <= WHO_TOKENS | NUMBER_TOKENS
+    return (
+        bool(tokens & ID_TOKENS)
+        or (bool(tokens & WHO_TOKENS) and tokens <= WHO_TOKENS | NUMBER_TOKENS)
+        or (len(tokens) > 1 and tokens - HOSPITAL_NUMBER_TOKENS == {"hospital"})
     )
 
 
