@@ -21,6 +21,7 @@ from tests.clinical_exports import (
     head_neck_radiomics_hn1,
     nsclc_radiogenomics,
     radcure,
+    veterans,
 )
 
 
@@ -148,6 +149,53 @@ def test_head_neck_pet_ct_censored_lr_times_come_from_the_last_follow_up(tmp_pat
         "blank for censored patients: their censoring time taken from 'Time – diagnosis to last "
         "follow-up(days)', the last follow-up"
     ) in _action(result, "Time – diagnosis to LR(days)")
+
+
+def _veterans_blank_for_the_living(folder: Path, follow_up: str, values) -> Path:
+    """The veterans' trial with 'Time to death (days)' blank for its 9 living patients and a
+    follow-up column ``follow_up`` holding ``values(sheet)`` for every patient."""
+    sheet = pd.read_csv(veterans(folder).path, sep="\t")
+    sheet["Time to death (days)"] = sheet["Survival_in_days"].where(sheet["Status"] == "Dead")
+    sheet[follow_up] = values(sheet)
+    sheet.drop(columns="Survival_in_days").to_csv(path := folder / "vet.csv", index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "values", "said"),
+    [
+        ("Year of last follow-up", lambda s: 1970 + s["Survival_in_days"] // 365, None),
+        (
+            "Age at last follow-up (years)",
+            lambda s: (s["Age_in_years"] + s["Survival_in_days"] / 365.25).round(1),
+            None,
+        ),
+        (  # a date column whose cells lost their format: Excel's serial day numbers
+            "Time to last follow-up (days)",
+            lambda s: 40_637 + s["Survival_in_days"],
+            "blank for censored patients: 'Time to last follow-up (days)' not taken as their "
+            "censoring time: its 40,662 to 40,868 days are each above 10 times the longest time "
+            "in 'Time to death (days)' (999 days), no length of follow-up (a year, an age or a "
+            "date?); their outcomes are left missing: write the censored patients' times in "
+            "'Time to death (days)', in its unit",
+        ),
+    ],
+)
+def test_a_year_age_or_date_of_the_last_follow_up_is_no_censoring_time(
+    tmp_path: Path, follow_up: str, values, said: str | None
+) -> None:
+    """The 9 living veterans' blank 'Time to death (days)' was filled from 'Year of last
+    follow-up' (719,542 days each) or 'Age at last follow-up (years)' (19,018 to 25,667 days):
+    they stay missing, said, as does a follow-up column far beyond the observed times."""
+    path = _veterans_blank_for_the_living(tmp_path, follow_up, values)
+    result = read_clinical_spreadsheet(path)
+    assert (len(result.no_outcome), result.table["time"].max()) == (9, 999)
+    time_lines = _action(result, "Time to death (days)")
+    assert not any("their censoring time taken from" in line for line in time_lines)
+    assert (said in time_lines) if said else not any(follow_up in line for line in time_lines)
+    warning = next(c.action for c in result.report if c.column == "(rows)")
+    assert warning.startswith("Censored outcomes missing: ")
+    assert "each of the 9 is censored (event 0) without a time" in warning
 
 
 def test_radiogenomics_time_to_death_blank_for_the_living_is_not_the_time(tmp_path: Path) -> None:

@@ -2048,17 +2048,27 @@ def _days_to_event_or_censoring(
 
 #: Header words of a follow-up, whose time column holds a censored patient's time.
 _FOLLOW_UP_WORDS = frozenset({"follow", "followup", "fu", "lfu"})
+#: Header words of an age or a calendar year, never a length of follow-up: 'Year of last
+#: follow-up' (1970) and 'Age at last follow-up (years)' (70) gave the censored 719,542 and
+#: 25,667 days.
+_NOT_A_LENGTH = frozenset({"age", "year"})
+#: How many times the longest time of the time column a censored patient's follow-up may be:
+#: beyond it, the follow-up column holds no length of time (a year, an age, a date's number).
+_FOLLOW_UP_REACH = 10
 
 
 def _follow_up_time(headers: dict[str, Header], taken: set[str | None]) -> str | None:
     """The one column (not in ``taken``) of a length of follow-up ('Time – diagnosis to last
-    follow-up(days)', 'Length FU'), not a date ('Last FU'); None when not exactly one."""
+    follow-up(days)', 'Length FU'), not a date ('Last FU', 'Date of last follow-up'), an age or
+    a year ('Year of last follow-up'); None when not exactly one."""
     found = [
         text
         for text, h in headers.items()
         if text not in taken
         and set(h.tokens) & _FOLLOW_UP_WORDS
         and (_stated_unit(h) or set(h.tokens) & {"time", "length", "duration"})
+        and not set(h.words) & _NOT_A_LENGTH
+        and not names_a_date(h.words)
     ]
     return found[0] if len(found) == 1 else None
 
@@ -2103,6 +2113,8 @@ def _censored_from_follow_up(
         return days
     follow_up, _ = _time_days(cells, h, None if _stated_unit(h) else unit, [], numbers)
     filled = blank & follow_up.notna()
+    if filled.any() and _beyond_reach(follow_up[filled], days, (text, h.text), report):
+        return days
     if filled.any():
         report.append(
             Coercion(
@@ -2113,6 +2125,30 @@ def _censored_from_follow_up(
             )
         )
     return days.where(~filled, follow_up)
+
+
+def _beyond_reach(
+    follow_up: pd.Series, days: pd.Series, texts: tuple[str, str], report: list[Coercion]
+) -> bool:
+    """Whether a censored patient's follow-up times (days) are each above
+    :data:`_FOLLOW_UP_REACH` times the longest of the time column's ``days``: a year, an age or a
+    date's number, no length of follow-up; said, their outcomes left missing."""
+    longest = days.max()
+    if pd.isna(longest) or follow_up.min() <= _FOLLOW_UP_REACH * longest:
+        return False
+    text, follow_text = texts
+    report.append(
+        Coercion(
+            text,
+            f"blank for censored patients: {follow_text!r} not taken as their censoring time: "
+            f"its {follow_up.min():,.0f} to {follow_up.max():,.0f} days are each above "
+            f"{_FOLLOW_UP_REACH} times the longest time in {text!r} ({longest:,.0f} days), no "
+            "length of follow-up (a year, an age or a date?); their outcomes are left missing: "
+            f"write the censored patients' times in {text!r}, in its unit",
+            len(follow_up),
+        )
+    )
+    return True
 
 
 def _blank_if_censored(days: pd.Series, event: pd.Series) -> bool:
