@@ -19,6 +19,7 @@ from tests.clinical_exports import (
     hcc_tace_seg,
     head_neck_pet_ct,
     head_neck_radiomics_hn1,
+    lymph_node,
     nsclc_radiogenomics,
     radcure,
     veterans,
@@ -225,6 +226,41 @@ def test_radiogenomics_time_to_death_blank_for_the_living_is_not_the_time(tmp_pa
     assert warning.startswith("(rows): Censored outcomes missing: no usable time/event for ")
     assert "each of the 49 is censored (event 0) without a time, and every patient kept" in warning
     assert asks_to_act(warning.removeprefix("(rows): "))
+
+
+def _blanked_gbsg2(folder: Path, blank: str) -> Path:
+    """GBSG2 with the column ``blank`` left blank for its 387 censored patients."""
+    path = gbsg2(folder).path
+    sheet = pd.read_csv(path)
+    sheet[blank] = sheet[blank].where(sheet["event"] == 1)
+    sheet.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sheet", "options", "missing", "censored"),
+    [
+        (lambda folder: _blanked_gbsg2(folder, "RFS (months)"), {}, 387, True),
+        (lambda folder: _blanked_gbsg2(folder, "event"), {}, 387, False),
+        (lymph_node, {"time_column": "diagdateb", "event_column": "censdead"}, 515, False),
+    ],
+)
+def test_most_outcomes_missing_calls_censored_only_those_without_a_time(
+    tmp_path: Path, sheet, options: dict[str, str], missing: int, censored: bool
+) -> None:
+    """GBSG2's 387 censored patients without a time are each said censored without one, in a
+    sentence of its own. Those with a time and a blank event, or lymph-node's 515 alive with a
+    date of death (both left missing), were said 'censored (event 0) without a time' too."""
+    result = read_clinical_spreadsheet(sheet(tmp_path), **options)
+    warning = next(c.action for c in result.report if c.column == "(rows)")
+    assert (len(result.no_outcome), len(result.table)) == (missing, 686)
+    assert warning.startswith("Most outcomes missing: ")
+    said = f"alone. Each of the {missing} is censored (event 0) without a time, and every patient"
+    if censored:
+        assert said in warning
+    else:
+        assert "censored (event 0)" not in warning
+        assert "alone. Check why in the lines above (the event's or time's column" in warning
 
 
 @pytest.mark.parametrize("dash", ["–", "-"])

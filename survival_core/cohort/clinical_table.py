@@ -2927,14 +2927,15 @@ def read_clinical_spreadsheet(
             "0. Give the censored patients' time: a column of the time to the last follow-up, or "
             "the start date as the time column with a last follow-up date beside it."
         )
-        if not ((table["event"][lost] == 0).all() and (table["event"][~lost] == 1).all()):
+        censored_lost = table["event"][lost].eq(0).fillna(False) & table["time"][lost].isna()
+        if not (censored_lost.all() and (table["event"][~lost] == 1).all()):
             censored = ""
         if len(no_outcome) > len(table) / 2:  # a warning: models would see the others alone
             said = (
                 f"{MOST_OUTCOMES_MISSING_START}{said} ({len(no_outcome)} of {len(table)} rows): "
                 "a model or survival curve of the cohort would use the others alone. "
                 + (
-                    censored
+                    censored[:1].upper() + censored[1:]
                     or "Check why in the lines above (the event's or time's column, "
                     "its coding, a date beside it)."
                 )
