@@ -444,3 +444,30 @@ def test_an_import_of_other_outcome_columns_says_so_when_it_starts(
     app.button[0].click().run()
     (warning,) = app.warning
     assert "Its outcome is" not in warning.value and not app.exception
+
+
+def test_an_unreadable_outcome_record_refuses_the_import_before_it_starts(
+    reported_cohort, tmp_path, monkeypatch
+) -> None:
+    """A cohort's corrupt outcome.json was read once the import job had started: the page said
+    it started and showed the error, without the 'Cohort ... exists' warning, and a second click
+    started a second job. It refuses the import before any job starts, naming the file."""
+    import ui.cohort_import
+    from tests.clinical_exports import lymph_node
+
+    started = []
+    monkeypatch.setattr(ui.cohort_import, "start_import_job", lambda *a, **k: started.append(a))
+    (reported_cohort / "outcome.json").write_text("{not json")
+    app = _import_mode()
+    app.text_input(key="import-name").set_value("lung-test")
+    app.text_input(key="import-clinical").set_value(str(lymph_node(tmp_path)))
+    app.text_input(key="import-time").set_value("rectime")
+    app.button[0].click().run()
+    assert started == [] and not app.success and not app.exception
+    (error,) = app.error
+    assert error.value == (
+        "cohorts/lung-test/outcome.json is not a readable outcome record (Expecting property "
+        "name enclosed in double quotes: line 1 column 2 (char 1)): it says which spreadsheet "
+        "columns the cohort's time and event came from. Restore it, or import the cohort's "
+        "whole spreadsheet again to write it afresh."
+    )

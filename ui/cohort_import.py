@@ -223,6 +223,8 @@ def _start(
     existed = out.exists()  # before the job writes it
     sheet = table.name if table else upload_file_name(upload.name) if upload else None
     with_sheet = f" with the spreadsheet {sheet}" if sheet else " without a spreadsheet"
+    # an unreadable outcome.json refuses the import here, before any job starts
+    change = _outcome_change(out, options) if existed and sheet else ""
     job = start_import_job(
         images_dir,
         out,
@@ -238,8 +240,7 @@ def _start(
     state[UPLOADS] = state.get(UPLOADS, 0) + 1
     state[STARTED] = [("success", f"Import into {out.name} started{with_sheet} ({job.job_id}).")]
     if existed:
-        said = EXISTS.format(out.name) + (_outcome_change(out, options) if sheet else "")
-        state[STARTED].append(("warning", said))
+        state[STARTED].append(("warning", EXISTS.format(out.name) + change))
 
 
 def _outcome_change(out: Path, options: dict[str, Any]) -> str:
