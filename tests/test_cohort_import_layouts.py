@@ -1538,3 +1538,45 @@ def test_a_re_import_switching_the_endpoint_is_a_warning(
     _warned(capsys, said)
     assert import_status(out).warnings() == [said]
     assert pd.read_csv(out / "clinical.csv")["event"].sum() == 185
+
+
+def _whas500_living(folder: Path, layout: str) -> Path:
+    """WHAS500's 285 living patients, as TCGA writes its outcome ('days_to_death' blank,
+    'days_to_last_follow_up') or with each time marked censored ('2192+'), no event column."""
+    from tests.clinical_exports import whas500
+
+    export = whas500(folder)
+    alive = ~export.y["fstat"]
+    sheet = pd.DataFrame({"case_submitter_id": [f"W{i}" for i in range(int(alive.sum()))]})
+    sheet["age_at_index"] = export.X["age"].to_numpy()[alive]
+    days = export.y["lenfol"][alive]
+    if layout == "tcga":
+        sheet["days_to_death"], sheet["days_to_last_follow_up"] = "", days
+    else:
+        sheet["os_days"] = [f"{d:g}+" for d in days]
+    sheet.to_csv(path := folder / f"{layout}.csv", index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("layout", "column"),
+    [("tcga", "days_to_death"), ("marks", "(os_days: censoring marks)")],
+)
+def test_a_cohort_without_events_is_a_warning_however_its_events_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], layout: str, column: str
+) -> None:
+    """WHAS500's 285 living patients, their events read from TCGA's days to death or from
+    censoring marks ('2192+'): imported with 0 events and no word, where an event column of
+    'alive' was warned of (No events)."""
+    from survival_core.cli.main import main
+
+    sheet = _whas500_living(tmp_path, layout)
+    argv = ["cohort", "import", "--clinical", str(sheet), "--json", "--out"]
+    assert main([*argv, str(out := tmp_path / "cohort")]) == 0
+    _warned(
+        capsys,
+        f"{column}: No events: no patient has the event (every outcome censored): no model can "
+        "learn from the cohort; check the event column and how its values are read (0)",
+    )
+    table = pd.read_csv(out / "clinical.csv")
+    assert (len(table), int(table["event"].sum()), table["time"].max()) == (285, 0, 2192)

@@ -1196,15 +1196,6 @@ def _event_01(
     else:
         how = "event from " + ", ".join(f"{k!r} -> {v}" for k, v in sorted(spelled.items()))
     report.append(Coercion(h.text, how, int(event.notna().sum())))
-    if event.notna().any() and not event.fillna(0).any():
-        report.append(
-            Coercion(
-                h.text,
-                f"{NO_EVENTS_START}no patient has the event (every outcome censored): no model "
-                "can learn from the cohort; check the event column and how its values are read",
-                0,
-            )
-        )
     return event, {value for value, read in mapping.items() if read == 1}
 
 
@@ -2946,6 +2937,7 @@ def read_clinical_spreadsheet(
         warned = asks_to_act(said)
     if not warned:
         report.extend(_no_censored(table["event"], table["time"].notna(), event_text, death))
+    report.extend(_no_events(table["event"], event_text))
     schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
     if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's
@@ -2964,6 +2956,19 @@ def read_clinical_spreadsheet(
         deaths_counted=True if endpoint == "death" else deaths_counted,
         endpoint_name=_outcome_name(headers, time_text, event_text, vital_status),
     )
+
+
+def _no_events(event: pd.Series, event_text: str) -> list[Coercion]:
+    """The warning (:data:`NO_EVENTS_START`) where no patient of the final table has the event,
+    however the events were read: an event column, TCGA's days to death, dates or censoring
+    marks ('361+'); none otherwise."""
+    if not event.notna().any() or event.fillna(0).any():
+        return []
+    said = (
+        f"{NO_EVENTS_START}no patient has the event (every outcome censored): no model can learn "
+        "from the cohort; check the event column and how its values are read"
+    )
+    return [Coercion(event_text, said, 0)]
 
 
 def _outcome_endpoint(
