@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sksurv.util import Surv
 
 from survival_core.cli.main import main
 from survival_core.errors import InputError
@@ -344,6 +345,56 @@ def test_a_network_is_refused_on_its_patients_in_an_edited_or_withdrawn_table(co
     del older["trained_patients"]
     (network / "card.json").write_text(json.dumps(older))
     _check_network_unseen(network, ext, "nested_cv")
+
+
+def _centre(folder: Path, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray) -> Path:
+    """A centre's cohort folder of GBSG2's ``rows``, its case ids restarting at 001."""
+    frame = X.iloc[rows].reset_index(drop=True)[["age", "tsize", "pnodes"]]
+    frame.insert(0, "case_id", [f"{i + 1:03d}" for i in range(len(rows))])
+    frame.insert(1, "time", y["time"][rows])
+    frame.insert(2, "event", y["cens"][rows].astype(int))
+    folder.mkdir()
+    frame.to_csv(folder / "clinical.csv", index=False)
+    return folder
+
+
+def test_a_network_is_not_refused_on_another_centre_matching_a_patient_by_chance(tmp_path):
+    """GBSG2's halves as two centres, case ids restarting at 001: a CNN's card keeping centre
+    A's patients refused centre B, 343 other patients, because its patient 042 has A's 042's
+    time and event (550 days, a recurrence). So few may be chance: the run goes on with a note
+    counting them; a cohort holding 5 of A's patients in 100 (5 %) is refused."""
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.errors import ConfigError
+    from survival_core.models.card import build_card
+    from survival_core.runs.runner import _check_network_unseen
+
+    X, y = load_gbsg2()
+    half = len(y) // 2
+    rows = np.random.default_rng(6).permutation(len(y))
+    a = _centre(tmp_path / "centre_a", X, y, rows[:half])
+    b = _centre(tmp_path / "centre_b", X, y, rows[half : 2 * half])
+    trained, other = (pd.read_csv(c / "clinical.csv", dtype={"case_id": str}) for c in (a, b))
+    same = trained.merge(other, on=["case_id", "time", "event"])
+    assert same[["case_id", "time", "age_x", "age_y"]].values.tolist() == [["042", 550, 50, 65]]
+    card = build_card("cnn3d", Surv.from_arrays(trained.event == 1, trained.time),
+                      trained.age.to_numpy(float), clinical_columns=[],
+                      case_ids=trained.case_id.tolist())  # fmt: skip
+    network = tmp_path / "cnn"
+    network.mkdir()
+    card.save(network)
+    assert _check_network_unseen(network, b, "nested_cv") == (
+        f"The deep network {network}'s training patients hold 1 of the 343 patients of {b} (the "
+        "same case id, time and event): so few may be chance, other centres' case ids "
+        "restarting at 001 too, and the run goes on. If they are these patients, their deep "
+        "features have seen their outcomes: leave them out of the cohort."
+    )
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    both = pd.concat([trained[:5], other[100:195]])  # 001-005 of A, 101-195 of B
+    both.to_csv(mixed / "clinical.csv", index=False)
+    with pytest.raises(ConfigError, match=r"the same case ids and outcomes: 5 of its 100 patients"):
+        _check_network_unseen(network, mixed, "nested_cv")
 
 
 def test_the_demo_network_is_refused_on_the_demo_external_patients(

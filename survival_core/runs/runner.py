@@ -438,17 +438,29 @@ def resolve_network(network: str | Path, progress: Progress) -> Path:
     return Path(network)
 
 
-def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
+#: A deep network's training patients among a cohort it tests refuse the run from this many
+#: and this share of the cohort on; fewer may be chance. Centres' case ids restart at 001 (an
+#: import pseudonymises each centre's '001' alike): of GBSG2, WHAS500, veterans and flchain
+#: split in two such centres, 200 random splits each, at most 7 patients (0.2 % of flchain's
+#: 3937) and at most 4.4 % of a cohort (3 of veterans' 68) had the other's id, time and event.
+SEEN_PATIENTS = 5
+SEEN_SHARE = 0.05
+
+
+def _check_network_unseen(network: Path, tested: Path, protocol: str) -> str | None:
     """Refuse deep features from a ``network`` trained on the outcomes of patients the run tests
     (the demo network on demo-external was validated 'externally' there; a network registered by
     an external validation run, its card's table the run's stacked copy, passed on its own
     cohort): its model card records the ``tested`` cohort's clinical.csv among its training
     tables or its sources (the cohort a training run fitted it on), the same sha256, or its
     training patients (:attr:`~survival_core.models.card.ModelCard.trained_patients`: case id
-    and outcome) hold any of the cohort's, counted. The sha256 alone missed a clinical.csv
-    edited or rewritten by a withdrawal since; the ids alone would take another cohort's SYN-0001
-    for this one's. A card written before it kept its patients is checked by the sha256 alone; a
-    network whose card cannot tell (a ResNet weights file, no card) is not checked."""
+    and outcome) hold at least :data:`SEEN_PATIENTS` and :data:`SEEN_SHARE` of the cohort's.
+    The sha256 alone missed a clinical.csv edited or rewritten by a withdrawal since; the ids
+    alone would take another cohort's SYN-0001 for this one's. Fewer patients are a note, not a
+    refusal: a cohort of other patients whose ids restart at 001 matches a few by chance (one of
+    GBSG2's halves as two centres was refused). A card written before it kept its patients is
+    checked by the sha256 alone; a network whose card cannot tell (a ResNet weights file, no
+    card) is not checked."""
     from survival_core.models.card import ModelCard, patient_keys
     from survival_core.runs.config import seen_outcomes
 
@@ -456,9 +468,9 @@ def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
     try:
         card = ModelCard.load(network)
     except InputError:
-        return
+        return None
     if not clinical.is_file():
-        return
+        return None
     trained_on = card.tables_sha256  # a dict by table name in cards written before the list
     digest = file_sha256(clinical)
     if digest in (trained_on.values() if isinstance(trained_on, dict) else trained_on):
@@ -469,15 +481,26 @@ def _check_network_unseen(network: Path, tested: Path, protocol: str) -> None:
         from survival_core.io.tables import load_model_table
 
         table = load_model_table([clinical])
-        seen = set(card.trained_patients) & set(patient_keys(table.case_ids, table.y))
-        if not seen:
-            return
-        how = f"the same case ids and outcomes: {len(seen)} of its {len(table.y)}"
+        seen = len(set(card.trained_patients) & set(patient_keys(table.case_ids, table.y)))
+        if seen < SEEN_PATIENTS or seen < SEEN_SHARE * len(table.y):
+            return _few_seen_note(network, tested, seen, len(table.y)) if seen else None
+        how = f"the same case ids and outcomes: {seen} of its {len(table.y)}"
     else:
-        return
+        return None
     raise ConfigError(
         "features.deep.network: "
         + seen_outcomes(f"the network {network}", f"{tested} ({how} patients)", protocol)
+    )
+
+
+def _few_seen_note(network: Path, tested: Path, seen: int, n: int) -> str:
+    """The note on ``seen`` of the ``n`` patients of ``tested`` among ``network``'s training
+    patients, too few to refuse the run (:data:`SEEN_PATIENTS`, :data:`SEEN_SHARE`)."""
+    return (
+        f"The deep network {network}'s training patients hold {seen} of the {n} patients of "
+        f"{tested} (the same case id, time and event): so few may be chance, other centres' "
+        "case ids restarting at 001 too, and the run goes on. If they are these patients, "
+        "their deep features have seen their outcomes: leave them out of the cohort."
     )
 
 
@@ -611,12 +634,13 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     if ext is not None:  # the bundled cohorts are checked once prepared, here
         _check_external_modality(needs, cohort, ext)
     networks: dict[str, Any] = {}
+    notes: list[str] = []
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
-        _check_network_unseen(networks["deep_network"], ext or cohort, config.protocol.name)
+        seen = _check_network_unseen(networks["deep_network"], ext or cohort, config.protocol.name)
+        notes += [seen] if seen else []
     deep_network = networks.get("deep_network")
-    notes: list[str] = []
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
