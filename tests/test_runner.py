@@ -397,6 +397,32 @@ def test_a_network_is_not_refused_on_another_centre_matching_a_patient_by_chance
         _check_network_unseen(network, mixed, "nested_cv")
 
 
+def test_a_cards_training_patients_are_keyed_by_its_data_folder(tmp_path, monkeypatch):
+    """A card's trained_patients were an unsalted SHA-256 of case id, time and event: whoever
+    held a card and a case id got the patient's time and event by trying every day (0.08 s).
+    They are keyed by the data folder's keys/deid.key: trying every day finds nothing, the same
+    folder gives the same keys (its leak check), another folder's key matches none."""
+    import hashlib
+
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.models.card import build_card, patient_keys
+
+    X, y = load_gbsg2()
+    outcomes = Surv.from_arrays(y["cens"], y["time"])
+    ids = [f"{i + 1:03d}" for i in range(len(y))]
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "here"))
+    card = build_card("cnn3d", outcomes, X["age"].to_numpy(float), clinical_columns=[],
+                      case_ids=ids)  # fmt: skip
+    keys = set(card.trained_patients)
+    tried = (f"001\0{float(day)!r}\0{event}" for day in range(3000) for event in (0, 1))
+    assert [t for t in tried if hashlib.sha256(t.encode()).hexdigest()[:16] in keys] == []
+    assert len(keys) == 686 and (tmp_path / "here" / "keys" / "deid.key").is_file()
+    assert set(patient_keys(ids, outcomes)) == keys
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert keys.isdisjoint(patient_keys(ids, outcomes))
+
+
 def test_the_demo_network_is_refused_on_the_demo_external_patients(
     cohorts, tmp_path, monkeypatch, capsys
 ):

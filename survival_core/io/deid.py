@@ -412,6 +412,13 @@ class Deidentifier:
         patient): it tells two files apart without saying anything of either."""
         return self._digest("content", hashlib.sha256(content).hexdigest())
 
+    def record_token(self, record: str) -> str:
+        """A keyed stand-in for a patient's record (16 hex digits; a model card's training
+        patient, its case id and outcome): the same key tells whether a cohort holds the same
+        record, while without it nothing is recovered (an unkeyed digest gave a patient's time
+        and event from its case id by trying every day)."""
+        return self._digest("record", record).hex()[:16]
+
     def day_shift(self, patient_id: str) -> int:
         """Days (negative: back in time) by which this patient's dates are moved."""
         low, high = SHIFT_DAYS

@@ -10,7 +10,6 @@ settings) that a case must be able to produce.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -135,8 +134,9 @@ class ModelCard:
     #: outside a run, or written before.
     sources: dict[str, str] = field(default_factory=dict)
     #: An image model's training patients' keys (:func:`patient_keys`: digests of case id and
-    #: outcome, naming no patient), sorted: as a deep-feature network, its leak check counts them
-    #: among a run's patients, where the sha256 of :attr:`tables` and :attr:`sources` missed a
+    #: outcome keyed by its data folder's secret key, naming no patient to whoever lacks it),
+    #: sorted: as a deep-feature network, its leak check counts them among a run's patients in
+    #: that data folder, where the sha256 of :attr:`tables` and :attr:`sources` missed a
     #: clinical.csv edited or rewritten by a withdrawal since. Empty for a table model (its card
     #: read by RadSurv 0.2.1), or in a card written before.
     trained_patients: list[str] = field(default_factory=list)
@@ -350,13 +350,19 @@ def _training_stratification(
 
 
 def patient_keys(case_ids: Iterable[str], y: np.ndarray) -> list[str]:
-    """A key of each patient (:attr:`ModelCard.trained_patients`), sorted: 16 hex digits of the
-    SHA-256 of its case id with its time and event, as a cohort's table reads them. Cohorts
-    share case ids (every generated cohort has a SYN-0001; centres restart at 001): the id alone
-    would take another cohort's patient for this one."""
+    """A key of each patient (:attr:`ModelCard.trained_patients`), sorted: the data folder's
+    keyed digest (:meth:`~survival_core.io.deid.Deidentifier.record_token`, its
+    ``keys/deid.key``) of its case id with its time and event, as a cohort's table reads them.
+    Cohorts share case ids (every generated cohort has a SYN-0001; centres restart at 001): the
+    id alone would take another cohort's patient for this one. Unkeyed, a card and a case id gave
+    the patient's time and event by trying every day; the leak check runs in the data folder that
+    wrote the card, whose key gives the same keys."""
+    from survival_core.io.deid import Deidentifier
+
+    token = Deidentifier().record_token
     event, time = survival_arrays(y)
     texts = (f"{c}\0{float(t)!r}\0{int(e)}" for c, t, e in zip(case_ids, time, event, strict=True))
-    return sorted(hashlib.sha256(text.encode()).hexdigest()[:16] for text in texts)
+    return sorted(map(token, texts))
 
 
 def recorded_outcome(tables: Iterable[str | Path]) -> dict[str, Any] | None:
