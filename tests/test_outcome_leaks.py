@@ -55,6 +55,19 @@ def test_cv_names_the_week_96_cd4_count_and_its_indicator(
     assert "'zprior' dropped: constant in the training rows." in summary["notes"]
 
 
+def test_a_fixed_splits_notes_read_its_development_patients_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outcome-aware, the notes are checked on the rows the model is developed on: under a
+    fixed split, ACTG175's 1711 development patients, never its 428 test patients' outcomes
+    (the notes counted all 2139 when every row was read, and no test said otherwise)."""
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(tmp_path / "data"))
+    table = str(actg175(tmp_path))
+    protocol = ("--protocol", "fixed_split", "--bootstrap", "20")
+    summary, _err = _run(capsys, "cv", "--table", table, "--model", "coxph", *protocol)
+    assert summary["notes"][1] == R_INDICATOR.replace("(all 2139 patients)", "(all 1711 patients)")
+
+
 def test_fit_names_them_in_its_notes_and_the_model_card(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
