@@ -9,10 +9,10 @@
 - Held-out comparison: ROC AUC of each signature (DSFR alone, clinical alone, DSFR + clinical) with
   DeLong intervals, and DeLong tests between them on the same patients.
 - Cox model: the DSFR signature (the logistic score, fitted on the development rows) with the
-  clinical covariates, fitted and saved by :func:`survival_core.workflows.training.train_model` (model
-  and card, for the study's report and nomogram), c-index on the held-out rows. It cannot score a
-  new case, whose signature and ``afp_ge_400`` no one computes: scoring refuses it and says to
-  train a model with features.dsfr.
+  clinical covariates, fitted and saved by :func:`survival_core.workflows.training.train_model`
+  (model and card, for the study's report and nomogram), c-index on the held-out rows. It cannot
+  score a new case, whose signature and ``afp_ge_400`` no one computes: scoring refuses it and says
+  to train a model with features.dsfr.
 
 :func:`train_dsfr` is the U-Net and ``dsfr.parquet`` alone (a run's features.dsfr, which needs
 only ``time``/``event``); :func:`run_pipeline`, the ``dsfr`` command, adds the study where the
@@ -147,7 +147,8 @@ def study_skipped(columns: Sequence[str]) -> str | None:
 
 
 def clinical_covariates(clinical: pd.DataFrame) -> pd.DataFrame:
-    """``hbv`` (0/1), ``afp_ge_400`` (0/1, AFP >= 400 ng/mL) and ``albi_score``; missing stays NaN."""
+    """``hbv`` (0/1), ``afp_ge_400`` (0/1, AFP >= 400 ng/mL) and ``albi_score``; missing stays
+    NaN."""
     if skipped := study_skipped(list(clinical.columns)):
         raise InputError(f"{skipped}.")
     hbv = _flag(clinical["hbv"])
@@ -520,9 +521,9 @@ def check_study_out(out: Path) -> None:
     others = [str(p.relative_to(out)) for p in _not_written(out, RUN_ENTRIES)]
     if others:
         raise InputError(
-            f"{out} holds {first_few(others, 3)}, which no dsfr run writes; the run is written as a whole "
-            "folder, replacing what a folder holds. Give a new or empty folder, or a dsfr run's "
-            "folder to replace."
+            f"{out} holds {first_few(others, 3)}, which no dsfr run writes; the run is written "
+            "as a whole folder, replacing what a folder holds. Give a new or empty folder, or a "
+            "dsfr run's folder to replace."
         )
 
 
