@@ -245,8 +245,9 @@ def test_a_dicom_zip_upload_is_stored_de_identified_and_loads_with_contours(tmp_
         clinical = json.loads(
             next(archive.read(i) for i in archive.infolist() if i.filename.endswith(".json"))
         )
-    assert clinical == {"albumin": 40}  # keys outside the clinical schema are dropped, named
-    assert any("'mrn'" in note and "ID-987654321" not in note for note in upload_notes(folder))
+    # keys outside the clinical schema are dropped; the MRN, the images' patient's, is stored as
+    # their pseudonym
+    assert clinical == {"case_id": pseudonym, "albumin": 40}
     contents = describe_upload(folder)
     case = load_upload(contents, contents.suggested_roles())
     assert case.case_id == pseudonym and case.mask_array("gtv").any()
@@ -424,7 +425,7 @@ def test_clinical_tables_keep_case_id_and_schema_columns_only():
     csv_bytes = b"Case ID,Name,MRN,age,Birth Date\nc1,Zyxwv Qwerty,ID-987654321,61,1941-02-03\n"
     folder = store_upload([("clinical.csv", csv_bytes)])
     # no image names the row: its ID (maybe the hospital's) is not kept, the upload's stands in
-    assert (folder / "clinical.csv").read_text() == "Case ID,age\nupload,61\n"
+    assert (folder / "clinical.csv").read_text() == "case_id,age\nupload,61\n"
 
 
 @pytest.mark.parametrize("inside", [True, False], ids=["json-in-zip", "csv-beside-zip"])
