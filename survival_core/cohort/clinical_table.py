@@ -1060,9 +1060,9 @@ def _stated_codes(h: Header) -> dict[str, int]:
     survival's); other meanings are ignored ('9=unknown if dead', a DSS's '2=dead of other
     causes': their cells read as missing, named)."""
     stated: dict[str, int] = {}
-    any_cause = endpoint_name(h) == "os"
+    any_cause, censored_yes = endpoint_name(h) == "os", _censored_yes_no(h)
     for code, meaning in code_meanings(h.codes).items():
-        if _censored_yes_no(h) and meaning in _CENSOR_CODES:
+        if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif meaning in EVENT_WORDS:
             stated[code] = 1
@@ -1074,7 +1074,7 @@ def _stated_codes(h: Header) -> dict[str, int]:
 
 
 #: Header words of a censoring indicator, whose stated yes is censored: no event.
-_CENSORING_WORDS = frozenset({"censored", "censor", "censoring", "cens", "cnsr"})
+_CENSORING_WORDS = frozenset(name for name in CENSOR_NAMES if "_" not in name)
 
 
 def _censored_yes_no(h: Header) -> bool:

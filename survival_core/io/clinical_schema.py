@@ -95,9 +95,15 @@ def natural_key(text: str) -> tuple:
     )
 
 
+def header_words(header: str) -> set[str]:
+    """A header's words, lower case, split at anything not a letter or digit ('Hospital No',
+    'institution_id', 'race_id'): what the centre, category-code and identifier rules read."""
+    return set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+
+
 def _scale_words(header: str) -> set[str]:
     """The header's words; none when one makes it a yes/no ("high grade")."""
-    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    words = header_words(header)
     return set() if words & _YES_NO_WORDS else words
 
 
@@ -120,7 +126,7 @@ def names_a_centre(header: str) -> bool:
     site', 'inst', 'institution_id'): its codes are nominal whatever their writing. As an
     integer, hospitals 1/2/3 stepped a Cox model's risk per hospital number, and a new hospital
     4 was scored by extrapolation."""
-    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    words = header_words(header)
     codes = frozenset() if "hospital" in words else _CENTRE_CODE_WORDS
     return bool(words & CENTRE_WORDS) and words <= CENTRE_WORDS | _CENTRE_QUALIFIERS | codes
 
@@ -136,7 +142,7 @@ _CATEGORY_CODE_WORDS = frozenset(
 def names_a_category_code(header: str) -> bool:
     """True when ``header`` names an attribute's code by the attribute and 'id' ('race_id',
     'Histology ID'): I-SPY1's race codes 1-50, dropped as an identifier for the 'id'."""
-    words = set(re.split(r"[^a-z0-9]+", header.lower())) - {""}
+    words = header_words(header)
     return (
         "id" in words
         and bool(words & _CATEGORY_CODE_WORDS)

@@ -331,7 +331,7 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
     kept = [i for i, column in enumerate(header) if column in keep]
     if not kept:
-        raise InputError(_nothing_to_read(name, rows[0], keep))
+        raise InputError(_nothing_to_read(name, first, keep))
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
         (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
         for i, c in enumerate(first)

@@ -29,7 +29,6 @@ plain JSON, so a saved model carries its exact preprocessing.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -42,7 +41,12 @@ import pandas as pd
 from survival_core.columns import is_image_feature
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, no_value_numbers
-from survival_core.io.clinical_schema import level_text, names_a_centre, names_nominal_codes
+from survival_core.io.clinical_schema import (
+    header_words,
+    level_text,
+    names_a_centre,
+    names_nominal_codes,
+)
 from survival_core.io.dates import (
     excel_serial_dates,
     looks_like_dates,
@@ -105,7 +109,7 @@ def is_identifier(name: str) -> bool:
     ``original_glcm_Id``) never are: GLCM's ``Id`` is the inverse difference."""
     if is_image_feature(str(name)) or names_nominal_codes(str(name)):  # 'institution_id'
         return False
-    tokens = set(re.split(r"[^a-z0-9]+", str(name).lower())) - {""}
+    tokens = header_words(str(name))
     if tokens & NAME_TOKENS and tokens <= NAME_TOKENS | NAMED_TOKENS:
         return True
     return (
