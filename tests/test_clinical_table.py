@@ -795,8 +795,13 @@ def test_a_french_event_column_and_messages_with_the_cli_options(tmp_path: Path)
         ("Identifiant;Âge;Survie (mois);Décès", [("P1", 64, 40, 1), ("P2", 58, 26, 0)], 30.4375),
         ("Pat.-Nr.;Alter;Überlebenszeit (Monate);Verstorben", [("P1", 64, 40, "ja"), ("P2", 58, 26, "nein")],
          30.4375),
+        ("Patiëntnummer;Leeftijd;Overleving (maanden);Overleden", [("P1", 64, 40, "ja"), ("P2", 58, 26, "nee")],
+         30.4375),
+        ("Prontuário;Idade;Sobrevida global (meses);Óbito", [("P1", 64, 40, "sim"), ("P2", 58, 26, "não")],
+         30.4375),
     ],
-    ids=["French", "German", "Spanish", "Italian", "French identifiant", "German Überlebenszeit"],
+    ids=["French", "German", "Spanish", "Italian", "French identifiant", "German Überlebenszeit",
+         "Dutch", "Portuguese"],
 )  # fmt: skip
 def test_id_time_and_event_headers_of_other_languages_are_found(
     tmp_path: Path, header: str, rows: list, days: float

@@ -63,6 +63,9 @@ ID_NAMES = (
     "identifiant_patient", "patientennummer",
     "patienten_id", "pat_nr", "id_paciente", "numero_paciente", "n_paciente", "id_paziente",
     "codice_paziente", "numero_paziente", "n_paziente",
+    # Dutch and Portuguese (Brazil): 'Patiëntnummer', 'Prontuário' (the patient's chart number)
+    "patientnummer", "patient_nummer", "prontuario", "no_prontuario", "numero_prontuario",
+    "numero_do_prontuario",
     "id", "patient", "subject", "case", "participant", "mrn", "pid",
 )  # fmt: skip
 
