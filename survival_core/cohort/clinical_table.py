@@ -690,11 +690,8 @@ def _find_named(
 def _first_by_name(headers: dict[str, Header], names: Sequence[str], *, base: bool) -> str | None:
     """The header whose name (or base name) comes first in ``names``; a header of codes by its
     event's too ('Death_1_StillAliveorLostToFU_0' as 'death': :attr:`Header.event_name`)."""
-    for wanted in names:
-        for text, h in headers.items():
-            if wanted in ((h.base,) if base else (h.name, h.event_name)):
-                return text
-    return None
+    keys = {text: (h.base,) if base else (h.name, h.event_name) for text, h in headers.items()}
+    return next((text for wanted in names for text, k in keys.items() if wanted in k), None)
 
 
 def _endpoint(h: Header) -> str | None:
@@ -706,9 +703,10 @@ def _endpoint(h: Header) -> str | None:
     a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
     meanings = code_meanings(h.codes).values()
     words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
-    if endpoint_name(h) in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
+    name = endpoint_name(h)
+    if name in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
         return "disease"
-    if endpoint_name(h) in ("os", "dss") or words & _DEATH_HEADER_WORDS:
+    if name in ("os", "dss") or words & _DEATH_HEADER_WORDS:
         return "death"
     return None
 
@@ -769,8 +767,11 @@ def _glued_event(headers: dict[str, Header], time: Header | None) -> str | None:
     whose = None if time is None else _endpoint(time)
     if time is not None and whose is None and time.base in _SURVIVAL_TIMES:
         whose = "death"
-    found = (t for t, h in headers.items() if glued_to_censoring(h) and _endpoint(h) == whose)
-    return next(found, None) if whose else None
+    if whose is None:
+        return None
+    return next(
+        (t for t, h in headers.items() if glued_to_censoring(h) and _endpoint(h) == whose), None
+    )
 
 
 def _own_event_names(time_base: str) -> tuple[str, ...]:
@@ -2104,17 +2105,16 @@ def _censored_from_follow_up(
         return days
     follow_up, _ = _time_days(cells, h, None if _stated_unit(h) else unit, [], numbers)
     filled = blank & follow_up.notna()
-    if filled.any() and _beyond_reach(follow_up[filled], days, (text, h.text), report):
+    if not filled.any() or _beyond_reach(follow_up[filled], days, (text, h.text), report):
         return days
-    if filled.any():
-        report.append(
-            Coercion(
-                text,
-                f"blank for censored patients: their censoring time taken from {h.text!r}, the "
-                "last follow-up",
-                int(filled.sum()),
-            )
+    report.append(
+        Coercion(
+            text,
+            f"blank for censored patients: their censoring time taken from {h.text!r}, the last "
+            "follow-up",
+            int(filled.sum()),
         )
+    )
     return days.where(~filled, follow_up)
 
 
@@ -2238,8 +2238,9 @@ def _last_contact_dates(
     within = max(2.0, TIME_UNITS[unit] / 2)
     alive = (event == 0).fillna(False).astype(bool)
     found, plus = pd.Series(False, index=days.index), []  # the starts that gave some
+    died_on = dates[death].dt.normalize()
     for start in starts:
-        to_date = (dates[death].dt.normalize() - dates[start].dt.normalize()).dt.days
+        to_date = (died_on - dates[start].dt.normalize()).dt.days
         rows = alive & (to_date - days).abs().le(within).fillna(False).astype(bool)
         found = found | rows
         plus += [repr(start)] if rows.any() else []
@@ -2633,7 +2634,7 @@ def read_clinical_spreadsheet(
                 )
             )
             event_text, censoring = vital, False  # UPENN-GBM's 'Survival_Status' (Deceased/Alive)
-        if censoring and not _says_no_event(headers[event_text]):
+        elif censoring and not _says_no_event(headers[event_text]):
             raise InputError(
                 f"{path.name}: the column {event_text!r} does not say which of its values is "
                 "the event: a 'censor' column's 1 means censored in some exports and the "

@@ -224,9 +224,10 @@ _SPACES = "[ \u00a0\u202f]"
 #: A number whose whole part is grouped in threes by :data:`_SPACES` after a non-zero lead of one
 #: to three digits ('1 234,5', '-12 345.6', '1 234 567'): the spaces group thousands, whatever
 #: its decimal mark (refused as no number, while '1.234,5' was read).
-_SPACE_GROUPED = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+(?:[.,]\d+)?"
+_SPACE_GROUPED_WHOLE = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+"
+_SPACE_GROUPED = rf"{_SPACE_GROUPED_WHOLE}(?:[.,]\d+)?"
 #: Such a number with a decimal part ('1 234,5'): no pair of values or code is written so.
-_SPACE_GROUPED_DECIMAL = rf"[-+]?[1-9]\d{{0,2}}(?:{_SPACES}\d{{3}})+[.,]\d+"
+_SPACE_GROUPED_DECIMAL = rf"{_SPACE_GROUPED_WHOLE}[.,]\d+"
 #: A number under 1000, written with no thousands mark ('850', '12', '0,5').
 _UNDER_1000 = r"[-+]?\d{1,3}(?:[.,]\d+)?"
 

@@ -470,7 +470,8 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
     (diabetes) were dropped by their names. A header read alone (no ``beside``) takes such a
     flag for an outcome, but 'DM'."""
     words = set(h.tokens)
-    timed = _is_length(h) or "last" in words
+    length = _is_length(h)
+    timed = length or "last" in words
     flagged = h.tokens[0] in _EVENT_WORDS or h.tokens[-1] in _EVENT_WORDS
     return (
         h.base in TIME_NAMES
@@ -484,7 +485,7 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
         or h.name in _SCREENING_OUTCOMES
         or bool(words & _OUTCOME_WORDS)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
-        or (_is_length(h) and _times_an_endpoint(h))
+        or (length and _times_an_endpoint(h))
         or (flagged and bool(words & _TIME_TO_WORDS))
         or (
             _is_endpoint_flag(h)

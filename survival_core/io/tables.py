@@ -62,12 +62,14 @@ EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", 
 ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
 #: Oncology's abbreviations: dead of disease, of other causes, with disease; alive with disease,
 #: with no evidence of disease; lost to follow-up (censored when last seen).
-EVENT_WORDS |= {"dod", "doc", "dwd"}
-ALIVE_WORDS |= {"awd", "ned", "nedalive", "lost", "ltfu", "lost to follow-up", "lost to follow up"}
+_DEAD_CODES = frozenset({"dod", "doc", "dwd"})
+_ALIVE_CODES = frozenset({"awd", "ned", "nedalive", "lost", "ltfu"})
+EVENT_WORDS |= _DEAD_CODES
+ALIVE_WORDS |= _ALIVE_CODES | {"lost to follow-up", "lost to follow up"}
 #: Those vital status codes with the lone letters a status column writes beside them
 #: (Soft-tissue-Sarcoma's 'Status (NED, AWD, D)'), and what each letter means there: a lone 'D'
 #: or 'A' is a death or a life only among such codes.
-VITAL_STATUS_CODES = frozenset({"ned", "awd", "dod", "doc", "dwd", "nedalive", "lost", "ltfu"})
+VITAL_STATUS_CODES = _DEAD_CODES | _ALIVE_CODES
 VITAL_STATUS_LETTERS = {"d": "dead", "a": "alive"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
