@@ -27,18 +27,17 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from survival_core.cohort.clinical_sheet import spreadsheet_cells
 from survival_core.cohort.clinical_table import (
     OUTCOME_CHANGED_START,
     OUTCOME_UNRECORDED_START,
     UNIT_CORRECTED_START,
     ClinicalImport,
-    Coercion,
     asks_to_act,
-    give_outcome_columns,
     read_clinical_spreadsheet,
-    spreadsheet_cells,
-    unit_factor,
 )
+from survival_core.cohort.clinical_values import unit_factor
+from survival_core.cohort.import_report import Coercion, give_outcome_columns
 from survival_core.cohort.importer import (
     CLINICAL_FILE,
     IMPORT_LOCK,
@@ -675,7 +674,7 @@ def _in_earlier_units(
 ) -> tuple[pd.DataFrame, dict[str, str], list[Coercion]]:
     """``table`` (this spreadsheet's rows, ``drafted`` its schema) with each variable the
     ``kept`` rows have values of in the unit their schema ``earlier`` gives it: a header without
-    a unit is read in it, a unit :func:`~survival_core.cohort.clinical_table.unit_factor`
+    a unit is read in it, a unit :func:`~survival_core.cohort.clinical_values.unit_factor`
     converts exactly (cm to mm) is converted. Returns that table, the unit by variable and the
     report's lines. Another unit is refused: merged, albumin 3.5 g/dL stood beside 38.2 g/L
     without a word, the schema saying g/dL for all."""

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from survival_core.cohort.clinical_join import JOIN_REPORT
-from survival_core.cohort.clinical_table import NO_VALUES_DROPPED, asks_to_act
+from survival_core.cohort.clinical_table import asks_to_act
+from survival_core.cohort.clinical_values import NO_VALUES_DROPPED
 from survival_core.errors import InputError
 from survival_core.io.headers import parse_header
 from survival_core.paths import data_subdir

@@ -1,0 +1,350 @@
+"""Reading a clinical spreadsheet's event column as 0/1, and whose outcome a column is.
+
+Codes stated in the header ('1=dead, 2=alive'), censoring indicators and their yes/no, vital
+status words, letters (NED, AWD, D) and codes (cBioPortal's '1:DECEASED', I-SPY's 7/8/9, CDISC
+ADaM's CNSR), and the refusals of an event column that would only be read by guess (two outcomes
+in one column, codes both ways). :func:`column_endpoint` says whether a time or event column is a
+death's or the disease's (recurrence, progression).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from survival_core.cohort.clinical_values import missing_mask
+from survival_core.cohort.import_report import Coercion, give_option, show
+from survival_core.errors import ClinicalValueError
+from survival_core.io.delimited import (
+    NumberMarks,
+)
+from survival_core.io.headers import (
+    CENSOR_NAMES,
+    DEATH_WORDS,
+    Header,
+    code_meanings,
+    endpoint_name,
+    names_a_death,
+)
+from survival_core.io.tables import (
+    ALIVE_WORDS,
+    EVENT_WORDS,
+    VITAL_STATUS_CODES,
+    VITAL_STATUS_LETTERS,
+    YES_NO_ABROAD,
+)
+
+#: Header words of a death (a vital status), whatever the endpoint the time names.
+DEATH_HEADER_WORDS = frozenset(
+    {"vital", "vitalstatus", "death", "dead", "died", "deceased", "deadstatus", "deces", "decede",
+     "verstorben", "tod", "exitus", "fallecido", "muerte", "decesso", "deceduto", "morte",
+     "overleden", "overlijden", "obito", "falecido"}
+)  # fmt: skip
+
+#: Endpoints (:func:`~survival_core.io.headers.endpoint_name`) whose event is the disease's
+#: (recurrence, progression; an event-free survival's relapse or progression too, its 'event or
+#: death' no overall survival's), not death alone, and header words of such an event.
+_DISEASE_ENDPOINTS = frozenset(
+    {"rfs", "dfs", "pfs", "efs", "ttp", "ttr", "pfi", "dfi", "lrfs", "dmfs", "mfs"}
+)
+_DISEASE_EVENT_WORDS = frozenset(
+    {"relapse", "relapsed", "recurrence", "recurred", "recur", "progression", "progressed",
+     "metastasis", "metastases", "rechute", "recidive", "rezidiv", "recaida", "recidiva"}
+)  # fmt: skip
+#: Header words of a date of the disease's event ('Date of PD': of progressive disease).
+DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
+#: Header words of an event column whose 1 / yes can only mean no event: the patient alive
+#: ('alive', 'is_alive', 'survived', 'living') or censored ('censored', CDISC ADaM's 'CNSR'),
+#: found by name or given. The other censoring names ('cens', 'censor', 'censoring') are written
+#: for the event indicator too (scikit-survival's GBSG2 and AIDS, R's TH.data 'censoring
+#: indicator (0 censored, 1 event)'), so they are never read by guess.
+NO_EVENT_WORDS = frozenset({"alive", "survived", "living", "censored", "cnsr"})
+
+
+#: A number as the event column's cells are written once read ('2', '0.5').
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+_CENSOR_CODES = {"1", "0", "yes", "no", "y", "n", "true", "false", *YES_NO_ABROAD}
+
+
+def column_endpoint(h: Header) -> str | None:
+    """Whose outcome a time or event column is: 'death' (overall survival's, a vital status),
+    'disease' (a recurrence's or progression's: RFS, PFS, EFS, 'Relapse'), else None (a bare
+    'time' or 'status'). The endpoint the header names (R's 'rfstime': 'rfs') and the codes it
+    states count: 'status (0=censored, 1=recurrence, 2=dead)' is a recurrence's, 'efs_status
+    (1=event or death)' an EFS's, not a death's; a disease-specific (cancer-specific) survival
+    a death's (:func:`~survival_core.io.headers.endpoint_name`)."""
+    meanings = code_meanings(h.codes).values()
+    words = set(h.tokens) | {w for m in meanings for w in re.split(r"[\W_]+", m)}
+    name = endpoint_name(h)
+    if name in _DISEASE_ENDPOINTS or words & _DISEASE_EVENT_WORDS:
+        return "disease"
+    if name in ("os", "dss") or words & DEATH_HEADER_WORDS:
+        return "death"
+    return None
+
+
+def _stated_codes(h: Header) -> dict[str, int]:
+    """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
+    disease', under an OS header '2=dead of other causes' too: every death is overall
+    survival's); other meanings are ignored ('9=unknown if dead', a DSS's '2=dead of other
+    causes': their cells read as missing, named)."""
+    stated: dict[str, int] = {}
+    any_cause, censored_yes = endpoint_name(h) == "os", _censored_yes_no(h)
+    for code, meaning in code_meanings(h.codes).items():
+        if censored_yes and meaning in _CENSOR_CODES:
+            stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
+        elif meaning in EVENT_WORDS:
+            stated[code] = 1
+        elif meaning in ALIVE_WORDS:
+            stated[code] = 0
+        elif names_a_death(meaning, any_cause):
+            stated[code] = 1
+    return stated
+
+
+#: Header words of a censoring indicator, whose stated yes is censored: no event.
+_CENSORING_WORDS = frozenset(name for name in CENSOR_NAMES if "_" not in name)
+
+
+def _censored_yes_no(h: Header) -> bool:
+    """Whether a header names a censoring and states yes/no codes ('censored (1=yes, 0=no)'):
+    its yes is censored, the event its no (its 1 was read as the event)."""
+    meanings = set(code_meanings(h.codes).values())
+    yes_no, others = meanings & _CENSOR_CODES, meanings - _CENSOR_CODES
+    return bool(
+        set(h.words) & _CENSORING_WORDS
+        and yes_no
+        and not any(_event_word(m) is not None or names_a_death(m) for m in others)
+    )  # an 'unknown' or 'missing' code beside is no value ('9=unknown': left missing)
+
+
+#: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
+#: '1:Recurred/Progressed').
+_CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
+
+
+def _event_word(text: str) -> int | None:
+    if (coded := _CODED_STATUS.fullmatch(text)) is not None:
+        return int(coded[1])
+    if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
+        return 1
+    if text in ALIVE_WORDS or text.startswith(("alive", "living", "lost to follow")):
+        return 0
+    return None
+
+
+def event_01(
+    cells: pd.Series,
+    h: Header,
+    *,
+    censoring: bool,
+    report: list[Coercion],
+    numbers: NumberMarks,
+) -> tuple[pd.Series, set[str]]:
+    """The event as 0/1 (nullable) from numbers, words or the codes stated in the header, and
+    the values read as 1 (lower-cased)."""
+    missing = missing_mask(cells, h.text, report)
+    lowered = cells.str.strip().str.lower().where(~missing)
+    values = numbers.read(lowered.fillna(""), h.text)
+    lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
+    stated = _stated_codes(h)
+    lowered = _vital_status_letters(lowered, h, report)
+    present = set(lowered.dropna())
+    if not stated:
+        _refuse_both_said(h, present)
+    # a code the header does not state is not read as 0/1 would be: '1' under 'status (2=dead)'
+    # is the other code, alive, not an event; with one meaning stated and one other code, the
+    # other code means the other outcome
+    unstated = {v for v in present - set(stated) if _NUMBER_TEXT.fullmatch(v)} if stated else set()
+    complement = {}
+    if len(unstated) == 1 and len(set(stated.values())) == 1:
+        complement = {unstated.pop(): 1 - next(iter(stated.values()))}
+    mapping: dict[str, int] = {}
+    adam = _adam_censoring(h, present, stated)
+    ispy = not stated and ispy_vital_status(h, present)
+    if adam:  # CDISC ADaM: 0 the event, 1, 2... why censored
+        mapping = {value: int(value == "0") for value in present}
+    elif ispy:
+        mapping = {value: int(value == "8") for value in present}
+    death_column = column_endpoint(h) == "death" and not censoring
+    for value in present - set(mapping):
+        if value in stated or value in complement:
+            mapping[value] = {**stated, **complement}[value]
+        elif value not in unstated and (word := _event_word(value)) is not None:
+            mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
+        elif death_column and any(death in value for death in DEATH_WORDS):
+            mapping[value] = 1  # 'Death from other causes' in a vital status: a death
+    if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
+        raise ClinicalValueError(
+            f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
+            f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
+        )
+    unknown = sorted(present - set(mapping))
+    _refuse_other_outcomes(h, unknown, stated)
+    if unknown and len(unknown) == len(present):
+        raise ClinicalValueError(
+            f"The event column {h.text!r} holds {show(unknown)}, "
+            + (
+                f"none of the codes its header states ({h.codes})."
+                if stated
+                else "not an event indicator (0/1, yes/no, dead/alive)."
+            )
+        )
+    if unknown:
+        count = int(lowered.isin(unknown).sum())
+        report.append(Coercion(h.text, f"unreadable events {show(unknown)} read as missing", count))
+    event = lowered.map(mapping).astype("Int64")
+    spelled = {}
+    for raw, low in zip(cells, lowered, strict=True):
+        if isinstance(low, str) and low in mapping:
+            spelled.setdefault(raw.strip(), mapping[low])
+    if stated:
+        censored = "; its yes is censored: event = its no" if _censored_yes_no(h) else ""
+        how = f"event from the codes stated in the header ({h.codes}){censored}" + "".join(
+            f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
+            for code, meaning in complement.items()
+        )
+    elif adam:
+        how = "event = CNSR 0 (CDISC ADaM: 0 the event, each other code a reason of censoring)"
+    elif ispy:
+        how = "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)"
+    elif censoring and set(mapping) & _CENSOR_CODES and says_no_event(h):
+        how = (
+            f"event = 1 - {h.text!r}: its header says its 1 or yes means alive or censored; if "
+            "its 1 means death, rename the column (e.g. 'dead')"
+        )
+    elif censoring and set(mapping) & _CENSOR_CODES:
+        how = (
+            "event = 1 - censoring indicator (a censor column's 1 means censored); if its 1 "
+            f"means death, give it as the event column: {give_option('event_column', h.text)}"
+        )
+    elif set(spelled) <= {"0", "1"}:
+        how = "event 0/1"
+    else:
+        how = "event from " + ", ".join(f"{k!r} -> {v}" for k, v in sorted(spelled.items()))
+    report.append(Coercion(h.text, how, int(event.notna().sum())))
+    return event, {value for value, read in mapping.items() if read == 1}
+
+
+def _vital_status_letters(lowered: pd.Series, h: Header, report: list[Coercion]) -> pd.Series:
+    """An event column's cells (lower-cased) with a lone 'd' read as dead and 'a' as alive where
+    they stand among oncology's vital status codes (NED, AWD, DOD) or the header lists them
+    ('Status (NED, AWD, D)'): Soft-tissue-Sarcoma's 16 deaths 'D' were read as missing, its
+    cohort left without an event. Elsewhere a lone letter is not guessed."""
+    present = set(lowered.dropna())
+    letters = present & set(VITAL_STATUS_LETTERS)
+    listed = set(re.split(r"[\W_]+", f"{h.unit} {h.codes}".lower()))
+    if not letters or not present - letters <= VITAL_STATUS_CODES:
+        return lowered
+    if not (present - letters or letters <= listed):
+        return lowered
+    said = ", ".join(f"{k.upper()!r} as {VITAL_STATUS_LETTERS[k]}" for k in sorted(letters))
+    report.append(
+        Coercion(
+            h.text,
+            f"{said}: a vital status's letter beside its codes "
+            f"({show(sorted(v.upper() for v in present - letters) or sorted(listed & letters))})",
+            int(lowered.isin(letters).sum()),
+        )
+    )
+    return lowered.replace(VITAL_STATUS_LETTERS)
+
+
+def counts_deaths(h: Header, events: set[str]) -> bool | None:
+    """Whether an event column's ``events`` (its cells read as 1, lower-cased) count a death: its
+    header states a death's code ('2=dead', '1=recurrence or death') or a cell names one ('Dead',
+    '1:DECEASED'). False where each names a recurrence or progression alone ('Recurrence', a code
+    '1=recurrence'), or the cells say nothing (1, yes) and the header names one alone
+    ('recurrence', 'Relapse'); None where nothing says (a PFS's 0/1): an RFS whose 'Dead' cells
+    were events was said to count recurrences alone."""
+    meanings = code_meanings(h.codes)
+    said = [meanings.get(value, value) for value in events]
+    if h.death_codes or any(map(names_a_death, said)):
+        return True
+    disease = [bool(set(re.split(r"[\W_]+", text)) & _DISEASE_EVENT_WORDS) for text in said]
+    if said and all(disease):
+        return False
+    if set(h.words) & DEATH_HEADER_WORDS:
+        return True
+    return False if set(h.words) & _DISEASE_EVENT_WORDS else None
+
+
+def names_deaths_only(h: Header, events: set[str]) -> bool:
+    """Whether every value of an event column read as 1 names a death, in its cells or the codes
+    its header states ('Dead', '1:DECEASED', '1=dead'): a vital status (RADCURE's 'Status', NSCLC
+    Radiogenomics' 'Survival Status'), an overall survival's event whatever its header says."""
+    meanings = code_meanings(h.codes)
+    return bool(events) and all(names_a_death(meanings.get(v, v)) for v in events)
+
+
+def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> bool:
+    """Whether an event column is CDISC ADaM's CNSR of several codes: 0 for the event, a whole
+    number 1, 2... for each reason of censoring (its 2 was refused as another outcome, the
+    example header given reversing its meaning)."""
+    return (
+        "cnsr" in h.words and not stated and len(present) > 2 and all(v.isdigit() for v in present)
+    )
+
+
+#: I-SPY's vital status codes: 7 alive, 8 dead, 9 lost to follow-up.
+_ISPY_STATUS_CODES = frozenset({"7", "8", "9"})
+
+
+def ispy_vital_status(h: Header, present: set[str]) -> bool:
+    """Whether an event column is I-SPY1's vital status ('sstat': 7 alive, 8 dead, 9 lost),
+    its codes exactly among those under a status header: it was refused as no event
+    indicator."""
+    status = "status" in h.words or h.tokens[0].endswith("stat")
+    return status and "8" in present and present <= _ISPY_STATUS_CODES
+
+
+def says_no_event(h: Header) -> bool:
+    """Whether an event column's header says its 1 / yes is no event (:data:`NO_EVENT_WORDS`):
+    given as the event column, 'alive' read as-is counted 387 deaths among GBSG2's 299. A header
+    naming a death too ('death (1) / alive (0)', 'Dead/Alive') says both, and is read as written;
+    one naming a recurrence or progression too ('censored_or_progressed') is refused unless it
+    states its codes (:func:`_refuse_both_said`)."""
+    words = set(h.words)
+    return bool(words & NO_EVENT_WORDS) and not words & (DEATH_HEADER_WORDS | _DISEASE_EVENT_WORDS)
+
+
+def _refuse_both_said(h: Header, present: set[str]) -> None:
+    """Refuse an event column of codes (0/1, yes/no) whose header names no event and a
+    recurrence or progression alike ('censored_or_progressed') without stating which code is
+    which: read either way by guess, half the cohort's events could be its censored patients."""
+    words = set(h.words)
+    if not (words & NO_EVENT_WORDS and words & _DISEASE_EVENT_WORDS and present <= _CENSOR_CODES):
+        return
+    said = sorted(words & (NO_EVENT_WORDS | _DISEASE_EVENT_WORDS))
+    raise ClinicalValueError(
+        f"The event column {h.text!r} names both {' and '.join(map(repr, said))}: which of its "
+        f"codes {show(sorted(present))} is the event is not guessed. State it in the header, "
+        f"e.g. '{h.label} (0=censored, 1=progressed)' or 'Censored_0_progressed_1', or recode "
+        "the column as 0/1 with 1 the event."
+    )
+
+
+def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]) -> None:
+    """Refuse an event column whose unread values are other outcomes, not unknown ones: a code 2
+    or more not stated in the header (R's 1/2 beside a 9, a competing event's 2 beside 0/1) or
+    words of a death ('Death without recurrence'); read as missing, they left the analysis, and
+    R's 1 (alive) was read as the event."""
+    codes = [v for v in unknown if v in {"2", "3", "4", "5"}] if not stated else []
+    deaths = [v for v in unknown if any(word in v for word in DEATH_WORDS)]
+    if not codes and not deaths:
+        return
+    raise ClinicalValueError(
+        f"The event column {h.text!r} holds {show(codes + deaths)} beside its event and "
+        "censoring values: another outcome (R's 1=alive, 2=dead; a competing event, such as a "
+        "death without recurrence), which is not guessed. State each code in the header, e.g. "
+        f"'{h.label} (0=censored, 1=recurrence, 2=dead)' (both events then count, as in "
+        "recurrence-free survival), or recode the column as 0/1 for the endpoint you study."
+    )
+
+
+def is_death_column(h: Header | None) -> bool:
+    """Whether an event column is known to be a death's ('vital_status', 'censdead'): a date of
+    death beside its 'alive' is a contradiction; beside a recurrence's 0 ('censrec') or a bare
+    'status' it says nothing (387 of GBSG's 686 patients without recurrence lost their outcome)."""
+    return h is not None and column_endpoint(h) == "death"
