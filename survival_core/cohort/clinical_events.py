@@ -16,9 +16,7 @@ import pandas as pd
 from survival_core.cohort.clinical_values import missing_mask
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import ClinicalValueError
-from survival_core.io.delimited import (
-    NumberMarks,
-)
+from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     CENSOR_NAMES,
     DEATH_WORDS,

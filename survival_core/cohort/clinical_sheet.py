@@ -24,17 +24,8 @@ from survival_core.cohort.clinical_values import DECIMAL, redcap_field
 from survival_core.cohort.import_report import Coercion, show
 from survival_core.errors import InputError
 from survival_core.io.clinical import MISSING_TOKENS
-from survival_core.io.delimited import (
-    check_row_widths,
-    decode_text,
-    table_text,
-)
-from survival_core.io.headers import (
-    TIME_UNIT_OF,
-    Header,
-    code_meanings,
-    parse_header,
-)
+from survival_core.io.delimited import check_row_widths, decode_text, table_text
+from survival_core.io.headers import TIME_UNIT_OF, Header, code_meanings, parse_header
 
 _NUMBER = re.compile(DECIMAL + r"(?:[eE][-+]?\d+)?")
 

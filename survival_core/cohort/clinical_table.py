@@ -102,17 +102,9 @@ from survival_core.cohort.survival_times import (
     time_days,
 )
 from survival_core.errors import InputError
-from survival_core.io.clinical_schema import (
-    CohortSchema,
-    infer_schema,
-)
-from survival_core.io.dates import (
-    date_order,
-)
-from survival_core.io.delimited import (
-    POINTS_UNLESS_SAID,
-    number_marks,
-)
+from survival_core.io.clinical_schema import CohortSchema, infer_schema
+from survival_core.io.dates import date_order
+from survival_core.io.delimited import POINTS_UNLESS_SAID, NumberMarks, number_marks
 from survival_core.io.headers import (
     CENSOR_NAMES,
     EVENT_NAMES,
@@ -126,11 +118,7 @@ from survival_core.io.headers import (
     timed_events,
 )
 from survival_core.io.outcome_source import OutcomeSource
-from survival_core.io.tables import (
-    FOLLOW_UP_NOTE_START,
-    holds_row_labels,
-    tells_the_event,
-)
+from survival_core.io.tables import FOLLOW_UP_NOTE_START, holds_row_labels, tells_the_event
 from survival_core.outcome import no_censored_said
 
 #: How a report line on a re-import taken as correcting the time unit of the cohort's earlier
@@ -315,18 +303,7 @@ def read_clinical_spreadsheet(
     headers = {text: parse_header(text) for text in cells.columns}
     unique_names(headers, path)
 
-    id_text = find_named(headers, id_column, "ID", "id_column", path)
-    if id_text is None:
-        id_text = first_by_name(headers, ID_NAMES, base=False) or named_id(headers, cells)
-        if id_text is None:
-            raise InputError(
-                f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
-                f"...); its columns are: {', '.join(headers)}"
-                f"{other_sheets(cells.attrs.get('sheets', []))}. Give it: "
-                f"{give_option('id_column')}."
-            )
-    how = "given" if id_column else "recognised by its name"
-    report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
+    id_text = _id_column(path, cells, headers, id_column, report)
     cells = without_summary_rows(without_note_rows(cells, id_text, report), id_text, report)
     cells = one_row_per_case(cells, id_text, headers, path, report)
     headers = {text: h for text, h in headers.items() if text in cells.columns}
@@ -352,47 +329,7 @@ def read_clinical_spreadsheet(
             split_days(headers) or named_time(headers) or follow_up_length(headers, cells, numbers)
         )
     if event_text is None:
-        endpoints = time_endpoints(headers[time_text]) if time_text is not None else []
-        others = {text: h for text, h in headers.items() if text != time_text}
-        own = [
-            *(own_event_names(headers[time_text].base) if time_text is not None else ()),
-            *(name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())),
-        ]
-        time_header = headers[time_text] if time_text is not None else None
-        event_text = first_by_name(others, own, base=False) or glued_event(others, time_header)
-        own_censor = [
-            f"{endpoint}_{c}"
-            for endpoint in endpoints
-            for c in ("censored", "censor", "cens", "censoring")
-        ]
-        if event_text is None and (found := first_by_name(others, own_censor, base=False)):
-            event_text, censoring = found, True  # 'DFS_censor': the DFS's, not the vital status
-        event_text = event_text or first_by_name(others, EVENT_NAMES, base=False)
-        if event_text is None:
-            event_text = first_by_name(others, CENSOR_NAMES, base=False)
-            censoring = event_text is not None
-        vital = first_by_name(others, VITAL_STATUS_NAMES, base=False)
-        if time_text is not None and column_endpoint(headers[time_text]) == "disease":
-            vital = None  # a DFS's own censoring is not replaced by a death's event
-        if censoring and not says_no_event(headers[event_text]) and vital is not None:
-            report.append(
-                Coercion(
-                    event_text,
-                    f"not the event: its 1 may mean censored or the event; the vital status "
-                    f"{vital!r} beside it is read instead",
-                    len(cells),
-                )
-            )
-            event_text, censoring = vital, False  # UPENN-GBM's 'Survival_Status' (Deceased/Alive)
-        elif censoring and not says_no_event(headers[event_text]):
-            raise InputError(
-                f"{path.name}: the column {event_text!r} does not say which of its values is "
-                "the event: a 'censor' column's 1 means censored in some exports and the "
-                "event in others (scikit-survival's GBSG2 'cens' and AIDS 'censor'). If its "
-                "1 means the event, give it as the event column "
-                f"({give_option('event_column', event_text)}); if its 1 means censored, name the "
-                "column 'censored'."
-            )
+        event_text, censoring = _event_by_name(path, cells, headers, time_text, report)
     start_given = None
     if time_column is not None and holds_dates(cells[time_text], headers[time_text], numbers):
         # a registry's several start dates (diagnosis, surgery): the one the time counts from
@@ -485,57 +422,9 @@ def read_clinical_spreadsheet(
     order = date_order(
         present_texts(cells[c]) for c in cells.columns if c not in outcome_texts or c == start_given
     )
-    variables: dict[str, pd.Series] = {}
-    units: dict[str, str] = {}
-    labels: dict[str, str] = {}
-    dates: dict[str, pd.Series] = {}
-    texts: dict[str, str] = {}  # each variable's header as written
-    born_ages: dict[str, pd.Series] = {}  # ages from birth dates in days (:func:`_birth_days`)
-    redcap_export = is_redcap_export(cells, headers)
-    timed = timed_events(headers.values())
-    datasets = bookkeeping(headers.values())
-    for text in cells.columns:
-        h = headers[text]
-        if text in outcome_texts:
-            continue
-        if h.name in ID_NAMES:
-            report.append(Coercion(text, OUTCOME_DROPPED, len(cells)))
-            continue
-        staged = text in timed and holds_stages(cells[text])
-        if text in timed and not staged:
-            why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
-            report.append(Coercion(text, why, len(cells)))
-            continue
-        if text in datasets:
-            why = "dropped: which dataset or split the patient is in, not a clinical variable"
-            report.append(Coercion(text, why, len(cells)))
-            continue
-        if after := measured_after_treatment(h):
-            why = (
-                f"dropped: measured after treatment (its header says {after!r}): not a baseline "
-                "predictor; if it is one, rename the column so its header does not say so"
-            )
-            report.append(Coercion(text, why, len(cells)))
-            continue
-        if text in cells.attrs.get("unnamed", ()) and holds_row_labels(cells[text]):
-            report.append(Coercion(text, _ROW_LABELS_DROPPED, len(cells)))
-            continue
-        kind, values, var_unit = clean_variable(
-            cells[text],
-            h,
-            numbers,
-            report,
-            order=order,
-            outcome=not staged and is_outcome_like(h, headers.values()),
-            redcap_export=redcap_export,
-        )
-        if kind == "date":
-            dates[text] = values
-        elif kind == "age":  # a birth date in days before diagnosis: the age, unless given
-            born_ages[text] = values
-        elif kind == "variable":
-            variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
-            texts[h.name] = text
+    variables, units, labels, dates, texts, born_ages = _clean_variables(
+        cells, headers, outcome_texts, numbers, order, report
+    )
     if start_given is not None:  # read as a date, never cleaned as a variable
         dates[start_given] = given_start(
             cells[start_given], headers[start_given], numbers, order, report
@@ -657,6 +546,184 @@ def read_clinical_spreadsheet(
         stated_by = header if header is not None and stated_unit(header) else None
         report.extend(follow_up_said(table["time"], time_text, unit, stated_by))
     dates_frame.index = table.index
+    no_outcome = _missing_outcomes(table, event_text, death, report)
+    schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
+    endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
+    if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's
+        endpoint = "death"
+    return ClinicalImport(
+        table=table,
+        schema=schema,
+        report=report,
+        id_column=id_text,
+        time_column=time_text,
+        event_column=event_text,
+        time_unit=unit,
+        dates=dates_frame,
+        no_outcome=no_outcome,
+        endpoint=endpoint,
+        deaths_counted=True if endpoint == "death" else deaths_counted,
+        endpoint_name=_outcome_name(headers, time_text, event_text, vital_status),
+    )
+
+
+def _id_column(
+    path: Path,
+    cells: pd.DataFrame,
+    headers: dict[str, Header],
+    id_column: str | None,
+    report: list[Coercion],
+) -> str:
+    """The patient ID column: ``id_column`` where given, else the one named so; said in
+    ``report``, refused when there is none."""
+    id_text = find_named(headers, id_column, "ID", "id_column", path)
+    if id_text is None:
+        id_text = first_by_name(headers, ID_NAMES, base=False) or named_id(headers, cells)
+        if id_text is None:
+            raise InputError(
+                f"{path.name} has no patient ID column (looked for {', '.join(ID_NAMES[:6])}, "
+                f"...); its columns are: {', '.join(headers)}"
+                f"{other_sheets(cells.attrs.get('sheets', []))}. Give it: "
+                f"{give_option('id_column')}."
+            )
+    how = "given" if id_column else "recognised by its name"
+    report.append(Coercion(id_text, f"used as the patient ID ({how})", len(cells)))
+    return id_text
+
+
+def _event_by_name(
+    path: Path,
+    cells: pd.DataFrame,
+    headers: dict[str, Header],
+    time_text: str | None,
+    report: list[Coercion],
+) -> tuple[str | None, bool]:
+    """The event column found by name where none is given (the time's endpoint's first, a
+    censoring column's only where no event column is named), and whether it is a censoring
+    indicator, to be inverted; a censoring column that does not say its 1 is refused."""
+    censoring = False
+    endpoints = time_endpoints(headers[time_text]) if time_text is not None else []
+    others = {text: h for text, h in headers.items() if text != time_text}
+    own = [
+        *(own_event_names(headers[time_text].base) if time_text is not None else ()),
+        *(name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())),
+    ]
+    time_header = headers[time_text] if time_text is not None else None
+    event_text = first_by_name(others, own, base=False) or glued_event(others, time_header)
+    own_censor = [
+        f"{endpoint}_{c}"
+        for endpoint in endpoints
+        for c in ("censored", "censor", "cens", "censoring")
+    ]
+    if event_text is None and (found := first_by_name(others, own_censor, base=False)):
+        event_text, censoring = found, True  # 'DFS_censor': the DFS's, not the vital status
+    event_text = event_text or first_by_name(others, EVENT_NAMES, base=False)
+    if event_text is None:
+        event_text = first_by_name(others, CENSOR_NAMES, base=False)
+        censoring = event_text is not None
+    vital = first_by_name(others, VITAL_STATUS_NAMES, base=False)
+    if time_text is not None and column_endpoint(headers[time_text]) == "disease":
+        vital = None  # a DFS's own censoring is not replaced by a death's event
+    if censoring and not says_no_event(headers[event_text]) and vital is not None:
+        report.append(
+            Coercion(
+                event_text,
+                f"not the event: its 1 may mean censored or the event; the vital status "
+                f"{vital!r} beside it is read instead",
+                len(cells),
+            )
+        )
+        event_text, censoring = vital, False  # UPENN-GBM's 'Survival_Status' (Deceased/Alive)
+    elif censoring and not says_no_event(headers[event_text]):
+        raise InputError(
+            f"{path.name}: the column {event_text!r} does not say which of its values is "
+            "the event: a 'censor' column's 1 means censored in some exports and the "
+            "event in others (scikit-survival's GBSG2 'cens' and AIDS 'censor'). If its "
+            "1 means the event, give it as the event column "
+            f"({give_option('event_column', event_text)}); if its 1 means censored, name the "
+            "column 'censored'."
+        )
+    return event_text, censoring
+
+
+def _clean_variables(
+    cells: pd.DataFrame,
+    headers: dict[str, Header],
+    outcome_texts: set[str | None],
+    numbers: NumberMarks,
+    order: str | None,
+    report: list[Coercion],
+) -> tuple[
+    dict[str, pd.Series],
+    dict[str, str],
+    dict[str, str],
+    dict[str, pd.Series],
+    dict[str, str],
+    dict[str, pd.Series],
+]:
+    """Every column but the outcome's cleaned (:func:`clean_variable`) or dropped, said in
+    ``report``: the variables, their units, labels and headers as written (by name), the date
+    columns and the ages read from birth dates in days (by header)."""
+    variables: dict[str, pd.Series] = {}
+    units: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    dates: dict[str, pd.Series] = {}
+    texts: dict[str, str] = {}  # each variable's header as written
+    born_ages: dict[str, pd.Series] = {}  # ages from birth dates in days (:func:`_birth_days`)
+    redcap_export = is_redcap_export(cells, headers)
+    timed = timed_events(headers.values())
+    datasets = bookkeeping(headers.values())
+    for text in cells.columns:
+        h = headers[text]
+        if text in outcome_texts:
+            continue
+        if h.name in ID_NAMES:
+            report.append(Coercion(text, OUTCOME_DROPPED, len(cells)))
+            continue
+        staged = text in timed and holds_stages(cells[text])
+        if text in timed and not staged:
+            why = f"dropped: another outcome, the event of {timed[text]!r}, not a clinical variable"
+            report.append(Coercion(text, why, len(cells)))
+            continue
+        if text in datasets:
+            why = "dropped: which dataset or split the patient is in, not a clinical variable"
+            report.append(Coercion(text, why, len(cells)))
+            continue
+        if after := measured_after_treatment(h):
+            why = (
+                f"dropped: measured after treatment (its header says {after!r}): not a baseline "
+                "predictor; if it is one, rename the column so its header does not say so"
+            )
+            report.append(Coercion(text, why, len(cells)))
+            continue
+        if text in cells.attrs.get("unnamed", ()) and holds_row_labels(cells[text]):
+            report.append(Coercion(text, _ROW_LABELS_DROPPED, len(cells)))
+            continue
+        kind, values, var_unit = clean_variable(
+            cells[text],
+            h,
+            numbers,
+            report,
+            order=order,
+            outcome=not staged and is_outcome_like(h, headers.values()),
+            redcap_export=redcap_export,
+        )
+        if kind == "date":
+            dates[text] = values
+        elif kind == "age":  # a birth date in days before diagnosis: the age, unless given
+            born_ages[text] = values
+        elif kind == "variable":
+            variables[h.name], units[h.name], labels[h.name] = values, var_unit, h.label
+            texts[h.name] = text
+    return variables, units, labels, dates, texts, born_ages
+
+
+def _missing_outcomes(
+    table: pd.DataFrame, event_text: str, death: str | None, report: list[Coercion]
+) -> list[str]:
+    """The IDs of the rows left without an outcome, said in ``report`` (a warning where they
+    are most rows or all censored ones), with the warnings of a cohort without a censored
+    patient (unless said so) or without an event."""
     no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
     warned = False  # the rows left without an outcome said as a warning
     if no_outcome:
@@ -688,24 +755,7 @@ def read_clinical_spreadsheet(
     if not warned:
         report.extend(_no_censored(table["event"], table["time"].notna(), event_text, death))
     report.extend(_no_events(table["event"], event_text))
-    schema = infer_schema(table.drop(columns=["time", "event"]), units=units, labels=labels)
-    endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
-    if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's
-        endpoint = "death"
-    return ClinicalImport(
-        table=table,
-        schema=schema,
-        report=report,
-        id_column=id_text,
-        time_column=time_text,
-        event_column=event_text,
-        time_unit=unit,
-        dates=dates_frame,
-        no_outcome=no_outcome,
-        endpoint=endpoint,
-        deaths_counted=True if endpoint == "death" else deaths_counted,
-        endpoint_name=_outcome_name(headers, time_text, event_text, vital_status),
-    )
+    return no_outcome
 
 
 def _no_events(event: pd.Series, event_text: str) -> list[Coercion]:

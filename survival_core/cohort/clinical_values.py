@@ -33,19 +33,9 @@ from survival_core.io.dates import (
     names_a_date,
     parse_dates,
 )
-from survival_core.io.delimited import (
-    NumberMarks,
-    as_ascii,
-)
-from survival_core.io.headers import (
-    TIME_UNIT_OF,
-    Header,
-    name_unit,
-    normalise_name,
-)
-from survival_core.io.tables import (
-    TIME_UNITS,
-)
+from survival_core.io.delimited import NumberMarks, as_ascii
+from survival_core.io.headers import TIME_UNIT_OF, Header, name_unit, normalise_name
+from survival_core.io.tables import TIME_UNITS
 
 #: Name parts of identifier and free-text columns (never model variables).
 _IDENTIFIER_PARTS = {

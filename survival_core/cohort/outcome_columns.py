@@ -21,13 +21,8 @@ from survival_core.cohort.import_report import give_option
 from survival_core.cohort.outcome_dates import FOLLOW_UP_DATE_WORDS
 from survival_core.cohort.survival_times import FOLLOW_UP_DAYS_NAMES
 from survival_core.errors import InputError
-from survival_core.io.dates import (
-    date_stems,
-    names_a_date,
-)
-from survival_core.io.delimited import (
-    NumberMarks,
-)
+from survival_core.io.dates import date_stems, names_a_date
+from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     EVENT_NAMES,
     TIME_NAMES,

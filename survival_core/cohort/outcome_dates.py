@@ -17,19 +17,10 @@ from survival_core.cohort.clinical_events import DISEASE_DATE_WORDS
 from survival_core.cohort.clinical_values import BIRTH_WORDS, OLDEST, date_column, present_texts
 from survival_core.cohort.import_report import Coercion, give_option, name_rows, show
 from survival_core.errors import InputError
-from survival_core.io.dates import (
-    births_before,
-    date_stems,
-)
-from survival_core.io.delimited import (
-    NumberMarks,
-)
-from survival_core.io.headers import (
-    Header,
-)
-from survival_core.io.tables import (
-    TIME_UNITS,
-)
+from survival_core.io.dates import births_before, date_stems
+from survival_core.io.delimited import NumberMarks
+from survival_core.io.headers import Header
+from survival_core.io.tables import TIME_UNITS
 
 
 def refuse_end_as_start(path: Path, h: Header) -> None:

@@ -15,13 +15,8 @@ import pandas as pd
 from survival_core.cohort.clinical_values import missing_mask, sentinels, stated_unit
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import InputError
-from survival_core.io.delimited import (
-    NumberMarks,
-)
-from survival_core.io.headers import (
-    Header,
-    d_names_death,
-)
+from survival_core.io.delimited import NumberMarks
+from survival_core.io.headers import Header, d_names_death
 from survival_core.io.tables import (
     SHORT_FOLLOW_UP_DAYS,
     TIME_UNITS,
