@@ -471,3 +471,23 @@ def test_an_unreadable_outcome_record_refuses_the_import_before_it_starts(
         "columns the cohort's time and event came from. Restore it, or import the cohort's "
         "whole spreadsheet again to write it afresh."
     )
+
+
+def test_the_log_box_shows_the_retry_that_ended_after_a_failed_import(
+    reported_cohort, ended_import
+) -> None:
+    """An import failed, its log shown; the retry ended: the 'Log of' box kept the failed
+    job (its key held the choice), the failed log under the retry's 'finished' row. It now
+    shows the newest ended job's log once one ended."""
+    ended_import("lung-test", "1/1 RS-1 failed: no GTV\nTraceback: the first try\n")
+    app = _import_mode()
+    assert app.selectbox(key="job-log-import").value.label == "import into lung-test"
+    assert "the first try" in app.code[-1].value
+    summary = {"patients": 1, "imported": 1, "failed": 0, "unchanged": 0, "absent": 0}
+    ended_import("lung-retry", f"1/1 RS-1 imported\n{json.dumps(summary)}\n")
+    app.run()
+    shown = app.selectbox(key="job-log-import").value
+    assert (shown.label, shown.status) == ("import into lung-retry", "finished")
+    assert "RS-1 imported" in app.code[-1].value and "the first try" not in app.code[-1].value
+    app.selectbox(key="job-log-import").select_index(1).run()  # the user's choice then stays
+    assert "the first try" in app.code[-1].value

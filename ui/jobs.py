@@ -67,6 +67,7 @@ def _jobs_body(kind: str, store: Any, columns: Columns) -> None:
     table |= {name: [value(job) for job in ended] for name, value in columns.items()}
     table["error"] = [job.error() or "" for job in ended]
     st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    _show_newest_ended(kind, ended[0])
     shown = st.selectbox(
         "Log of",
         ended,
@@ -75,6 +76,15 @@ def _jobs_body(kind: str, store: Any, columns: Columns) -> None:
     )
     if shown is not None:
         st.code(shown.log_tail(40) or "(empty)", language=None)
+
+
+def _show_newest_ended(kind: str, newest: Job) -> None:
+    """Point the 'Log of' box at ``newest`` when it ended since the panel last showed (a retry
+    that succeeded): the box kept its choice, the failed job's log under the retry's row."""
+    key = f"job-log-newest-{kind}"
+    if st.session_state.get(key) != newest.job_id:
+        st.session_state[key] = newest.job_id
+        st.session_state.pop(f"job-log-{kind}", None)
 
 
 def _running_job(job: Job, store: Any) -> None:
