@@ -941,3 +941,37 @@ def test_an_uploaded_csv_naming_no_id_and_no_variable_is_refused_saying_so(
         "column 'case_id' (or 'Patient ID', 'MRN') and the values' columns by the variables' "
         "names, or upload the images without it."
     )
+
+
+def test_the_mr_gtv_chosen_beside_the_ct_reads_the_mr(shared_data, tmp_path):
+    """The real sarcoma CT and T1 MR uploaded together, each with its RTSTRUCT (both re-exported:
+    neither names its image's series or slices; one frame of reference): the MR's GTV chosen
+    read the CT under it (mean 28.5 HU, the MR's 325.8). The MR set names MR Image Storage
+    slices, so the MR is read; a set naming no kind of image leaves CT or MR open: refused
+    naming both."""
+    import pydicom
+
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("the sarcoma study is not installed")
+    mr = load_case(study / "MR_T1")
+    shutil.copytree(study / "CT", tmp_path / "study" / "ct")
+    shutil.copytree(study / "MR_T1", tmp_path / "study" / "mr")
+    contents = describe_upload(store_upload([("study.zip", _zip(tmp_path / "study"))]))
+    case = load_upload(contents, {"gtv": ["GTV_Mass_MR_T1"]})
+    assert case.modality == "MR"
+    gtv = case.mask_array("gtv")
+    assert case.array()[gtv].mean() == pytest.approx(mr.array()[mr.mask_array("gtv")].mean())
+    assert case.array()[gtv].mean() == pytest.approx(325.8, abs=0.1)
+    rs = tmp_path / "study" / "mr" / "mask" / "RS.dcm"
+    ds = pydicom.dcmread(rs)
+    for roi in ds.ROIContourSequence:
+        for contour in roi.ContourSequence:
+            del contour.ContourImageSequence
+    del ds.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence
+    ds.save_as(rs)
+    with pytest.raises(InputError) as refused:
+        load_case(tmp_path / "study", roles={"gtv": ["GTV_Mass_MR_T1"]})
+    said = str(refused.value)
+    assert "kind of image (SOP class) of none of them" in said and "(--series)" in said
+    assert "(CT series 2, " in said and "(MR series 5436027, " in said

@@ -544,6 +544,20 @@ def _pick_structure_set(
     return entry, _unnamed([(said(True), said(False))], unnamed)
 
 
+def _sets_chosen(
+    inventory: DicomInventory, chosen: Path | None, named: set[str]
+) -> list[AnnotationEntry] | None:
+    """The structure sets whose image is to be read: the one ``chosen`` names, else those
+    holding every structure the roles name (the MR's GTV: the MR, not the CT beside it); None
+    (any) where neither picks one."""
+    entries = inventory.annotations
+    if chosen is not None:
+        picked = [e for e in entries if e.path.resolve() == chosen.resolve()]
+    else:
+        picked = [e for e in entries if named and named <= set(e.roi_names)]
+    return picked or None
+
+
 def _drawn_on(entry: Any, info: SeriesInfo) -> str | None:
     """How a structure set references the image: 'series' (its series UID), 'frame' (its frame
     of reference only), or None."""
@@ -666,13 +680,17 @@ def _load_dicom(
     The wordings of the warnings naming a file or a UID without them go to ``unnamed``
     (:attr:`Case.unnamed_warnings`)."""
     inventory = scan_dicom(root)
-    image, info = read_series(inventory, series_uid) if series_uid else read_series(inventory)
+    named = {n for listed in explicit.values() for n in listed}
+    image, info = (
+        read_series(inventory, series_uid)
+        if series_uid
+        else read_series(inventory, annotations=_sets_chosen(inventory, chosen, named))
+    )
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     others, read = _dicom_companions(inventory, info) if companions else ({}, [])
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_unnamed(_patient_notes(inventory, header), unnamed)]
         return image, info, {}, others, notes, header
-    named = {n for listed in explicit.values() for n in listed}
     entry, warnings = _pick_structure_set(inventory, info, chosen, named, unnamed)
     structure_set = _read_structure_set(entry.path)
     linked = link_to_series(structure_set.references, info, structure_set.path)

@@ -156,6 +156,9 @@ class References:
     series_uids: tuple[str, ...] = ()
     frame_of_reference_uids: tuple[str, ...] = ()
     sop_instance_uids: tuple[str, ...] = ()
+    #: The SOP classes of the images it names (MR Image Storage): what kind of image it was
+    #: drawn on, still true when the image was re-exported under new UIDs.
+    sop_class_uids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -631,52 +634,48 @@ def _unique(values: list[Any]) -> tuple[str, ...]:
 
 
 def rtstruct_references(ds: Dataset) -> References:
-    """Series, frame of reference and image UIDs an RTSTRUCT data set says it was drawn on."""
+    """Series, frame of reference and image UIDs (and the images' SOP classes) an RTSTRUCT data
+    set says it was drawn on."""
     series: list[str] = []
     frames: list[str] = []
-    sops: list[str] = []
+    images: list[Dataset] = []
     for ref_frame in ds.get("ReferencedFrameOfReferenceSequence", []):
         frames.append(ref_frame.get("FrameOfReferenceUID"))
         for study in ref_frame.get("RTReferencedStudySequence", []):
             for ref_series in study.get("RTReferencedSeriesSequence", []):
                 series.append(ref_series.get("SeriesInstanceUID"))
-                sops.extend(
-                    i.get("ReferencedSOPInstanceUID")
-                    for i in ref_series.get("ContourImageSequence", [])
-                )
+                images.extend(ref_series.get("ContourImageSequence", []))
     series.extend(s.get("SeriesInstanceUID") for s in ds.get("ReferencedSeriesSequence", []))
     frames.extend(
         r.get("ReferencedFrameOfReferenceUID") for r in ds.get("StructureSetROISequence", [])
     )
     for roi in ds.get("ROIContourSequence", []):
         for contour in roi.get("ContourSequence", []):
-            sops.extend(
-                i.get("ReferencedSOPInstanceUID") for i in contour.get("ContourImageSequence", [])
-            )
-    return References(_unique(series), _unique(frames), _unique(sops))
+            images.extend(contour.get("ContourImageSequence", []))
+    return References(
+        _unique(series),
+        _unique(frames),
+        _unique([i.get("ReferencedSOPInstanceUID") for i in images]),
+        _unique([i.get("ReferencedSOPClassUID") for i in images]),
+    )
 
 
 def seg_references(ds: Dataset) -> References:
     """Series, frame of reference and image UIDs a SEG data set says it was derived from: the
     referenced series (also those of other studies), its own frame of reference, and the source
-    image of each frame."""
+    image of each frame (and their SOP classes)."""
     series_items = list(ds.get("ReferencedSeriesSequence", []))
     for study in ds.get("StudiesContainingOtherReferencedInstancesSequence", []):
         series_items.extend(study.get("ReferencedSeriesSequence", []))
-    sops = [
-        i.get("ReferencedSOPInstanceUID")
-        for s in series_items
-        for i in s.get("ReferencedInstanceSequence", [])
-    ]
+    images = [i for s in series_items for i in s.get("ReferencedInstanceSequence", [])]
     for frame in ds.get("PerFrameFunctionalGroupsSequence", []):
         for derivation in frame.get("DerivationImageSequence", []):
-            sops.extend(
-                i.get("ReferencedSOPInstanceUID") for i in derivation.get("SourceImageSequence", [])
-            )
+            images.extend(derivation.get("SourceImageSequence", []))
     return References(
         _unique([s.get("SeriesInstanceUID") for s in series_items]),
         _unique([ds.get("FrameOfReferenceUID")]),
-        _unique(sops),
+        _unique([i.get("ReferencedSOPInstanceUID") for i in images]),
+        _unique([i.get("ReferencedSOPClassUID") for i in images]),
     )
 
 
@@ -1047,6 +1046,17 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
     )
 
 
+def drawn_on_kind(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[SeriesEntry]:
+    """:func:`drawn_on`, narrowed where it finds several to those of the image kinds (SOP
+    classes) whose slices the structure set names: of a CT and a T1 MR sharing a frame of
+    reference, the MR its contours were drawn on (ContourImageSequence naming MR Image Storage),
+    though its series and slice UIDs are those before a re-export, no longer the MR's."""
+    found = drawn_on(annotation, series)
+    classes = set(annotation.references.sop_class_uids)
+    of_kind = [s for s in found if s.headers and str(sop_class(s.headers[0])) in classes]
+    return of_kind if len(found) > 1 and of_kind else found
+
+
 def reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
     """The series among one modality's that are volumes to analyse: no projections (MIP), and
     of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
@@ -1154,24 +1164,50 @@ def _other_frames(
     ]
 
 
-def _default_candidates(inventory: DicomInventory, series: list[SeriesEntry]) -> list[SeriesEntry]:
-    """The non-scout ``series`` the RTSTRUCT/SEG files were drawn on, else all non-scout ones."""
+def _default_candidates(
+    series: list[SeriesEntry], annotations: list[AnnotationEntry]
+) -> list[SeriesEntry]:
+    """The non-scout ``series`` the ``annotations`` were drawn on (:func:`drawn_on_kind`), else
+    all non-scout ones."""
     images = [s for s in series if not s.is_scout]
-    referenced = {s.key: s for a in inventory.annotations for s in drawn_on(a, images)}
+    referenced = {s.key: s for a in annotations for s in drawn_on_kind(a, images)}
     return list(referenced.values()) or images
+
+
+def _unclear_kind(
+    inventory: DicomInventory, annotations: list[AnnotationEntry], candidates: list[SeriesEntry]
+) -> str:
+    """Why the structure set the roles chose cannot say which of ``candidates`` it was drawn on
+    (several modalities sharing its frame of reference, no slice or image kind of one named):
+    the modality preference would read a CT under an MR's contours. '' when it can."""
+    if len({c.modality for c in candidates}) < 2 or any(
+        a.references.sop_class_uids or _names(a, s) for a in annotations for s in candidates
+    ):
+        return ""
+    shown = "; ".join(a.shown() for a in annotations)
+    return (
+        f"{inventory.source}: the structure set chosen ({shown}) shares a frame of reference "
+        f"with {len(candidates)} image series of different modalities and names the slices "
+        "or the kind of image (SOP class) of none of them, so which one its contours were "
+        f"drawn on is unknown; {SAY_WHICH_SERIES} (--series): "
+        + "; ".join(c.describe() for c in candidates)
+        + "."
+    )
+
+
+def _names(annotation: AnnotationEntry, series: SeriesEntry) -> bool:
+    """Whether a structure set names ``series`` by its slices or UID, not only its frame."""
+    sops = {str(h.get("SOPInstanceUID", "")) for h in series.headers}
+    refs = annotation.references
+    return series.series_uid in refs.series_uids or bool(sops & set(refs.sop_instance_uids))
 
 
 def _passed_over(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
     """The note that series the structure sets were drawn on too (a registered MR beside the CT)
     were not read, when the modality preference chose among them; [] otherwise."""
 
-    def named(series: SeriesEntry) -> bool:  # by its slices or UID, not only its frame
-        sops = {str(h.get("SOPInstanceUID", "")) for h in series.headers}
-        return any(
-            series.series_uid in a.references.series_uids
-            or sops & set(a.references.sop_instance_uids)
-            for a in inventory.annotations
-        )
+    def named(series: SeriesEntry) -> bool:
+        return any(_names(a, series) for a in inventory.annotations)
 
     images = [s for s in inventory.series if not s.is_scout and s.key != chosen.key]
     others = [s for s in images if named(s)]
@@ -1185,8 +1221,13 @@ def _passed_over(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
 
 
 def _choose_series(
-    inventory: DicomInventory, series_uid: str | None, modality_preference: tuple[str, ...]
+    inventory: DicomInventory,
+    series_uid: str | None,
+    modality_preference: tuple[str, ...],
+    annotations: list[AnnotationEntry] | None = None,
 ) -> SeriesEntry:
+    """:func:`read_series`' choice of series (``annotations``: the structure sets the roles
+    chose, else all)."""
     series = inventory.series
     listing = "; ".join(s.describe() for s in series)
     if not series:
@@ -1209,7 +1250,7 @@ def _choose_series(
         listing = "; ".join(s.describe() for s in series)
     if len(series) == 1:
         return series[0]
-    candidates = _default_candidates(inventory, series)
+    candidates = _default_candidates(series, annotations or inventory.annotations)
     thin = [s for s in series if s.n_slices == 1]
     if not candidates and len(thin) > MAX_SCOUT_SLICES and len(thin) == len(series):
         frames = {s.frame_of_reference_uid for s in thin}
@@ -1228,6 +1269,8 @@ def _choose_series(
         )
     if len(candidates) == 1:
         return candidates[0]
+    if annotations and (unclear := _unclear_kind(inventory, annotations, candidates)):
+        raise DicomError(unclear)
     for modality in modality_preference:
         matching = [s for s in candidates if s.modality == modality.upper()]
         volumes = reconstructions(matching) or matching  # a PET's AC series over its NAC
@@ -1736,6 +1779,7 @@ def read_series(
     source: DicomInventory | Path | str,
     series_uid: str | None = None,
     modality_preference: tuple[str, ...] = DEFAULT_MODALITY_PREFERENCE,
+    annotations: list[AnnotationEntry] | None = None,
 ) -> tuple[sitk.Image, SeriesInfo]:
     """Build the float32 volume of one image series and its provenance.
 
@@ -1743,16 +1787,19 @@ def read_series(
     series is ``series_uid`` when given (:attr:`SeriesEntry.key`: a series UID, or ``UID#stack`` for
     one stack of several; a bare UID of such a series picks among its stacks as below;
     :class:`DicomError` if absent), else the only series, else
-    among the non-scout series the RTSTRUCT/SEG files were drawn on (all non-scout series when they
-    name none) the only one, or the only one of the first modality in ``modality_preference`` that
-    has any (of its :func:`reconstructions`: a PET's attenuation-corrected series over its NAC
-    one, as beside a CT); otherwise :class:`DicomError` lists the candidates. The series left
+    among the non-scout series the RTSTRUCT/SEG files were drawn on (``annotations``: those the
+    roles chose, else all; by the slices, series, kind of image or else frame of reference they
+    name: :func:`drawn_on_kind`; all non-scout series when they name none) the only one, or the
+    only one of the first modality in ``modality_preference`` that has any (of its
+    :func:`reconstructions`: a PET's attenuation-corrected series over its NAC one, as beside a
+    CT), never so among modalities the roles' structure set leaves open (:func:`_unclear_kind`);
+    otherwise :class:`DicomError` lists the candidates. The series left
     aside are named in the warnings, and so are image files cut short that may be its slices
     (in its refusal too: a slice cut short inside its header was refused as a missing slice,
     the file never named).
     """
     inventory = source if isinstance(source, DicomInventory) else scan_dicom(source)
-    entry = _choose_series(inventory, series_uid, modality_preference)
+    entry = _choose_series(inventory, series_uid, modality_preference, annotations)
     damaged = inventory.damaged_note(entry)
     try:
         image, info = _read_chosen(inventory, entry, series_uid is None)
