@@ -11,7 +11,7 @@ import pytest
 import SimpleITK as sitk
 from pydicom.data import get_testdata_file
 
-from survival_core.errors import MaskError, RTStructError
+from survival_core.errors import DicomError, MaskError, RTStructError
 from survival_core.io.dicom_series import References, SeriesInfo, read_series
 from survival_core.io.rtstruct import link_to_series, read_rtstruct, rtstruct_to_masks
 from tests.dicom_fixtures import ct_slices, rtstruct, square, write
@@ -498,3 +498,60 @@ def test_a_slice_centre_a_rounding_past_a_slab_limit_goes_to_the_lower_plane() -
     # two slices a plane, as a slab of 2: slice 25, on the first plane's lower limit, is below it
     assert taken == {26: 26.0, 27: 26.0, 28: 28.0, 29: 28.0, 30: 30.0, 31: 30.0}
     assert _slice_of_plane([26.0, 28.0], 40, 1.9994, slack=1e-6) == {26: 26.0, 28: 28.0}
+
+
+def _sarcoma_ct_with(shared_data: Path, folder: Path, edit) -> Path:
+    """A copy of the real sarcoma CT case in ``folder``, its RTSTRUCT changed by ``edit``."""
+    import shutil
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    shutil.copytree(source, folder)
+    rs = folder / "mask" / "RS.dcm"
+    ds = pydicom.dcmread(rs)
+    edit(ds)
+    ds.save_as(rs)
+    return folder
+
+
+def test_a_real_set_whose_series_and_slice_references_disagree_is_refused(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The sarcoma CT beside a contrast phase of it (its own series and slice UIDs, +200 HU),
+    the RTSTRUCT's series reference naming the native CT and its slice references
+    (ContourImageSequence) the contrast phase's slices: the contrast phase was read, one warning
+    saying the set was drawn on the native series, another that the structures were drawn on it
+    too. Refused naming both and asking for the series."""
+    from pydicom.uid import generate_uid
+
+    from survival_core.io.case_loader import load_case
+
+    folder = _sarcoma_ct_with(shared_data, tmp_path / "ct", lambda ds: None)
+    (folder / "contrast").mkdir()
+    phase, by_z = generate_uid(), {}
+    for path in sorted((folder / "image").glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        native = ds.SeriesInstanceUID
+        ds.SeriesInstanceUID, ds.SeriesDescription = phase, "PV phase"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.PixelData = (ds.pixel_array + 200).astype(ds.pixel_array.dtype).tobytes()
+        ds.save_as(folder / "contrast" / path.name)
+        by_z[round(float(ds.ImagePositionPatient[2]), 1)] = ds.SOPInstanceUID
+    rs = folder / "mask" / "RS.dcm"
+    ds = pydicom.dcmread(rs)
+    ref = ds.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence[0]
+    ref.RTReferencedSeriesSequence[0].SeriesInstanceUID = native
+    for contour in ds.ROIContourSequence[0].ContourSequence:
+        z = round(float(contour.ContourData[2]), 1)
+        contour.ContourImageSequence[0].ReferencedSOPInstanceUID = by_z[z]
+    ds.save_as(rs)
+    with pytest.raises(DicomError) as refused:
+        load_case(folder)
+    said = str(refused.value)
+    assert "the structure set's references disagree: its series reference names " in said
+    assert f"names {native} (CT series 2, 'IBSI_1_STS_001_CT_image', 59 slices" in said
+    assert f"(ContourImageSequence) the slices of {phase} (CT series 2, 'PV phase'" in said
+    assert said.endswith("say which one to use (--series).")
+    case = load_case(folder, series_uid=native)
+    assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.1)

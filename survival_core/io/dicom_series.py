@@ -1028,10 +1028,7 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
     (which picks the stack of a series holding several), else those it names by series UID, else
     the non-scout series sharing its frame of reference."""
     refs = annotation.references
-    sops = set(refs.sop_instance_uids)
-    by_slices = [
-        s for s in series if any(str(h.get("SOPInstanceUID", "")) in sops for h in s.headers)
-    ]
+    by_slices = [s for s in series if _names_slices(annotation, s)]
     by_uid = [s for s in series if s.series_uid in refs.series_uids]
     return (
         by_slices
@@ -1195,11 +1192,37 @@ def _unclear_kind(
     )
 
 
+def _names_slices(annotation: AnnotationEntry, series: SeriesEntry) -> bool:
+    """Whether a structure set names slices of ``series`` (its ContourImageSequence)."""
+    sops = set(annotation.references.sop_instance_uids)
+    return any(str(h.get("SOPInstanceUID", "")) in sops for h in series.headers)
+
+
 def _names(annotation: AnnotationEntry, series: SeriesEntry) -> bool:
     """Whether a structure set names ``series`` by its slices or UID, not only its frame."""
-    sops = {str(h.get("SOPInstanceUID", "")) for h in series.headers}
-    refs = annotation.references
-    return series.series_uid in refs.series_uids or bool(sops & set(refs.sop_instance_uids))
+    return series.series_uid in annotation.references.series_uids or _names_slices(
+        annotation, series
+    )
+
+
+def _references_disagree(
+    inventory: DicomInventory, annotations: list[AnnotationEntry], series: list[SeriesEntry]
+) -> str:
+    """Why a structure set cannot say which of ``series`` it was drawn on: its series reference
+    names one, its slice references another (a native CT's UID, the contrast phase's slices),
+    both here; reading either, a warning said it was drawn on the other. '' when none does."""
+    for annotation in annotations:
+        by_slices = [s for s in series if _names_slices(annotation, s)]
+        by_uid = [s for s in series if s.series_uid in annotation.references.series_uids]
+        if by_slices and by_uid and not {s.key for s in by_slices} & {s.key for s in by_uid}:
+            return (
+                f"{inventory.display(annotation.path)}: the structure set's references disagree: "
+                f"its series reference names {'; '.join(s.describe() for s in by_uid)}, its "
+                f"slice references (ContourImageSequence) the slices of "
+                f"{'; '.join(s.describe() for s in by_slices)}, so which one its contours were "
+                f"drawn on is unknown; {SAY_WHICH_SERIES} (--series)."
+            )
+    return ""
 
 
 def _passed_over(inventory: DicomInventory, chosen: SeriesEntry) -> list[str]:
@@ -1250,7 +1273,10 @@ def _choose_series(
         listing = "; ".join(s.describe() for s in series)
     if len(series) == 1:
         return series[0]
-    candidates = _default_candidates(series, annotations or inventory.annotations)
+    sets = annotations or inventory.annotations
+    if disagree := _references_disagree(inventory, sets, [s for s in series if not s.is_scout]):
+        raise DicomError(disagree)
+    candidates = _default_candidates(series, sets)
     thin = [s for s in series if s.n_slices == 1]
     if not candidates and len(thin) > MAX_SCOUT_SLICES and len(thin) == len(series):
         frames = {s.frame_of_reference_uid for s in thin}
