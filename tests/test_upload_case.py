@@ -975,3 +975,39 @@ def test_the_mr_gtv_chosen_beside_the_ct_reads_the_mr(shared_data, tmp_path):
     said = str(refused.value)
     assert "kind of image (SOP class) of none of them" in said and "(--series)" in said
     assert "(CT series 2, " in said and "(MR series 5436027, " in said
+
+
+def test_a_latin1_structure_name_the_file_does_not_declare_is_read_as_latin1(shared_data, tmp_path):
+    """The real sarcoma CT's RTSTRUCT with its GTV named 'Tumör' in Latin-1 bytes, the file
+    declaring no character set but the exporter's UTF-8 in its items: read 'Tum\\ufffdr', the
+    tumour was not recognised, the advice named 'Tum\\ufffdr' and a roles.json naming 'Tumör'
+    was refused. Read as Latin-1 with a note that it was guessed, in a case folder and through
+    an upload (de-identified on the way in), found by name or by the roles."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    folder = tmp_path / "ct"
+    shutil.copytree(source, folder)
+    rs = folder / "mask" / "RS.dcm"
+    ds = pydicom.dcmread(rs)
+    del ds.SpecificCharacterSet
+    ds.StructureSetROISequence[0][0x30060026].value = "Tumör".encode("latin-1")
+    ds.save_as(rs)
+    guessed = (
+        "The name of ROI number 1 is not text of the character set the structure set declares "
+        "(ISO_IR 192); read as Latin-1 (Windows-1252), a guess, as 'Tumör'."
+    )
+    case = load_case(folder)
+    assert list(case.structures) == ["Tumör"] and case.mask_volume_ml("gtv") == pytest.approx(
+        365.3, abs=0.1
+    )
+    assert any(w.startswith(guessed) for w in case.warnings)
+    (folder / "roles.json").write_text(json.dumps({"gtv": ["Tumör"]}), encoding="utf-8")
+    assert load_case(folder).mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.1)
+    (folder / "roles.json").unlink()
+    contents = describe_upload(store_upload([("ct.zip", _zip(folder))]))
+    assert contents.structures == ["Tumör"]
+    case = load_upload(contents, {"gtv": ["Tumör"]})
+    assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.1)

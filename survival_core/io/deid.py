@@ -67,7 +67,12 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID_dictionary
 
 from survival_core.errors import DicomError, InputError
-from survival_core.io.dicom_series import DUMMY_TEXT, dcmread_whole, set_transfer_syntax
+from survival_core.io.dicom_series import (
+    DUMMY_TEXT,
+    dcmread_whole,
+    set_transfer_syntax,
+    structure_text,
+)
 from survival_core.io.filetype import is_bare_dicom
 from survival_core.io.label_maps import SEGMENT_KEY
 from survival_core.io.mr_sequence import header_sequence
@@ -467,6 +472,10 @@ class Deidentifier:
     def _walk(self, ds: Dataset, shift: timedelta, names: Callable[[str], str]) -> None:
         """Apply the profile to ``ds`` and its sequence items; ``names``: what
         :data:`_KEPT_TEXT` become (:func:`structure_names`)."""
+        for keyword in _KEPT_TEXT:  # bytes of another character set: stored as they read
+            text, guessed = structure_text(ds, keyword)
+            if guessed:
+                ds[keyword].value = text
         for elem in list(ds):
             tag = elem.tag
             if tag.is_private or (tag.group >> 8) in (0x50, 0x60):

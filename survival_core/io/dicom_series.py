@@ -57,6 +57,7 @@ import math
 import re
 import struct
 import tempfile
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,6 +68,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import SimpleITK as sitk
+from pydicom.charset import decode_bytes
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -744,6 +746,29 @@ def segment_names(ds: Dataset) -> dict[int, str]:
     return names
 
 
+def structure_text(ds: Dataset, keyword: str) -> tuple[str, bool]:
+    """The text of ``keyword`` (an ROI's name) in ``ds`` and whether its character set was
+    guessed: bytes the declared character set (or, none declared, the default) cannot decode,
+    pydicom's 'Tum\ufffdr' for the Latin-1 'Tum\xf6r' of a file declaring UTF-8 or nothing,
+    are read as Windows-1252 (Latin-1 and its superset, what such exporters write), so that the
+    name is recognised and a role can name it. Read from the raw bytes, never decoded in
+    place: every reader of the data set gets the same answer."""
+    elem = ds.get_item(keyword)
+    raw = None if elem is None else elem.value
+    if not isinstance(raw, bytes):  # absent, or decoded already (a data set made in memory)
+        return str(ds.get(keyword, "") or ""), False
+    encodings = ds._character_set  # the item's own, else its parents' (pydicom's rule)
+    with warnings.catch_warnings():  # pydicom's 'using replacement characters': said below
+        warnings.simplefilter("ignore", UserWarning)
+        text = decode_bytes(raw, [encodings] if isinstance(encodings, str) else encodings, set())
+    if "\ufffd" not in text or b"\xef\xbf\xbd" in raw:  # decoded, or a U+FFFD written so
+        return text, False
+    try:
+        return raw.decode("cp1252"), True
+    except UnicodeDecodeError:  # a byte Windows-1252 leaves undefined
+        return raw.decode("latin-1"), True
+
+
 def rtstruct_roi_names(ds: Dataset) -> list[tuple[str, str]]:
     """(name, name given) of each structure of an RTSTRUCT, in file order: the name given is its
     ROIName stripped, else 'ROI n' (n its ROINumber); a name given twice becomes 'name [n]'
@@ -754,7 +779,7 @@ def rtstruct_roi_names(ds: Dataset) -> list[tuple[str, str]]:
     for item in ds.get("StructureSetROISequence", []):
         number = item.get("ROINumber")
         number = "?" if number is None else int(number)  # none: the reader refuses the file
-        name = given = str(item.get("ROIName", "")).strip() or f"ROI {number}"
+        name = given = structure_text(item, "ROIName")[0].strip() or f"ROI {number}"
         if name in taken:
             name, n = f"{given} [{number}]", 1
             while name in taken:  # another structure may already be called that

@@ -50,6 +50,7 @@ from survival_core.io.dicom_series import (
     read_dicom,
     rtstruct_references,
     rtstruct_roi_names,
+    structure_text,
 )
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,13 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
             warnings.append(
                 f"Two structures are named {given!r}; ROI number {number} is called {name!r}."
             )
+        if structure_text(item, "ROIName")[1]:
+            warnings.append(
+                f"The name of ROI number {number} is not text of the character set the "
+                f"structure set declares ({_declared(ds)}); read as Latin-1 (Windows-1252), a "
+                f"guess, as {name!r}. Check the name, or export the structure set again "
+                "declaring its character set (SpecificCharacterSet)."
+            )
         roi = ROI(number, name, frame_of_reference_uid=item.get("ReferencedFrameOfReferenceUID"))
         listed.append(roi)
         if number in rois:
@@ -178,6 +186,14 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
                 f"ROI {roi.name!r}: {n} {'/'.join(ignored)} contour(s) have no inside and are ignored."
             )
     return listed, warnings
+
+
+def _declared(ds: Dataset) -> str:
+    """The character set(s) an RTSTRUCT declares, its items' too ('none declared' if none)."""
+    declared = {
+        str(e.value) or "ISO_IR 6" for e in ds.iterall() if e.keyword == "SpecificCharacterSet"
+    }
+    return ", ".join(sorted(declared)) or "none declared"
 
 
 def read_rtstruct(path: Path | str) -> RTStruct:
