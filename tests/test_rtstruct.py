@@ -515,6 +515,35 @@ def _sarcoma_ct_with(shared_data: Path, folder: Path, edit) -> Path:
     return folder
 
 
+def test_a_real_set_naming_no_series_or_frame_says_so(shared_data: Path, tmp_path: Path) -> None:
+    """The sarcoma CT's RTSTRUCT without its ReferencedFrameOfReferenceSequence (so naming no
+    series, its slice UIDs not the re-exported image's) was said drawn on 'another
+    reconstruction or stack under the same series UID'; without any frame of reference UID
+    too, refused only with 'Give the RTSTRUCT that belongs to this image'."""
+    from survival_core.io.case_loader import load_case
+
+    def no_series(ds: pydicom.Dataset) -> None:
+        del ds.ReferencedFrameOfReferenceSequence
+
+    case = load_case(_sarcoma_ct_with(shared_data, tmp_path / "a", no_series))
+    assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.1)
+    (linked,) = [w for w in case.warnings if "linked by frame of reference" in w]
+    assert "of image series" in linked and "and names no series; both share frame" in linked
+    assert "another reconstruction" not in linked
+
+    def no_frame(ds: pydicom.Dataset) -> None:
+        no_series(ds)
+        for roi in ds.StructureSetROISequence:
+            del roi.ReferencedFrameOfReferenceUID
+
+    with pytest.raises(RTStructError) as refused:
+        load_case(_sarcoma_ct_with(shared_data, tmp_path / "b", no_frame))
+    said = str(refused.value)
+    assert "references none of the 59 slices of image series" in said
+    assert "it carries no frame of reference UID, so its contours cannot be placed" in said
+    assert said.endswith("or export it again with its frame of reference.")
+
+
 def test_a_real_set_whose_series_and_slice_references_disagree_is_refused(
     shared_data: Path, tmp_path: Path
 ) -> None:

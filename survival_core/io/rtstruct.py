@@ -245,17 +245,22 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
     if same_frame:
         slices = len(info.sop_instance_uids)
         stack = "(another reconstruction or stack under the same series UID)"
-        drawn_on, unnamed = (
-            (
+        if not by_series:
+            drawn_on, unnamed = (
                 f"series {', '.join(refs.series_uids)}, not on the image series {info.series_uid}",
                 "another series than the image's",
             )
-            if not by_series
-            else (
+        elif not refs.series_uids:
+            drawn_on, unnamed = (
+                f"slices that are not among the {slices} of image series {info.series_uid} and "
+                "names no series",
+                f"slices that are not among the {slices} of the image series and names no series",
+            )
+        else:
+            drawn_on, unnamed = (
                 f"slices that are not among the {slices} of image series {info.series_uid} {stack}",
                 f"slices that are not among the {slices} of the image series {stack}",
             )
-        )
         linked = (
             "so it is linked by frame of reference and geometry (its contours in patient "
             "coordinates)."
@@ -274,9 +279,16 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
             f"{info.series_uid}, and names no shared frame of reference. Give the RTSTRUCT that "
             "belongs to this image."
         )
+    unframed = (
+        ": it carries no frame of reference UID, so its contours cannot be placed on this image "
+        "by their coordinates (an image re-exported after contouring gets new slice UIDs)"
+        if not refs.frame_of_reference_uids
+        else ""
+    )
     raise RTStructError(
         f"{path} references none of the {len(info.sop_instance_uids)} slices of image series "
-        f"{info.series_uid}. Give the RTSTRUCT that belongs to this image."
+        f"{info.series_uid}{unframed}. Give the RTSTRUCT that belongs to this image"
+        + (", or export it again with its frame of reference." if unframed else ".")
     )
 
 
