@@ -205,15 +205,19 @@ def read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
             f"{path.name} is not a CSV, XLSX or JSON file (suffix {suffix or 'none'})."
         )
     filled = [number for number, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
-    rows = _from_header([rows[number - 1] for number in filled], report)
+    rows = _from_header(_without_metadata([rows[number - 1] for number in filled], report), report)
+    no_rows = f"{path.name} has no data rows under its header{other_sheets(sheets)}."
     if len(rows) < 2:
-        raise InputError(f"{path.name} has no data rows under its header{other_sheets(sheets)}.")
+        raise InputError(no_rows)
     header, body = [c.strip() for c in rows[0]], _without_bcr_rows(rows[0], rows[1:], report)
     header, body = _with_units_row(header, body, report)
-    report.append(Coercion("(file)", how, len(body)))
     # the rows skipped above (a title, header and units rows) are all before the body: its rows'
     # numbers in the file (the CSV's record, the sheet's row) are the last filled ones
     numbers = filled[len(filled) - len(body) :]
+    numbers, body = _without_header_copies(rows[0], numbers, body, report)
+    if not body:
+        raise InputError(no_rows)
+    report.append(Coercion("(file)", how, len(body)))
     width = max(len(header), *(len(r) for r in body))
     check_row_widths(path.name, len(header), zip(numbers, body, strict=True))
     body = [(row + [""] * width)[: len(header)] for row in body]
@@ -246,6 +250,57 @@ def other_sheets(sheets: list[str]) -> str:
         f"{show(sheets[1:])}): move the patients' table to the first sheet, or save its sheet "
         "as CSV"
     )
+
+
+#: cBioPortal's attribute types, the third of its metadata lines ('#STRING\tNUMBER\t...').
+_DATATYPES = frozenset({"string", "number", "boolean"})
+
+
+def _datatypes(row: list[str]) -> bool:
+    """Whether every filled cell of ``row`` is one of cBioPortal's :data:`_DATATYPES` (a '#'
+    before it allowed)."""
+    cells = [c.strip().lstrip("#").strip().lower() for c in row if c.strip()]
+    return bool(cells) and all(c in _DATATYPES for c in cells)
+
+
+def _without_metadata(rows: list[list[str]], report: list[Coercion]) -> list[list[str]]:
+    """The rows without cBioPortal's metadata lines above its header (``data_clinical_patient.txt``:
+    the attributes' display names, descriptions, datatypes and priorities, each line led by a
+    '#'): read as the header, they hid the 'PATIENT_ID' one; given the ID column, they were four
+    patients (the priorities' '1' a death). A '#'-led block without a line of datatypes is left
+    to the header search (:func:`_from_header`)."""
+    start = next((i for i, r in enumerate(rows) if not r[0].strip().startswith("#")), len(rows))
+    if not any(_datatypes(r) for r in rows[:start]):
+        return rows
+    report.append(
+        Coercion(
+            "(file)",
+            "cBioPortal's metadata lines above the header ('#'-led: display names, "
+            "descriptions, datatypes, priorities) skipped",
+            start,
+        )
+    )
+    return rows[start:]
+
+
+def _without_header_copies(
+    header: list[str], numbers: list[int], body: list[list[str]], report: list[Coercion]
+) -> tuple[list[int], list[list[str]]]:
+    """The body's rows and their ``numbers`` without the rows repeating the header (files joined
+    one under the other) or holding cBioPortal's datatypes alone (:func:`_datatypes`): never a
+    patient."""
+    names = [c.strip().lower() for c in header if c.strip()]
+    kept = [
+        (number, row)
+        for number, row in zip(numbers, body, strict=True)
+        if not _datatypes(row) and [c.strip().lower() for c in row if c.strip()] != names
+    ]
+    if len(kept) < len(body):
+        skipped = len(body) - len(kept)
+        report.append(
+            Coercion("(rows)", "rows repeating the header or its datatypes skipped", skipped)
+        )
+    return [number for number, _ in kept], [row for _, row in kept]
 
 
 def _filled(row: list[str]) -> int:

@@ -1,0 +1,92 @@
+"""Clinical sheets as cBioPortal, pandas, R and REDCap write them, filled with real patients
+(scikit-survival's WHAS500, GBSG2, veterans and AIDS): cBioPortal's '#'-led metadata lines and
+its download of one row per sample, a pandas row index headed 'Unnamed: 0', R's write.table row
+names and REDCap's export of labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sksurv import datasets
+
+from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.io.tables import TIME_UNITS
+
+#: cBioPortal's attributes of :func:`_cbioportal_patients`: (display name, datatype).
+CBIO_ATTRIBUTES = {
+    "PATIENT_ID": ("Patient Identifier", "STRING"),
+    "AGE": ("Diagnosis Age", "NUMBER"),
+    "SEX": ("Sex", "STRING"),
+    "BMI": ("Body Mass Index", "NUMBER"),
+    "OS_STATUS": ("Overall Survival Status", "STRING"),
+    "OS_MONTHS": ("Overall Survival (Months)", "NUMBER"),
+}
+
+
+def _actions(result: ClinicalImport, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def _cbioportal_patients() -> tuple[pd.DataFrame, np.ndarray]:
+    """WHAS500 (500 patients, 215 deaths) under cBioPortal's attribute IDs
+    (:data:`CBIO_ATTRIBUTES`), the status written '1:DECEASED' / '0:LIVING', and its outcome."""
+    X, y = datasets.load_whas500()
+    sheet = pd.DataFrame(
+        {
+            "PATIENT_ID": [f"TCGA-XX-{i:04d}" for i in range(len(X))],
+            "AGE": X["age"].astype(int).to_numpy(),
+            "SEX": np.where(X["gender"].astype(str) == "1", "Female", "Male"),
+            "BMI": X["bmi"].round(2).to_numpy(),
+            "OS_STATUS": np.where(y["fstat"], "1:DECEASED", "0:LIVING"),
+            "OS_MONTHS": (y["lenfol"] / TIME_UNITS["months"]).round(2),
+        }
+    )
+    return sheet, y
+
+
+def _tsv(rows: list[list[str]]) -> str:
+    return "".join("\t".join(map(str, row)) + "\n" for row in rows)
+
+
+def test_cbioportal_metadata_lines_are_no_header_nor_patients(tmp_path: Path) -> None:
+    """cBioPortal's data_clinical_patient.txt: four '#'-led lines (display names, descriptions,
+    datatypes, priorities) above its 'PATIENT_ID' header were read as the header (no ID column
+    found); given '#Patient Identifier', they were four patients, the priorities' '1' a death."""
+    sheet, y = _cbioportal_patients()
+    names, types = zip(*CBIO_ATTRIBUTES.values(), strict=True)
+    metadata = [names, [f"{n} description" for n in names], types, ["1"] * len(names)]
+    lines = [["#" + row[0], *row[1:]] for row in metadata]
+    path = tmp_path / "data_clinical_patient.txt"
+    path.write_text(_tsv(lines) + sheet.to_csv(sep="\t", index=False))
+    result = read_clinical_spreadsheet(path)
+    table = result.table
+    assert len(table) == 500 and int(table["event"].sum()) == int(y["fstat"].sum()) == 215
+    assert (result.id_column, result.time_column, result.event_column) == (
+        "PATIENT_ID",
+        "OS_MONTHS",
+        "OS_STATUS",
+    )
+    assert list(result.variables.columns) == ["age", "sex", "bmi"] and not result.no_outcome
+    assert _actions(result, "(file)")[0] == (
+        "cBioPortal's metadata lines above the header ('#'-led: display names, descriptions, "
+        "datatypes, priorities) skipped"
+    )
+    assert result.report[0].count == 4
+
+
+def test_rows_repeating_the_header_or_its_datatypes_are_no_patients(tmp_path: Path) -> None:
+    """A row of cBioPortal's datatypes under the header and the header again halfway down (two
+    exports joined) were a patient 'STRING' and a patient 'PATIENT_ID', without an outcome."""
+    sheet, _ = _cbioportal_patients()
+    rows = sheet.astype(str).to_numpy().tolist()
+    types = [kind for _, kind in CBIO_ATTRIBUTES.values()]
+    header = list(sheet.columns)
+    path = tmp_path / "cbio_patients.tsv"
+    path.write_text(_tsv([header, types, *rows[:250], header, *rows[250:]]))
+    result = read_clinical_spreadsheet(path)
+    assert len(result.table) == 500 and int(result.table["event"].sum()) == 215
+    assert not result.no_outcome and "STRING" not in result.table.index
+    assert "rows repeating the header or its datatypes skipped" in _actions(result, "(rows)")
+    np.testing.assert_array_equal(result.table["age"], sheet["AGE"])
