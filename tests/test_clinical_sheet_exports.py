@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
 from survival_core.io.tables import TIME_UNITS
+from tests import clinical_exports
 
 #: cBioPortal's attributes of :func:`_cbioportal_patients`: (display name, datatype).
 CBIO_ATTRIBUTES = {
@@ -90,3 +92,23 @@ def test_rows_repeating_the_header_or_its_datatypes_are_no_patients(tmp_path: Pa
     assert not result.no_outcome and "STRING" not in result.table.index
     assert "rows repeating the header or its datatypes skipped" in _actions(result, "(rows)")
     np.testing.assert_array_equal(result.table["age"], sheet["AGE"])
+
+
+@pytest.mark.parametrize("blank", ["Unnamed: 0", "...1", "X"])
+def test_a_row_index_headed_as_a_reader_names_a_blank_header_is_dropped(
+    tmp_path: Path, blank: str
+) -> None:
+    """WHAS500 read and written again by pandas (as the TCGA-CDR supplement was): its row index,
+    written under a blank header, came back headed 'Unnamed: 0' (the tidyverse's '...1', R's
+    'X') and was kept as a predictor of 500 values 1..500, where a blank header is dropped."""
+    export = clinical_exports.whas500(tmp_path)
+    sheet = pd.read_excel(export.path, dtype=str)
+    sheet.index += 1  # R's row names, 1..n
+    sheet.to_csv(written := tmp_path / "whas500_index.csv")
+    again = pd.read_csv(written, dtype=str).rename(columns={"Unnamed: 0": blank})
+    again.to_excel(path := tmp_path / "whas500_again.xlsx", index=False)
+    result = read_clinical_spreadsheet(path, **export.options)
+    assert len(result.table) == 500 and int(result.table["event"].sum()) == 215
+    assert list(result.variables.columns) == [c.lower() for c in export.X.columns]
+    [dropped] = _actions(result, blank)
+    assert dropped.startswith("dropped: row numbers or labels, not a variable")

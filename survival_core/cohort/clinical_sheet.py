@@ -236,8 +236,19 @@ def read_cells(path: Path, report: list[Coercion]) -> tuple[pd.DataFrame, str]:
     frame.columns = keep
     frame = frame.loc[:, [c != "" for c in frame.columns]]
     frame.attrs["sheets"] = sheets  # where else the table may be, for a refusal
-    frame.attrs["unnamed"] = [keep[i] for i, text in enumerate(header) if not text]
+    frame.attrs["unnamed"] = [keep[i] for i, text in enumerate(header) if _headerless(text, i)]
     return frame, delimiter
+
+
+#: The headers a reader gives a column without one: pandas' 'Unnamed: 0', the tidyverse's '...1'.
+_READERS_BLANK = re.compile(r"Unnamed: \d+|\.\.\.\d+")
+
+
+def _headerless(text: str, position: int) -> bool:
+    """Whether a header is none: blank, or the name a reader gave a blank one (pandas'
+    'Unnamed: 0', the tidyverse's '...1', R's 'X' on the first column), as one read and written
+    again holds it (the TCGA-CDR supplement's row index, kept as a predictor of 500 values)."""
+    return not text or bool(_READERS_BLANK.fullmatch(text)) or (position == 0 and text == "X")
 
 
 def other_sheets(sheets: list[str]) -> str:

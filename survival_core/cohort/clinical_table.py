@@ -147,8 +147,9 @@ NO_EVENTS_START = "No events: "
 NO_CENSORED_START = "No censored patient: "
 
 _ROW_LABELS_DROPPED = (
-    "dropped: row numbers or labels, not a variable (a column without a header whose values "
-    "are all different, as R's write.csv writes its row names); a variable needs a header"
+    "dropped: row numbers or labels, not a variable (a column without a header, or headed as a "
+    "reader names a blank one: 'Unnamed: 0', whose values are all different, as R's write.csv "
+    "writes its row names and pandas its index); a variable needs a header"
 )
 
 
