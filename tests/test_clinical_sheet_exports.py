@@ -112,3 +112,42 @@ def test_a_row_index_headed_as_a_reader_names_a_blank_header_is_dropped(
     assert list(result.variables.columns) == [c.lower() for c in export.X.columns]
     [dropped] = _actions(result, blank)
     assert dropped.startswith("dropped: row numbers or labels, not a variable")
+
+
+def _r_write_table(frame: pd.DataFrame) -> str:
+    """``frame`` as R's write.table writes it by default: separated by spaces, texts and headers
+    quoted, each row led by its quoted row name ("1", "2", ...) with no header above them."""
+
+    def cell(value: object) -> str:
+        return f'"{value}"' if isinstance(value, str) else f"{value:g}"
+
+    lines = [" ".join(f'"{c}"' for c in frame.columns)]
+    lines += [
+        " ".join([f'"{n}"', *map(cell, row)])
+        for n, row in enumerate(frame.itertuples(index=False), start=1)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_r_write_table_row_names_are_a_dropped_row_label_column(tmp_path: Path) -> None:
+    """The veterans' trial (137 patients, 128 deaths) written by R's write.table: its header one
+    field shorter than its rows (the row names '"1"', '"2"' have none) was refused as rows of
+    another width; the row names are read as a column without a header, dropped as row labels."""
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = X.astype({c: str for c in X.select_dtypes("category").columns})
+    frame.insert(0, "patient_id", [f"V{i:03d}" for i in range(len(X))])
+    frame["Survival_in_days"] = y["Survival_in_days"]
+    frame["Status"] = np.where(y["Status"], "dead", "alive")
+    (path := tmp_path / "veterans.txt").write_text(_r_write_table(frame))
+    result = read_clinical_spreadsheet(path)
+    table = result.table
+    assert len(table) == 137 and int(table["event"].sum()) == 128 and not result.no_outcome
+    assert list(table.index[:2]) == ["V000", "V001"]
+    np.testing.assert_array_equal(table["time"], y["Survival_in_days"])
+    variables = ["age", "celltype", "karnofsky_score", "months_from_diagnosis", "prior_therapy"]
+    assert list(result.variables.columns) == [*variables, "treatment"]
+    np.testing.assert_array_equal(table["karnofsky_score"], X["Karnofsky_score"])
+    assert result.report[0].action == "read as CSV, whitespace-delimited, utf-8"
+    named, dropped = _actions(result, "column_1")
+    assert named == "a column without a header, named by its position"
+    assert dropped.startswith("dropped: row numbers or labels, not a variable")

@@ -252,7 +252,8 @@ def table_text(text: str, name: str) -> tuple[str, str, str]:
 
 def _whitespace_table(text: str, name: str) -> str | None:
     """``text`` tab-delimited where runs of spaces or tabs split its header and every row into
-    as many (> 1) fields, a quoted field kept whole; None where its header holds another
+    as many (> 1) fields, a quoted field kept whole, R's row names (:func:`_row_names`) under an
+    empty header; None where its header holds another
     delimiter or is one field, or where no row splits (a table of one column, kept as written).
     :class:`InputError` naming ``name`` where rows split into other numbers of fields: an
     unquoted value with a space inside ('dead of disease') cannot be told from two."""
@@ -263,6 +264,9 @@ def _whitespace_table(text: str, name: str) -> str | None:
     width = len(rows[0])
     if width < 2 or all(len(row) < 2 for row in rows[1:]):
         return None
+    if _row_names(rows):  # read as a column without a header, which the import drops
+        rows[0] = ["", *rows[0]]
+        width += 1
     odd = next((n for n, row in enumerate(rows, start=1) if row and len(row) != width), None)
     if odd is not None:
         raise InputError(
@@ -274,6 +278,16 @@ def _whitespace_table(text: str, name: str) -> str | None:
     out = io.StringIO()
     csv.writer(out, delimiter="\t", lineterminator="\n").writerows(rows)
     return out.getvalue()
+
+
+def _row_names(rows: list[list[str]]) -> bool:
+    """Whether every row under the header is one field wider than it, its first fields all
+    different: the row names R's write.table writes with no header above them ('"1" 74 1 306'
+    under '"age" "sex" "time"'; refused as rows of another width)."""
+    body = [row for row in rows[1:] if row]
+    names = [row[0] for row in body]
+    wider = all(len(row) == len(rows[0]) + 1 for row in body)
+    return bool(body) and wider and len(set(names)) == len(names)
 
 
 def _text(cells: pd.Series) -> pd.Series:
