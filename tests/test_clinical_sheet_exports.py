@@ -151,3 +151,38 @@ def test_r_write_table_row_names_are_a_dropped_row_label_column(tmp_path: Path) 
     named, dropped = _actions(result, "column_1")
     assert named == "a column without a header, named by its position"
     assert dropped.startswith("dropped: row numbers or labels, not a variable")
+
+
+def test_redcap_export_of_labels_is_one_row_per_record(tmp_path: Path) -> None:
+    """REDCap's longitudinal export of the AIDS trial (1151 records, 96 events) with labels for
+    headers and values ('Record ID', 'Event Name', 'Repeat Instrument', 'Repeat Instance',
+    'Baseline (Arm 1: Arm 1)', 'Yes'): not told as REDCap's, its two rows per record were
+    refused as repeated patient IDs; they are joined as the raw export's are."""
+    export = clinical_exports.redcap_longitudinal(tmp_path)
+    raw = pd.read_csv(export.path, dtype=str, keep_default_na=False)
+    events = {"baseline_arm_1": "Baseline (Arm 1: Arm 1)", "followup_arm_1": "Follow-up (Arm 1)"}
+    labels = pd.DataFrame(
+        {
+            "Record ID": raw["record_id"],
+            "Event Name": raw["redcap_event_name"].map(events),
+            "Repeat Instrument": "",
+            "Repeat Instance": "",
+            "Age (years)": raw["age"],
+            "CD4 count": raw["cd4"],
+            "Days followed": raw["os_days"],
+            "Dead": raw["dead"].map({"1.0": "Yes", "0.0": "No", "": ""}),
+        }
+    )
+    labels.to_csv(path := tmp_path / "redcap_labels.csv", index=False)
+    result = read_clinical_spreadsheet(path, time_column="Days followed", event_column="Dead")
+    table = result.table
+    assert len(table) == 1151 and int(table["event"].sum()) == 96 and not result.no_outcome
+    np.testing.assert_array_equal(table["time"], export.y["time"])
+    np.testing.assert_array_equal(table["cd4_count"], export.X["cd4"])
+    assert list(result.variables.columns) == ["age", "cd4_count"]
+    assert _actions(result, "(rows)") == [
+        "REDCap's longitudinal export: 2302 rows of 1151 records in the events "
+        "'Baseline (Arm 1: Arm 1)', 'Follow-up (Arm 1)' joined into one row per record, each "
+        "field from the event it is filled in; REDCap's event fields dropped: 'Event Name', "
+        "'Repeat Instrument', 'Repeat Instance'"
+    ]

@@ -518,6 +518,19 @@ _GDC_TREATMENT = re.compile(
 #: REDCap's fields saying which event (arm) and repeat of a record a row of its longitudinal
 #: export holds ('baseline_arm_1'; a repeating form's name and instance).
 _REDCAP_ROW_FIELDS = ("redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")
+#: The same fields as REDCap's export of labels heads them ('Event Name', 'Repeat Instrument',
+#: 'Repeat Instance'), read so beside its 'Record ID' only.
+_REDCAP_ROW_LABELS = ("event_name", "repeat_instrument", "repeat_instance")
+
+
+def _redcap_rows(headers: dict[str, Header]) -> list[str]:
+    """REDCap's event and repeat columns (:data:`_REDCAP_ROW_FIELDS`, or their labels beside a
+    'Record ID': :data:`_REDCAP_ROW_LABELS`), the event first; none without the event's."""
+    labelled = any(h.name == "record_id" for h in headers.values())
+    names = (_REDCAP_ROW_FIELDS, _REDCAP_ROW_LABELS if labelled else ())
+    place = {text: n.index(h.name) for text, h in headers.items() for n in names if h.name in n}
+    rows = sorted(place, key=place.__getitem__)
+    return rows if 0 in place.values() else []
 
 
 def one_row_per_case(
@@ -534,8 +547,8 @@ def one_row_per_case(
     ids = cells[column].str.strip()
     if ids.is_unique:
         return cells
-    if any(h.name == _REDCAP_ROW_FIELDS[0] for h in headers.values()):
-        return _one_row_per_record(cells, ids, headers, path, report)
+    if redcap_rows := _redcap_rows(headers):
+        return _one_row_per_record(cells, ids, redcap_rows, headers, path, report)
     return _one_row_per_treatment(cells, ids, headers, report)
 
 
@@ -575,20 +588,17 @@ def _one_row_per_treatment(
 def _one_row_per_record(
     cells: pd.DataFrame,
     ids: pd.Series,
+    rows: list[str],
     headers: dict[str, Header],
     path: Path,
     report: list[Coercion],
 ) -> pd.DataFrame:
     """REDCap's longitudinal export, a record's fields spread over one row per event
     ('baseline_arm_1', 'followup_arm_1'), as one row per record: each field from the event it is
-    filled in, REDCap's event and repeat fields (:data:`_REDCAP_ROW_FIELDS`) dropped, said in
-    the report. A field filled differently in two events of a record is refused
+    filled in, REDCap's event and repeat fields (``rows``, the event first: :func:`_redcap_rows`)
+    dropped, said in the report. A field filled differently in two events of a record is refused
     (:func:`_refuse_differing_events`); REDCap's form statuses, dropped after
     (:func:`redcap_field`), may differ."""
-    rows = sorted(  # the event first
-        (c for c in cells.columns if headers[c].name in _REDCAP_ROW_FIELDS),
-        key=lambda c: _REDCAP_ROW_FIELDS.index(headers[c].name),
-    )
     filled = _written(cells.drop(columns=rows))
     by_record = filled.groupby(ids.to_numpy(), sort=False)
     statuses = [c for c in filled.columns if redcap_field(headers[c], filled[c].dropna(), True)]
