@@ -186,3 +186,42 @@ def test_redcap_export_of_labels_is_one_row_per_record(tmp_path: Path) -> None:
         "field from the event it is filled in; REDCap's event fields dropped: 'Event Name', "
         "'Repeat Instrument', 'Repeat Instance'"
     ]
+
+
+def _cbioportal_samples(folder: Path) -> tuple[Path, np.ndarray]:
+    """WHAS500 (500 patients, 215 deaths) as cBioPortal's download of one row per sample
+    ('Study ID', 'Patient ID', 'Sample ID', ...): a second sample, of a recurrence, for every
+    other patient who died (107), so 'Number of Samples Per Patient' and 'Sample Type' tell the
+    outcome."""
+    X, y = datasets.load_whas500()
+    rows = []
+    for i, (age, bmi, outcome) in enumerate(zip(X["age"], X["bmi"], y, strict=True)):
+        samples = ("Primary", "Recurrence") if outcome["fstat"] and i % 2 == 0 else ("Primary",)
+        for n, kind in enumerate(samples, start=1):
+            rows.append({
+                "Study ID": "whas_2024", "Patient ID": f"W-{i:04d}", "Sample ID": f"W-{i:04d}-0{n}",
+                "Diagnosis Age": int(age), "BMI": round(bmi, 1),
+                "Overall Survival (Months)": round(outcome["lenfol"] / TIME_UNITS["months"], 2),
+                "Overall Survival Status": "1:DECEASED" if outcome["fstat"] else "0:LIVING",
+                "Sample Type": kind, "Number of Samples Per Patient": len(samples),
+            })  # fmt: skip
+    pd.DataFrame(rows).to_csv(path := folder / "whas_clinical_data.tsv", sep="\t", index=False)
+    return path, y
+
+
+def test_cbioportal_sample_bookkeeping_is_no_predictor(tmp_path: Path) -> None:
+    """cBioPortal's 'Sample Type' and 'Number of Samples Per Patient' (2 for a patient with a
+    recurrence's sample) were kept as predictors: dropped as the dataset's bookkeeping, said."""
+    path, y = _cbioportal_samples(tmp_path)
+    sheet = pd.read_csv(path, sep="\t", dtype=str)
+    sheet[sheet["Sample Type"] == "Primary"].to_csv(path, sep="\t", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert len(result.table) == 500 and int(result.table["event"].sum()) == 215
+    np.testing.assert_allclose(result.table["time"], y["lenfol"], atol=0.2)
+    assert list(result.variables.columns) == ["diagnosis_age", "bmi"]
+    for column in ("Sample Type", "Number of Samples Per Patient"):
+        assert _actions(result, column) == [
+            "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a "
+            "clinical variable: a recurrence's sample, or a second one, tells the outcome"
+        ]
+

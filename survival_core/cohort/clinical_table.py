@@ -152,6 +152,15 @@ _ROW_LABELS_DROPPED = (
     "writes its row names and pandas its index); a variable needs a header"
 )
 
+#: cBioPortal's bookkeeping of a patient's samples ('Sample Type': Primary / Recurrence, 'Number
+#: of Samples Per Patient', its SAMPLE_COUNT), by name: a recurrence's sample, or a second one,
+#: says the patient was followed long enough to have one.
+_SAMPLE_BOOKKEEPING = frozenset({"sample_type", "number_of_samples_per_patient", "sample_count"})
+_SAMPLES_DROPPED = (
+    "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a clinical "
+    "variable: a recurrence's sample, or a second one, tells the outcome"
+)
+
 
 @dataclass
 class ClinicalImport:
@@ -689,6 +698,9 @@ def _clean_variables(
         if text in datasets:
             why = "dropped: which dataset or split the patient is in, not a clinical variable"
             report.append(Coercion(text, why, len(cells)))
+            continue
+        if h.name in _SAMPLE_BOOKKEEPING:
+            report.append(Coercion(text, _SAMPLES_DROPPED, len(cells)))
             continue
         if after := measured_after_treatment(h):
             why = (
