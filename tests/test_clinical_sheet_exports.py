@@ -13,6 +13,7 @@ import pytest
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.errors import InputError
 from survival_core.io.tables import TIME_UNITS
 from tests import clinical_exports
 
@@ -225,3 +226,28 @@ def test_cbioportal_sample_bookkeeping_is_no_predictor(tmp_path: Path) -> None:
             "clinical variable: a recurrence's sample, or a second one, tells the outcome"
         ]
 
+
+def test_a_patient_id_repeating_beside_a_sample_id_is_refused(tmp_path: Path) -> None:
+    """cBioPortal's download keyed by 'Sample ID' (607 rows of 500 patients) kept each sample
+    as a patient, 322 deaths for 215, one patient on both sides of a fold: refused naming the
+    'Patient ID' column to key by. Keyed by it, the repeats are refused saying which column
+    holds a sample per row."""
+    path, _ = _cbioportal_samples(tmp_path)
+    with pytest.raises(InputError) as refused:
+        read_clinical_spreadsheet(path, id_column="Sample ID")
+    assert str(refused.value) == (
+        "whas_clinical_data.tsv: 'Patient ID' repeats beside the ID column 'Sample ID': "
+        "607 rows of 500 patients, each patient's rows with one outcome. 'Sample ID' names a "
+        "patient's samples or visits, each of which would count as a patient (on both sides of "
+        "a cross-validation fold). Key the table by the patient column (--id-column 'Patient "
+        "ID' (Cohort page: Patient ID column 'Patient ID'; Python: id_column=)) and keep one "
+        "row per patient (each one's first or primary sample)."
+    )
+    with pytest.raises(InputError) as refused:
+        read_clinical_spreadsheet(path)
+    assert str(refused.value).endswith(
+        "appear more than once in 'Patient ID'; each patient needs one row: keep one row per "
+        "patient (each one's first or primary sample, visit or treatment) and import that. "
+        "'Sample ID' holds a different value on each row: a row per sample or visit (as "
+        "cBioPortal's download writes one per sample), not per patient."
+    )

@@ -21,11 +21,17 @@ from typing import Any
 import pandas as pd
 
 from survival_core.cohort.clinical_values import DECIMAL, redcap_field
-from survival_core.cohort.import_report import Coercion, show
+from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import InputError
 from survival_core.io.clinical import MISSING_TOKENS
 from survival_core.io.delimited import check_row_widths, decode_text, table_text
-from survival_core.io.headers import TIME_UNIT_OF, Header, code_meanings, parse_header
+from survival_core.io.headers import (
+    ID_NAMES,
+    TIME_UNIT_OF,
+    Header,
+    code_meanings,
+    parse_header,
+)
 
 _NUMBER = re.compile(DECIMAL + r"(?:[eE][-+]?\d+)?")
 
@@ -452,8 +458,10 @@ def unique_names(headers: dict[str, Header], path: Path) -> None:
         )
 
 
-def patient_ids(cells: pd.Series, column: str, path: Path, report: list[Coercion]) -> pd.Series:
-    ids = cells.str.strip()
+def patient_ids(cells: pd.DataFrame, column: str, path: Path, report: list[Coercion]) -> pd.Series:
+    """The table's patient IDs, from its ``column``, stripped; a blank or repeated one refused,
+    IDs differing only in their spelling said."""
+    ids = cells[column].str.strip()
     blank = ids.str.lower().isin(MISSING_TOKENS)
     if blank.any():  # named by the file's row numbers, as a spreadsheet shows them
         rows = [str(number) for number in ids.index[blank]]
@@ -462,9 +470,17 @@ def patient_ids(cells: pd.Series, column: str, path: Path, report: list[Coercion
         )
     repeated = sorted(set(ids[ids.duplicated()]))
     if repeated:
+        keys = _row_keys(cells, column)
         raise InputError(
             f"{path.name}: patient ID(s) {', '.join(repeated[:10])} appear more than once in "
-            f"{column!r}; each patient needs one row."
+            f"{column!r}; each patient needs one row: keep one row per patient (each one's first "
+            "or primary sample, visit or treatment) and import that."
+            + (
+                f" {show(keys)} holds a different value on each row: a row per sample or visit "
+                "(as cBioPortal's download writes one per sample), not per patient."
+                if keys
+                else ""
+            )
         )
     keys = ids.map(_id_key).to_numpy()
     groups = [ids.index[keys == key] for key in dict.fromkeys(keys[pd.Series(keys).duplicated()])]
@@ -480,6 +496,46 @@ def patient_ids(cells: pd.Series, column: str, path: Path, report: list[Coercion
             )
         )
     return ids
+
+
+def _row_keys(cells: pd.DataFrame, column: str) -> list[str]:
+    """The columns besides the patient ID ``column`` headed as an ID ('Sample ID', 'visit_id')
+    whose values differ on every row: what the table has a row per."""
+    return [
+        c
+        for c in cells.columns
+        if c != column and parse_header(c).tokens[-1:] == ["id"] and cells[c].str.strip().is_unique
+    ]
+
+
+def refuse_samples_as_patients(
+    cells: pd.DataFrame,
+    column: str,
+    headers: dict[str, Header],
+    outcomes: list[str],
+    path: Path,
+) -> None:
+    """InputError where a patient ID column (:data:`ID_NAMES`) besides the ID ``column`` repeats,
+    each of its patients' rows holding one outcome (the ``outcomes`` columns'): the rows are a
+    patient's samples (cBioPortal's 'Sample ID' beside 'Patient ID'), one patient counted once
+    per sample (625 'patients' of 500) and falling on both sides of a cross-validation fold."""
+    if not outcomes:
+        return
+    outcome = _written(cells[outcomes])
+    for text, h in headers.items():
+        patients = cells[text].str.strip()
+        if text == column or h.name not in ID_NAMES or patients.is_unique:
+            continue
+        if (outcome.groupby(patients.to_numpy()).nunique(dropna=False) > 1).any(axis=None):
+            continue  # another grouping ('Study ID'), not the patients'
+        raise InputError(
+            f"{path.name}: {text!r} repeats beside the ID column {column!r}: {len(patients)} "
+            f"rows of {patients.nunique()} patients, each patient's rows with one outcome. "
+            f"{column!r} names a patient's samples or visits, each of which would count as a "
+            "patient (on both sides of a cross-validation fold). Key the table by the patient "
+            f"column ({give_option('id_column', text)}) and keep one row per patient (each "
+            "one's first or primary sample)."
+        )
 
 
 def _id_key(text: str) -> str:

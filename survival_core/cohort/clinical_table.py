@@ -41,6 +41,7 @@ from survival_core.cohort.clinical_sheet import (
     other_sheets,
     patient_ids,
     read_cells,
+    refuse_samples_as_patients,
     unique_names,
     without_note_rows,
     without_summary_rows,
@@ -317,7 +318,7 @@ def read_clinical_spreadsheet(
     cells = without_summary_rows(without_note_rows(cells, id_text, report), id_text, report)
     cells = one_row_per_case(cells, id_text, headers, path, report)
     headers = {text: h for text, h in headers.items() if text in cells.columns}
-    ids = patient_ids(cells[id_text], id_text, path, report)
+    ids = patient_ids(cells, id_text, path, report)
     numbers = number_marks(
         cells,
         path.name,
@@ -367,6 +368,8 @@ def read_clinical_spreadsheet(
         if text is not None:
             how = "given" if given else "recognised by its name"
             report.append(Coercion(text, f"used as the {role} ({how})", len(cells)))
+    outcome_columns = [text for text in (time_text, event_text) if text is not None]
+    refuse_samples_as_patients(cells, id_text, headers, outcome_columns, path)
     days = unit = event = deaths_counted = None
     vital_status = False
     marked = None if event_text or time_text is None else censor_marks(cells[time_text])
