@@ -161,10 +161,13 @@ def event_01(
     mapping: dict[str, int] = {}
     adam = _adam_censoring(h, present, stated)
     ispy = not stated and ispy_vital_status(h, present)
+    ncdb = not stated and ncdb_vital_status(h, present)
     if adam:  # CDISC ADaM: 0 the event, 1, 2... why censored
         mapping = {value: int(value == "0") for value in present}
     elif ispy:
         mapping = {value: int(value == "8") for value in present}
+    elif ncdb:
+        mapping = {value: int(value == "0") for value in present}
     death_column = column_endpoint(h) == "death" and not censoring
     for value in present - set(mapping):
         if value in stated or value in complement:
@@ -207,6 +210,8 @@ def event_01(
         how = "event = CNSR 0 (CDISC ADaM: 0 the event, each other code a reason of censoring)"
     elif ispy:
         how = "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)"
+    elif ncdb:
+        how = f"event = 1 - {h.text!r} (NCDB's PUF vital status: 0 dead, 1 alive)"
     elif censoring and set(mapping) & _CENSOR_CODES and says_no_event(h):
         how = (
             f"event = 1 - {h.text!r}: its header says its 1 or yes means alive or censored; if "
@@ -295,6 +300,16 @@ def ispy_vital_status(h: Header, present: set[str]) -> bool:
     indicator."""
     status = "status" in h.words or h.tokens[0].endswith("stat")
     return status and "8" in present and present <= _ISPY_STATUS_CODES
+
+
+#: NCDB's Participant User File's vital status, whose 0 is the death: 'PUF_VITAL_STATUS'.
+_NCDB_VITAL_STATUS = "puf_vital_status"
+
+
+def ncdb_vital_status(h: Header, present: set[str]) -> bool:
+    """Whether an event column is NCDB's 'PUF_VITAL_STATUS' of 0 and 1: 0 dead, 1 alive, the
+    reverse of a bare vital status's 1 = dead (read so, veterans' 128 deaths were 9 events)."""
+    return h.name == _NCDB_VITAL_STATUS and bool(present) and present <= {"0", "1"}
 
 
 def says_no_event(h: Header) -> bool:

@@ -34,6 +34,7 @@ from survival_core.cohort.clinical_events import (
     is_death_column,
     ispy_vital_status,
     names_deaths_only,
+    ncdb_vital_status,
     says_no_event,
 )
 from survival_core.cohort.clinical_sheet import (
@@ -385,9 +386,10 @@ def read_clinical_spreadsheet(
             numbers=numbers,
         )
         deaths_counted = counts_deaths(headers[event_text], ones)
-        vital_status = names_deaths_only(headers[event_text], ones) or ispy_vital_status(
-            headers[event_text], ones
-        )  # I-SPY1's 'sstat' 8: dead
+        vital_status = any(
+            said(headers[event_text], ones)
+            for said in (names_deaths_only, ispy_vital_status, ncdb_vital_status)
+        )  # I-SPY1's 'sstat' 8, NCDB's 'PUF_VITAL_STATUS' 0: dead
     elif marked is not None:  # '361+', 'ALIVE (361 days later)': censored; plain numbers: events
         event = (~marked[1]).astype("Int64").where(days.notna())
         event_text = f"({time_text}: censoring marks)"

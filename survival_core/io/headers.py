@@ -27,6 +27,8 @@ TIME_NAMES = (
     "relapse_free_survival", "event_free_survival",
     # R's survival data glue them ('rfstime' of GBSG2, 'ostime')
     "ostime", "rfstime", "pfstime", "dfstime", "efstime",
+    # NCDB's Participant User File: months from diagnosis to the last contact or death
+    "dx_lastcontact_death",
     # French, German, Spanish, Italian exports (accents dropped: 'Survie (jours)' is 'survie')
     "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
     "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia",
@@ -38,6 +40,7 @@ TIME_NAMES = (
 #: Names of an event column whose 1 / yes means the event (death), preferred first.
 EVENT_NAMES = (
     "os_event", "os_status", "vital_status", "vitalstatus", "deadstatus_event", "deadstatus",
+    "puf_vital_status",  # NCDB's, its 0 the death (clinical_events.ncdb_vital_status)
     "event", "status", "death", "dead", "died", "deceased", "fstat",
     "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
     "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
