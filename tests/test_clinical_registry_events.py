@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_veterans_lung_cancer
+from sksurv.datasets import load_veterans_lung_cancer, load_whas500
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.io.tables import TIME_UNITS
@@ -57,3 +57,20 @@ def test_another_vital_status_of_0_and_1_keeps_1_the_death(tmp_path: Path) -> No
     result = read_clinical_spreadsheet(path, time_column="DX_LASTCONTACT_DEATH_MONTHS")
     assert (result.event_column, int(result.table["event"].sum())) == ("vital_status", 128)
     assert "vital_status: event 0/1 (137)" in result.report_text().splitlines()
+
+
+def test_a_censor_column_stating_its_codes_is_read_by_them(tmp_path: Path) -> None:
+    """WHAS500's 215 deaths under 'censor (1=censored, 0=dead)' were refused as not saying
+    which value is the event, its header spelling it out: read by the codes stated, said so."""
+    X, y = load_whas500()
+    sheet = pd.DataFrame({"patient_id": [f"W{i:04d}" for i in range(len(y))], "age": X["age"]})
+    sheet["os_days"], sheet["censor (1=censored, 0=dead)"] = y["lenfol"], (~y["fstat"]).astype(int)
+    sheet.to_csv(path := tmp_path / "whas500.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.event_column == "censor (1=censored, 0=dead)"
+    np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["fstat"])
+    assert int(result.table["event"].sum()) == 215
+    assert (
+        "censor (1=censored, 0=dead): event from the codes stated in the header (1=censored, "
+        "0=dead) (500)"
+    ) in result.report_text().splitlines()

@@ -101,6 +101,12 @@ def _stated_codes(h: Header) -> dict[str, int]:
     return stated
 
 
+def states_codes(h: Header) -> bool:
+    """Whether an event column's header states what its codes mean ('censor (1=censored,
+    0=dead)'): a censoring column so is read by them, not refused as saying nothing of its 1."""
+    return bool(_stated_codes(h))
+
+
 #: Header words of a censoring indicator, whose stated yes is censored: no event.
 _CENSORING_WORDS = frozenset(name for name in CENSOR_NAMES if "_" not in name)
 

@@ -36,6 +36,7 @@ from survival_core.cohort.clinical_events import (
     names_deaths_only,
     ncdb_vital_status,
     says_no_event,
+    states_codes,
 )
 from survival_core.cohort.clinical_sheet import (
     one_row_per_case,
@@ -639,7 +640,10 @@ def _event_by_name(
     vital = first_by_name(others, VITAL_STATUS_NAMES, base=False)
     if time_text is not None and column_endpoint(headers[time_text]) == "disease":
         vital = None  # a DFS's own censoring is not replaced by a death's event
-    if censoring and not says_no_event(headers[event_text]) and vital is not None:
+    ambiguous = censoring and not (
+        says_no_event(headers[event_text]) or states_codes(headers[event_text])
+    )  # 'censor (1=censored, 0=dead)' says its 1
+    if ambiguous and vital is not None:
         report.append(
             Coercion(
                 event_text,
@@ -649,7 +653,7 @@ def _event_by_name(
             )
         )
         event_text, censoring = vital, False  # UPENN-GBM's 'Survival_Status' (Deceased/Alive)
-    elif censoring and not says_no_event(headers[event_text]):
+    elif ambiguous:
         raise InputError(
             f"{path.name}: the column {event_text!r} does not say which of its values is "
             "the event: a 'censor' column's 1 means censored in some exports and the "
