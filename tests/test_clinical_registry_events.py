@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sksurv.datasets import load_veterans_lung_cancer, load_whas500
+from sksurv.datasets import load_flchain, load_veterans_lung_cancer, load_whas500
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.io.tables import TIME_UNITS
@@ -57,6 +57,61 @@ def test_another_vital_status_of_0_and_1_keeps_1_the_death(tmp_path: Path) -> No
     result = read_clinical_spreadsheet(path, time_column="DX_LASTCONTACT_DEATH_MONTHS")
     assert (result.event_column, int(result.table["event"].sum())) == ("vital_status", 128)
     assert "vital_status: event 0/1 (137)" in result.report_text().splitlines()
+
+
+#: SEER's cause-specific death classification of a death from the cancer, and of the others.
+_SEER_CANCER_DEATH = "Dead (attributable to this cancer dx)"
+_SEER_OTHERS = "Alive or dead of other cause"
+_SEER_UNKNOWN_CAUSE = "Dead (missing/unknown COD)"
+
+
+def _flchain_causes() -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """FLCHAIN (7874 patients, 2169 deaths) and each death's cause ('chapter'): its 745
+    circulatory deaths stand for the cancer's, its 38 of ill-defined cause for the unknown."""
+    X, y = load_flchain()
+    return X.drop(columns="chapter"), y, X["chapter"].astype(object)
+
+
+def _seer_case_listing(folder: Path, others: str) -> Path:
+    """FLCHAIN as a SEER*Stat case listing: survival months, the vital status recode and the
+    cause-specific death classification, another cause's death written ``others``."""
+    X, y, cause = _flchain_causes()
+    sheet = pd.DataFrame({"Patient ID": np.arange(len(y)) + 100001})
+    sheet["Sex"] = np.where(X["sex"].astype(str) == "F", "Female", "Male")
+    sheet["kappa"], sheet["lambda"] = X["kappa"], X["lambda"]
+    sheet["Survival months"] = np.floor(y["futime"] / TIME_UNITS["months"]).astype(int)
+    sheet["Vital status recode (study cutoff used)"] = np.where(y["death"], "Dead", "Alive")
+    classified = np.select(
+        [cause == "Circulatory", cause == "Ill Defined", y["death"]],
+        [_SEER_CANCER_DEATH, _SEER_UNKNOWN_CAUSE, others],
+        _SEER_OTHERS,
+    )
+    sheet["SEER cause-specific death classification"] = classified
+    sheet.to_csv(path := folder / "seer_case_listing.csv", index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    "others", [_SEER_OTHERS, "Dead (attributable to causes other than this cancer dx)"]
+)
+def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, others: str) -> None:
+    """SEER's cause-specific classification's 'Dead (missing/unknown COD)' was read as the
+    event: FLCHAIN's 38 deaths of ill-defined cause counted as deaths from the disease. SEER
+    leaves them out of cause-specific survival: read as missing, said with their number; a
+    death of another cause, however written, is censored (745 events, as many as the
+    circulatory deaths)."""
+    path = _seer_case_listing(tmp_path, others)
+    event = "SEER cause-specific death classification"
+    result = read_clinical_spreadsheet(path, time_column="Survival months", event_column=event)
+    events = result.table["event"]
+    assert (len(events), int(events.sum()), int(events.isna().sum())) == (7874, 745, 38)
+    assert int((events == 0).sum()) == 7874 - 745 - 38 and len(result.no_outcome) == 38
+    assert (
+        f"{event}: deaths of unknown cause 'dead (missing/unknown cod)' read as missing: neither "
+        "a death from the disease (a disease-specific survival's event) nor censored; SEER leaves "
+        "them out of cause-specific survival (38)"
+    ) in result.report_text().splitlines()
+    assert list(result.variables.columns) == ["sex", "kappa", "lambda"]
 
 
 def test_a_censor_column_stating_its_codes_is_read_by_them(tmp_path: Path) -> None:

@@ -107,6 +107,26 @@ def states_codes(h: Header) -> bool:
     return bool(_stated_codes(h))
 
 
+#: Words of a death's cause other than the disease ('dead of other causes', SEER's 'Dead
+#: (attributable to causes other than this cancer dx)', oncology's DOC: dead of other causes),
+#: and of a cause not known (SEER's 'Dead (missing/unknown COD)').
+_OTHER_CAUSE_WORDS = frozenset({"other", "others", "doc"})
+_UNKNOWN_CAUSE_WORDS = frozenset({"unknown", "missing", "uncertain", "unspecified"})
+
+
+def _cause_of_death(text: str) -> str | None:
+    """'unknown' where a cell or a stated code's meaning names a death of unknown cause (SEER's
+    'Dead (missing/unknown COD)'), 'other' where of another cause than the disease ('Dead
+    (attributable to other cause)', 'DOC'), else None ('Dead (attributable to this cancer dx)',
+    'Alive', '1')."""
+    words = set(re.split(r"[\W_]+", text.lower()))
+    if not ("doc" in words or any(w.removesuffix("s") in DEATH_WORDS for w in words)):
+        return None
+    if words & _UNKNOWN_CAUSE_WORDS:
+        return "unknown"
+    return "other" if words & _OTHER_CAUSE_WORDS else None
+
+
 #: Header words of a censoring indicator, whose stated yes is censored: no event.
 _CENSORING_WORDS = frozenset(name for name in CENSOR_NAMES if "_" not in name)
 
@@ -175,9 +195,16 @@ def event_01(
     elif ncdb:
         mapping = {value: int(value == "0") for value in present}
     death_column = column_endpoint(h) == "death" and not censoring
-    for value in present - set(mapping):
+    # a disease-specific survival's cells: another cause's death censored, one of unknown cause
+    # left out (SEER's cause-specific classification: 'Dead (missing/unknown COD)' was an event)
+    dss = endpoint_name(h) == "dss" and not censoring
+    causes = {value: _cause_of_death(value) for value in present} if dss else {}
+    unknown_cause = sorted(value for value, cause in causes.items() if cause == "unknown")
+    for value in present - set(mapping) - set(unknown_cause):
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
+        elif causes.get(value) == "other":
+            mapping[value] = 0
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
         elif death_column and any(death in value for death in DEATH_WORDS):
@@ -187,7 +214,7 @@ def event_01(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
             f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
         )
-    unknown = sorted(present - set(mapping))
+    unknown = sorted(present - set(mapping) - set(unknown_cause))
     _refuse_other_outcomes(h, unknown, stated)
     if unknown and len(unknown) == len(present):
         raise ClinicalValueError(
@@ -201,6 +228,16 @@ def event_01(
     if unknown:
         count = int(lowered.isin(unknown).sum())
         report.append(Coercion(h.text, f"unreadable events {show(unknown)} read as missing", count))
+    if unknown_cause:
+        report.append(
+            Coercion(
+                h.text,
+                f"deaths of unknown cause {show(unknown_cause)} read as missing: neither a death "
+                "from the disease (a disease-specific survival's event) nor censored; SEER leaves "
+                "them out of cause-specific survival",
+                int(lowered.isin(unknown_cause).sum()),
+            )
+        )
     event = lowered.map(mapping).astype("Int64")
     spelled = {}
     for raw, low in zip(cells, lowered, strict=True):

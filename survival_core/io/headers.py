@@ -233,8 +233,9 @@ _DEATH_ABBREVIATIONS = frozenset({"dod", "doc", "dwd"})
 #: recurrence or death'); after it they qualify something else ('death without recurrence').
 _NEGATIONS = frozenset({"no", "not", "non", "never", "without"})
 #: Words anywhere in a meaning that make it no death to count: the patient alive, censored, death
-#: unknown or free of it, or a death of another cause (a disease-specific survival censors it:
-#: left unread, named in the report, rather than guessed an event).
+#: unknown or free of it, or a death of another cause (a disease-specific survival's event
+#: column censors it; elsewhere it is left unread, named in the report, rather than guessed an
+#: event).
 _NOT_A_DEATH = frozenset(
     {"alive", "living", "survived", "censored", "censor", "unknown", "uncertain", "free", "other",
      "others"}
