@@ -4,6 +4,7 @@ before."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,9 @@ import pandas as pd
 import pytest
 from sksurv.datasets import load_flchain, load_veterans_lung_cancer, load_whas500
 
+from survival_core.cli.main import main
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.tables import TIME_UNITS
 
 
@@ -112,6 +115,44 @@ def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, o
         "them out of cause-specific survival (38)"
     ) in result.report_text().splitlines()
     assert list(result.variables.columns) == ["sex", "kappa", "lambda"]
+
+
+def _cbioportal_dss(folder: Path) -> tuple[Path, int]:
+    """WHAS500 (500 patients, 215 deaths) as a cBioPortal patient table, half its deaths
+    (drawn) the disease's under DSS_STATUS; and their number."""
+    X, y = load_whas500()
+    of_disease = y["fstat"] & (np.random.default_rng(0).random(len(y)) < 0.5)
+    sheet = pd.DataFrame({"PATIENT_ID": [f"TCGA-XX-{i:04d}" for i in range(len(y))]})
+    sheet["AGE"], sheet["BMI"] = X["age"].astype(int), X["bmi"].round(2)
+    sheet["OS_STATUS"] = np.where(y["fstat"], "1:DECEASED", "0:LIVING")
+    sheet["OS_MONTHS"] = (y["lenfol"] / TIME_UNITS["months"]).round(2)
+    sheet["DSS_STATUS"] = np.where(of_disease, "1:DEAD WITH TUMOR", "0:ALIVE OR DEAD TUMOR FREE")
+    sheet["DSS_MONTHS"] = sheet["OS_MONTHS"]
+    sheet.to_csv(path := folder / "data_clinical_patient.txt", sep="\t", index=False)
+    return path, int(of_disease.sum())
+
+
+def test_a_disease_specific_import_records_deaths_not_all_counted(tmp_path: Path) -> None:
+    """A cBioPortal DSS_STATUS import (and SEER's cause-specific classification) recorded
+    '"deaths_counted": true' in outcome.json, though its deaths of other causes are censored;
+    the same sheet's OS_STATUS counts every death. A record written so before reads False, and
+    the endpoint's words stay those of deaths from the disease."""
+    path, of_disease = _cbioportal_dss(tmp_path)
+    seer = _seer_case_listing(tmp_path, _SEER_OTHERS)
+    imports = {  # the cohort: the sheet, its time and event, their events, the endpoint named
+        "cbio_dss": (path, "DSS_MONTHS", "DSS_STATUS", of_disease, "dss"),
+        "cbio_os": (path, "OS_MONTHS", "OS_STATUS", 215, "os"),
+        "seer": (seer, "Survival months", "SEER cause-specific death classification", 745, "dss"),
+    }
+    for cohort, (sheet, time, event, events, name) in imports.items():
+        argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(tmp_path / cohort)]
+        assert main([*argv, "--time-column", time, "--event-column", event]) == 0
+        assert pd.read_csv(tmp_path / cohort / "clinical.csv")["event"].sum() == events
+        record = json.loads((tmp_path / cohort / "outcome.json").read_text())
+        assert (record["name"], record["deaths_counted"]) == (name, name == "os")
+    earlier = OutcomeSource.from_record({**record, "deaths_counted": True})
+    assert earlier.deaths_counted is False
+    assert earlier.words().events == "deaths from the disease"
 
 
 def test_a_censor_column_stating_its_codes_is_read_by_them(tmp_path: Path) -> None:

@@ -187,7 +187,8 @@ class ClinicalImport:
     no_outcome: list[str] = field(default_factory=list)
     #: Whose outcome it is (:func:`_outcome_endpoint`): 'death', 'disease' or None (unsaid).
     endpoint: str | None = None
-    #: Whether a death counted as an event (:func:`counts_deaths`); None where unsaid.
+    #: Whether a death counted as an event (:func:`counts_deaths`): False for a disease-specific
+    #: survival's, its other causes' deaths censored; None where unsaid.
     deaths_counted: bool | None = None
     #: The endpoint its headers name ('os', 'dss', 'rfs', 'pfs': :func:`_outcome_name`).
     endpoint_name: str | None = None
@@ -567,6 +568,9 @@ def read_clinical_spreadsheet(
     endpoint = _outcome_endpoint(headers, time_text, event_text, disease_dates)
     if endpoint is None and vital_status:  # RADCURE's 'Status' Alive/Dead: overall survival's
         endpoint = "death"
+    name = _outcome_name(headers, time_text, event_text, vital_status)
+    if endpoint == "death":  # a disease-specific survival censors the other causes' deaths
+        deaths_counted = name != "dss"
     return ClinicalImport(
         table=table,
         schema=schema,
@@ -578,8 +582,8 @@ def read_clinical_spreadsheet(
         dates=dates_frame,
         no_outcome=no_outcome,
         endpoint=endpoint,
-        deaths_counted=True if endpoint == "death" else deaths_counted,
-        endpoint_name=_outcome_name(headers, time_text, event_text, vital_status),
+        deaths_counted=deaths_counted,
+        endpoint_name=name,
     )
 
 

@@ -96,8 +96,9 @@ class OutcomeSource:
     endpoint: str | None = None
     #: Whether the import counted a death as an event (a 'Dead' cell, a stated death's code,
     #: 'recurrence or death'); False where it knows it did not (a 'Recurrence' cell, a
-    #: recurrence's code or column alone, a death censored from dates); None where nothing said
-    #: (a PFS's 0/1), or recorded before it was kept.
+    #: recurrence's code or column alone, a death censored from dates) or not every death (a
+    #: disease-specific survival's, censoring the other causes'); None where nothing said (a
+    #: PFS's 0/1), or recorded before it was kept.
     deaths_counted: bool | None = None
     #: The endpoint the headers name ('os', 'dss', 'rfs', 'pfs', 'pfi', 'dfi', 'efs':
     #: :func:`~survival_core.io.headers.endpoint_name`); None where they name none, or recorded
@@ -189,9 +190,12 @@ class OutcomeSource:
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> OutcomeSource:
         """The record as saved (:meth:`save`, a model card's ``outcome``); one written before a
-        field was kept takes its default. KeyError without a column or the unit."""
+        field was kept takes its default, and a disease-specific survival's counts no death
+        (recorded True before: kept beside a re-import's rows, it said so of them again).
+        KeyError without a column or the unit."""
         given = [f.name for f in fields(cls) if f.name in record or f.default is MISSING]
-        return cls(**{name: record[name] for name in given})
+        source = cls(**{name: record[name] for name in given})
+        return replace(source, deaths_counted=False) if source.name == "dss" else source
 
     def record(self) -> dict[str, Any]:
         """The record saved (:meth:`save`, a model card's ``outcome``): its fields, :attr:`name`
