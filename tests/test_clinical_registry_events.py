@@ -117,6 +117,41 @@ def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, o
     assert list(result.variables.columns) == ["sex", "kappa", "lambda"]
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "DSS status (0=alive, 1=dead of disease, 2=dead of other causes)",
+        "DSS status (0=alive, 1=DOD, 2=DOC)",
+    ],
+)
+def test_a_disease_specific_survivals_other_causes_are_censored(
+    tmp_path: Path, header: str
+) -> None:
+    """'DSS (days)' beside 'DSS status (0=alive, 1=dead of disease, 2=dead of other causes)'
+    was recognised as neither time nor event (refused), and given, its 2 was read as missing
+    (or, as DOC, as the event). FLCHAIN's 745 circulatory deaths as the disease's (1), its 1424
+    other deaths (2): found by name, the 2 censored, said so, 745 events."""
+    X, y, cause = _flchain_causes()
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["DSS (days)"] = y["futime"]
+    sheet[header] = np.where(cause == "Circulatory", 1, np.where(y["death"], 2, 0))
+    sheet.to_csv(path := tmp_path / "dss.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert (result.time_column, result.event_column) == ("DSS (days)", header)
+    events = result.table["event"]
+    assert (int(events.sum()), int((events == 0).sum()), int(events.isna().sum())) == (
+        745,
+        7874 - 745,
+        0,
+    )
+    codes = header[header.index("(") + 1 : -1]
+    assert (
+        f"{header}: event from the codes stated in the header ({codes}); '2', a death of another "
+        "cause, censored (a disease-specific survival's event is a death from the disease) (7874)"
+    ) in result.report_text().splitlines()
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "dss", False)
+
+
 def _cbioportal_dss(folder: Path) -> tuple[Path, int]:
     """WHAS500 (500 patients, 215 deaths) as a cBioPortal patient table, half its deaths
     (drawn) the disease's under DSS_STATUS; and their number."""

@@ -85,13 +85,17 @@ def column_endpoint(h: Header) -> str | None:
 def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
     disease', under an OS header '2=dead of other causes' too: every death is overall
-    survival's); other meanings are ignored ('9=unknown if dead', a DSS's '2=dead of other
-    causes': their cells read as missing, named)."""
+    survival's), under a DSS header another cause's death is censored ('2=dead of other causes',
+    '2=DOC': :func:`_other_cause_codes`); other meanings are ignored ('9=unknown if dead', an
+    RFS's '2=dead of other causes': their cells read as missing, named)."""
     stated: dict[str, int] = {}
     any_cause, censored_yes = endpoint_name(h) == "os", _censored_yes_no(h)
+    other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
+        elif code in other_causes:
+            stated[code] = 0
         elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
@@ -125,6 +129,16 @@ def _cause_of_death(text: str) -> str | None:
     if words & _UNKNOWN_CAUSE_WORDS:
         return "unknown"
     return "other" if words & _OTHER_CAUSE_WORDS else None
+
+
+def _other_cause_codes(h: Header) -> set[str]:
+    """The codes a disease-specific survival's header states for a death of another cause
+    ('DSS status (0=alive, 1=dead of disease, 2=dead of other causes)': '2'): censored, as the
+    endpoint counts deaths from the disease alone (they were read as missing); none elsewhere."""
+    if endpoint_name(h) != "dss":
+        return set()
+    meanings = code_meanings(h.codes)
+    return {code for code, meaning in meanings.items() if _cause_of_death(meaning) == "other"}
 
 
 #: Header words of a censoring indicator, whose stated yes is censored: no event.
@@ -245,6 +259,11 @@ def event_01(
             spelled.setdefault(raw.strip(), mapping[low])
     if stated:
         censored = "; its yes is censored: event = its no" if _censored_yes_no(h) else ""
+        if others := sorted(_other_cause_codes(h)):
+            censored += (
+                f"; {show(others)}, a death of another cause, censored (a disease-specific "
+                "survival's event is a death from the disease)"
+            )
         how = f"event from the codes stated in the header ({h.codes}){censored}" + "".join(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
             for code, meaning in complement.items()
