@@ -757,3 +757,103 @@ def ispy1(folder: Path) -> Path:
     )
     frame.to_csv(path := folder / "I-SPY1_clinical.csv", index=False)
     return path
+
+
+def tcga_cdr(folder: Path) -> Export:
+    """TCGA-CDR's supplementary table (Liu 2018) filled with WHAS500's 500 patients (215
+    deaths: 'OS', 'OS.time' in days, unstated), with 'treatment_outcome_first_course' as TCGA
+    records it: Progressive Disease for 80 % of those who died (a made-up share), else Complete
+    Remission/Response or Stable Disease. Kept as a predictor, it lifted a 3-fold Cox c-index
+    from 0.717 to 0.829."""
+    X, y = datasets.load_whas500()
+    n, rng = len(X), np.random.default_rng(2)
+    died = y["fstat"]
+    first_course = np.where(
+        died & (rng.random(n) < 0.8),
+        "Progressive Disease",
+        np.where(rng.random(n) < 0.5, "Complete Remission/Response", "Stable Disease"),
+    )
+    frame = pd.DataFrame(
+        {
+            "bcr_patient_barcode": [f"TCGA-DD-{1000 + i}" for i in range(n)],
+            "type": "LIHC",
+            "age_at_initial_pathologic_diagnosis": X["age"].astype(int),
+            "gender": np.where(X["gender"].astype(str) == "1", "FEMALE", "MALE"),
+            "histological_grade": rng.choice(["G1", "G2", "G3", "G4"], n),
+            "treatment_outcome_first_course": first_course,
+            "margin_status": rng.choice(["R0", "R1", "[Not Available]"], n),
+            "OS": died.astype(int),
+            "OS.time": y["lenfol"].astype(int),
+        }
+    )
+    frame.to_excel(path := folder / "TCGA-CDR-SupplementalTableS1.xlsx", index=False)
+    return Export(path, X, y, {"time_unit": "days"})
+
+
+#: Columns of the disease after treatment, by the name a clinical sheet gives them: its control
+#: or failure, a time free of it, an abbreviation or a status at the last contact (dropped as
+#: another outcome), and a response, a stage after neoadjuvant therapy or a salvage treatment
+#: (set aside as measured after treatment). Header: its cells.
+AFTER_TREATMENT_OUTCOMES = {
+    **dict.fromkeys(
+        ["Local Control", "Locoregional control", "Regional Control", "Distant Control", "LRF",
+         "Local failure", "Loco-regional failure", "Freedom from distant metastasis", "BCR",
+         "Biochemical failure", "Treatment failure", "Status at last contact",
+         "Disease-free status", "NED", "Tumor free"],
+        ("yes", "no"),
+    ),
+    **dict.fromkeys(
+        ["Best Overall Response", "RECIST response", "Tumor response", "disease_response",
+         "Progressive disease", "Response to induction"],
+        ("CR", "PR", "SD", "PD"),
+    ),
+    "Residual cancer burden": ("RCB-0", "RCB-I", "RCB-II", "RCB-III"),
+    "ypT": ("ypT0", "ypT1", "ypT2"),
+    "ypN": ("ypN0", "ypN1"),
+    "Salvage therapy": ("yes", "no"),
+}  # fmt: skip
+#: Baseline variables named like those (made-up values): a test by PCR, a treatment given or
+#: assigned, a performance status, another control or failure, a time free of smoking, a
+#: surgical margin (known at surgery, before an adjuvant model's baseline), a pathologic T stage,
+#: free text, a diabetes ('DM') beside its duration, and the mRECIST response after TACE the
+#: clinical schema's HCC studies take as a predictor (sun2023). Header: its cells.
+AFTER_TREATMENT_LOOKALIKES = {
+    "HPV PCR": ("positive", "negative"),
+    "Postoperative radiotherapy": ("yes", "no"),
+    "ECOG_0_vs_1": ("0", "1"),
+    "Pain control": ("good", "poor"),
+    "Glycemic control": ("good", "poor"),
+    "Quality control": ("passed", "failed"),
+    "Control arm": ("yes", "no"),
+    "Treatment arm": ("A", "B"),
+    "Heart failure": ("yes", "no"),
+    "Free text": ("seen", "called"),
+    "Smoke-free years": ("0", "5", "12"),
+    "Tumor free margin": ("yes", "no"),
+    "Margin free": ("yes", "no"),
+    "pT": ("pT1", "pT2", "pT3"),
+    "DM": ("0", "1"),
+    "DM duration (years)": ("1", "4", "9"),
+    "Progressive disease at diagnosis": ("yes", "no"),
+    "mRECIST": ("CR", "PR", "SD", "PD"),
+}
+
+
+def veterans_after_treatment(folder: Path) -> Export:
+    """The veterans' lung cancer trial (137 patients, 128 deaths) as 'Patient ID', 'OS (days)',
+    'OS status' (Dead/Alive) and its age, with :data:`AFTER_TREATMENT_OUTCOMES` and
+    :data:`AFTER_TREATMENT_LOOKALIKES` filled at random."""
+    X, y = datasets.load_veterans_lung_cancer()
+    n, rng = len(X), np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "Patient ID": [f"P{i:03d}" for i in range(n)],
+            "OS (days)": y["Survival_in_days"].astype(int),
+            "OS status": np.where(y["Status"], "Dead", "Alive"),
+            "Age": X["Age_in_years"].astype(int),
+        }
+    )
+    for header, cells in {**AFTER_TREATMENT_OUTCOMES, **AFTER_TREATMENT_LOOKALIKES}.items():
+        frame[header] = rng.choice(cells, n)
+    frame.to_csv(path := folder / "veterans_after_treatment.csv", index=False)
+    return Export(path, X, y)

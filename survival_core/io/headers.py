@@ -99,9 +99,34 @@ _OUTCOME_WORDS = frozenset(
      "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus", "overleving", "overleden",
      "overlijden", "recidief", "progressie", "progressievrije", "sobrevida", "obito", "falecido",
      "progressao", "recorrencia", "progresion", "progressione", "progress", "progredient",
-     # NLST's glued names of the death ('dth_days')
-     "dth"}
+     # NLST's glued names of the death ('dth_days'); an outcome (TCGA's
+     # 'treatment_outcome_first_course': Complete Remission/Response, Progressive Disease)
+     "dth", "outcome", "outcomes"}
 )  # fmt: skip
+
+#: Words of a disease's control, an outcome beside where it was controlled (:data:`_CONTROLLED`:
+#: 'Local control', 'Distant Control'), and of its failure, beside those or a biochemical or
+#: treatment failure's words; never 'Pain control', 'Glycemic control', 'Control arm', a
+#: 'Treatment / Control' arm nor 'Heart failure'.
+_CONTROL_WORDS = frozenset({"control", "controlled"})
+_FAILURE_WORDS = frozenset({"failure", "failures", "failed"})
+_CONTROLLED = frozenset(
+    {"local", "loco", "locoregional", "regional", "distant", "nodal", "lr", "tumor", "tumour",
+     "disease"}
+)  # fmt: skip
+_FAILED = _CONTROLLED | {"biochemical", "treatment"}
+#: What an outcome's '... free' is free of ('Disease-free status', 'Tumor free', 'Event free
+#: (months)'): never 'Smoke-free years', 'Free text' nor a 'Tumor free margin', a surgical
+#: margin, known at surgery (:data:`_MARGIN_WORDS`).
+_FREE_OF = frozenset(
+    {"disease", "tumor", "tumour", "event", "cancer", "metastasis", "metastases", "distant",
+     "local", "locoregional", "regional", "biochemical", "bcr", "failure", "progression",
+     "recurrence", "relapse"}
+)  # fmt: skip
+_MARGIN_WORDS = frozenset({"margin", "margins"})
+#: Abbreviations of an outcome standing alone or before 'status' or 'event' only: a locoregional
+#: failure, a biochemical recurrence (never TCGA's 'bcr_patient_barcode'), no evidence of disease.
+_OUTCOME_ABBREVIATIONS = frozenset({"lrf", "bcr", "ned"})
 
 #: Outcomes of a screening trial, as NLST names them (their unit read off: 'candx_days' is
 #: 'candx'): the lung cancer confirmed, its year and days from randomisation to diagnosis, the
@@ -154,7 +179,7 @@ _SPELLED_ENDPOINTS = {
 
 #: Header words of an outcome only beside a time word ('Length FU', NLST's 'fup_days', 'Local
 #: control_duration'; never '5-FU', a chemotherapy, nor 'control arm').
-_TIMED_OUTCOME_WORDS = frozenset({"fu", "fup", "lfu", "control", "failure", "free", "lc", "ttr"})
+_TIMED_OUTCOME_WORDS = frozenset({"fu", "fup", "lfu", "control", "failure", "lc", "ttr"})
 
 #: Header words of an outcome beside a length of time only (not beside 'last': 'Time to
 #: metastasis (months)' is one, 'last_metastasis_site' none; 'Time – diagnosis to LR(days)' of
@@ -499,6 +524,30 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
         )
         or _NEW_TUMOR_EVENT in h.name
         or h.name in _FOLLOW_UP_STATES
+        or _names_a_disease_state(h)
+    )
+
+
+def _names_a_disease_state(h: Header) -> bool:
+    """Whether a header names the disease's state after treatment: its control or failure
+    ('Local control', 'Biochemical failure'), a time free of it ('Freedom from distant
+    metastasis', 'Disease-free status', 'Tumor free'), an outcome's abbreviation ('LRF', 'BCR',
+    'NED') or a status at the last contact. Kept as predictors, such columns gave a model the
+    outcome back; 'Pain control', 'Smoke-free years' and a 'Tumor free margin' are baseline."""
+    words = set(h.tokens)
+    return (
+        bool(words & _CONTROL_WORDS and words & _CONTROLLED)
+        or bool(words & _FAILURE_WORDS and words & _FAILED)
+        or _in_a_row(("freedom", "from"), h)
+        or (
+            any(a in _FREE_OF and b == "free" for a, b in pairwise(h.tokens))
+            and not words & _MARGIN_WORDS
+        )
+        or (
+            h.tokens[0] in _OUTCOME_ABBREVIATIONS
+            and words - {h.tokens[0]} <= _EVENT_WORDS | {"status"}
+        )
+        or {"status", "last"} <= words
     )
 
 
@@ -610,8 +659,28 @@ def _times(time: list[str], flag: list[str]) -> bool:
 #: 'PsP_TP_score' (pseudoprogression), a 'posttherapy' or 'postop' glued in one word.
 _AFTER_TREATMENT_WORDS = frozenset(
     {"3dac", "interreg", "presurg", "pcr", "rcb", "rcbclass", "psp", "posttherapy",
-     "posttreatment", "postop", "postoperative", "postsurgery", "postsurgical", "postrt"}
+     "posttreatment", "postop", "postoperative", "postsurgery", "postsurgical", "postrt",
+     # a salvage treatment, given once the first failed
+     "salvage"}
 )  # fmt: skip
+#: A response by RECIST, by its name's words as written (:attr:`Header.tokens`): never mRECIST's
+#: after TACE ('mRECIST', read 'm', 'recist' at its case turn), a predictor of the clinical
+#: schema's HCC studies (sun2023 requires it).
+_RECIST = frozenset({"recist", "irecist"})
+#: A stage after neoadjuvant therapy ('ypT', 'ypN', 'yp_stage'; prefixed 'yp' only: 'pT' and
+#: 'Type' are not one).
+_YP_STAGE = re.compile(r"yp(?:t|n|m|tnm|stage)?")
+_STAGE_PARTS = frozenset({"t", "n", "m", "tnm", "stage"})
+#: Words beside 'response' making it the tumour's response to treatment ('Best Overall Response',
+#: 'Tumor response', GDC's 'disease_response', 'Response to induction'); a lone 'Response' is one
+#: too, a gene set's 'interferon_gamma_response' score is not.
+_RESPONSE_OF = frozenset(
+    {"best", "overall", "objective", "tumor", "tumour", "disease", "clinical", "pathologic",
+     "pathological", "radiologic", "radiological", "radiographic", "metabolic", "treatment",
+     "therapy", "chemo", "chemotherapy", "induction", "neoadjuvant", "partial"}
+)  # fmt: skip
+#: A response's phrases: the residual cancer burden, RECIST's progressive disease.
+_RESPONSE_PHRASES = (("residual", "cancer", "burden"), ("progressive", "disease"))
 #: Words after 'post' or 'after' that make a post-treatment measure ('SUVmax post-therapy PET').
 _TREATMENT_WORDS = frozenset(
     {"therapy", "treatment", "tx", "op", "operative", "surgery", "surgical", "rt", "chemo",
@@ -630,14 +699,17 @@ _RESPONSE_WORDS = frozenset({"pathologic", "pathological", "complete", "response
 
 def measured_after_treatment(h: Header) -> str:
     """The words of a header saying its column was measured after treatment began ('post-therapy'
-    of 'SUVmax post-therapy PET', 'PreSurg', 'PCR'), "" when none: an outcome of treatment, not a
-    baseline predictor (I-SPY1's tumour diameters during and after chemotherapy were kept as
-    predictors with no word). 'Baseline', 'pre-treatment' and 'prior surgery' are not, nor a
-    treatment given ('Postoperative radiotherapy') nor an 'HPV PCR'."""
+    of 'SUVmax post-therapy PET', 'PreSurg', 'PCR', 'RECIST response', 'ypT', 'Salvage therapy'),
+    "" when none: an outcome of treatment, not a baseline predictor (I-SPY1's tumour diameters
+    during and after chemotherapy were kept as predictors with no word). 'Baseline',
+    'pre-treatment' and 'prior surgery' are not, nor a treatment given ('Postoperative
+    radiotherapy') nor an 'HPV PCR'."""
     if set(h.tokens) <= _GIVEN_TREATMENT_WORDS:
         return ""
     if {"complete", "response"} <= set(h.tokens):  # 'Pathologic complete response'
         return "complete response"
+    if response := _response_to_treatment(h):
+        return response
     for words in (h.tokens, h.words):  # 'PreSurg' as written, 'Post RT' split at its case
         for at, word in enumerate(words):
             if word == "pcr" and len(words) > 1 and not set(words) & _RESPONSE_WORDS:
@@ -648,6 +720,23 @@ def measured_after_treatment(h: Header) -> str:
             if word in ("post", "after") and following in _TREATMENT_WORDS:
                 return f"{word}-{following}"
     return ""
+
+
+def _response_to_treatment(h: Header) -> str:
+    """The words of a header naming the tumour's response to treatment ('Best Overall Response',
+    'Residual cancer burden', 'Progressive disease', but 'at diagnosis') or its stage after
+    neoadjuvant therapy ('ypT'), "" when none: TCGA's 'treatment_outcome_first_course' of such
+    categories lifted a Cox c-index from 0.72 to 0.83."""
+    words = set(h.tokens)
+    if words & _RECIST:
+        return min(words & _RECIST)
+    if "response" in words and (len(words) == 1 or words & _RESPONSE_OF):
+        return "response"
+    for phrase in _RESPONSE_PHRASES:
+        if _in_a_row(phrase, h) and "diagnosis" not in words:
+            return " ".join(phrase)
+    first = h.tokens[0]
+    return "yp" if _YP_STAGE.fullmatch(first) and (first != "yp" or words & _STAGE_PARTS) else ""
 
 
 #: Names of a column saying which split of a study's data a patient is in.

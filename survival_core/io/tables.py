@@ -21,7 +21,12 @@ from sksurv.util import Surv
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.clinical import MISSING_CODES, MISSING_TOKENS, no_value_numbers
 from survival_core.io.delimited import read_delimited, written_numbers
-from survival_core.io.headers import DEATH_WORDS_ABROAD, is_outcome_like, parse_header
+from survival_core.io.headers import (
+    DEATH_WORDS_ABROAD,
+    is_outcome_like,
+    measured_after_treatment,
+    parse_header,
+)
 from survival_core.text import first_few
 
 #: A longest follow-up shorter than this (days) suggests times in months or years read as days.
@@ -411,16 +416,24 @@ _GROUPED = re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+\s*")
 def _without_outcomes(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """``X`` without the columns named as outcomes (``OS_months`` beside the time, a vital status,
     a recurrence), said in ``notes``: known only after follow-up, such a column lets a model learn
-    the outcome back (veterans with two: c-index 0.95 instead of 0.71). The clinical spreadsheet
-    import drops them by the same names; a table made elsewhere may hold them."""
+    the outcome back (veterans with two: c-index 0.95 instead of 0.71), nor those measured after
+    treatment began (a tumour's response, 'ypT', 'PCR'). The clinical spreadsheet import drops
+    them by the same names; a table made elsewhere may hold them."""
     headers = {c: parse_header(str(c)) for c in X.columns}
     outcomes = [c for c, h in headers.items() if is_outcome_like(h, headers.values())]
+    after = [c for c, h in headers.items() if c not in outcomes and measured_after_treatment(h)]
     if outcomes:
         notes.append(
             f"Left out as outcomes, not predictors: {', '.join(map(str, outcomes))} (known only "
             "after follow-up). Rename a column measured at baseline that only reads like one."
         )
-    return X.drop(columns=outcomes)
+    if after:
+        notes.append(
+            f"Left out as measured after treatment began, not baseline predictors: "
+            f"{', '.join(map(str, after))} (a response, a stage after neoadjuvant therapy, a "
+            "salvage treatment). Rename a column measured at baseline that only reads like one."
+        )
+    return X.drop(columns=outcomes + after)
 
 
 #: pandas' name for a column read without a header ('Unnamed: 0').

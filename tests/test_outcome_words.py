@@ -1,0 +1,96 @@
+"""Columns of the disease after treatment named as clinical sheets name them (a local control, a
+biochemical failure, a best overall response, 'ypT', TCGA's first course's outcome): never
+predictors in the cohort import nor in a model table, while baseline variables named alike ('Pain
+control', 'HPV PCR', 'Smoke-free years', a surgical margin) stay. Real cohorts of
+scikit-survival, their outcome known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from survival_core.io.headers import parse_header
+from survival_core.io.tables import load_model_table
+from tests.clinical_exports import (
+    AFTER_TREATMENT_LOOKALIKES,
+    AFTER_TREATMENT_OUTCOMES,
+    tcga_cdr,
+    veterans_after_treatment,
+)
+
+#: What the import says of a column of another outcome and of one measured after treatment.
+ANOTHER_OUTCOME = "dropped: another outcome or ID column, not a clinical variable"
+AFTER_TREATMENT = "dropped: measured after treatment (its header says {!r})"
+
+
+def _actions(result, column: str) -> list[str]:
+    return [c.action for c in result.report if c.column == column]
+
+
+def _model_table(sheet: pd.DataFrame, folder: Path, renamed: dict[str, str]) -> Path:
+    """``sheet`` as a model table: its ID, time and event columns ``renamed`` to case_id, time
+    and event (a death 1)."""
+    table = sheet.rename(columns=renamed)
+    table["event"] = table["event"].isin([1, "Dead"]).astype(int)
+    table.to_csv(path := folder / "model_table.csv", index=False)
+    return path
+
+
+def test_tcgas_first_course_outcome_is_no_predictor(tmp_path: Path) -> None:
+    """WHAS500 as TCGA-CDR's table: 'treatment_outcome_first_course' (Progressive Disease for
+    most who died) was kept as a predictor and lifted a Cox c-index from 0.717 to 0.829."""
+    export = tcga_cdr(tmp_path)
+    result = read_clinical_spreadsheet(export.path, **export.options)
+    assert (len(result.table), int(result.table["event"].sum())) == (500, 215)
+    assert list(result.variables.columns) == [
+        "type", "age_at_initial_pathologic_diagnosis", "gender", "histological_grade",
+        "margin_status",
+    ]  # fmt: skip
+    assert _actions(result, "treatment_outcome_first_course") == [ANOTHER_OUTCOME]
+    sheet = pd.read_excel(export.path)
+    renamed = {"bcr_patient_barcode": "case_id", "OS.time": "time", "OS": "event"}
+    model = load_model_table([_model_table(sheet, tmp_path, renamed)])
+    assert "treatment_outcome_first_course" not in model.X.columns
+    assert "margin_status" in model.X.columns
+    assert any("treatment_outcome_first_course" in note for note in model.notes)
+
+
+def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
+    tmp_path: Path,
+) -> None:
+    """The veterans' trial with 25 columns of the disease after treatment beside 18 baseline
+    columns named alike: 'Local Control', 'LRF', 'BCR', 'Best Overall Response', 'ypT' and the
+    rest were kept as predictors (each a model could learn the outcome back from); 'Pain
+    control', 'HPV PCR', 'Smoke-free years' (dropped as a time free of something), 'Tumor free
+    margin', 'DM' beside 'DM duration (years)' and the HCC schema's 'mRECIST' stay."""
+    export = veterans_after_treatment(tmp_path)
+    result = read_clinical_spreadsheet(export.path)
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    lookalikes = {parse_header(header).name for header in AFTER_TREATMENT_LOOKALIKES}
+    assert set(result.variables.columns) == {"age"} | lookalikes
+    said = {header: _actions(result, header) for header in AFTER_TREATMENT_OUTCOMES}
+    outcomes = [header for header, actions in said.items() if actions == [ANOTHER_OUTCOME]]
+    assert outcomes == [
+        "Local Control", "Locoregional control", "Regional Control", "Distant Control", "LRF",
+        "Local failure", "Loco-regional failure", "Freedom from distant metastasis", "BCR",
+        "Biochemical failure", "Treatment failure", "Status at last contact",
+        "Disease-free status", "NED", "Tumor free",
+    ]  # fmt: skip
+    assert said["Best Overall Response"][0].startswith(AFTER_TREATMENT.format("response"))
+    assert said["ypT"][0].startswith(AFTER_TREATMENT.format("yp"))
+    assert said["Salvage therapy"][0].startswith(AFTER_TREATMENT.format("salvage"))
+    assert said["Residual cancer burden"][0].startswith(
+        AFTER_TREATMENT.format("residual cancer burden")
+    )
+    assert all(len(actions) == 1 for actions in said.values())
+    # a model table drops them by the same names, saying which and why
+    sheet = pd.read_csv(export.path)
+    renamed = {"Patient ID": "case_id", "OS (days)": "time", "OS status": "event"}
+    model = load_model_table([_model_table(sheet, tmp_path, renamed)])
+    assert set(model.X.columns) == {"Age"} | set(AFTER_TREATMENT_LOOKALIKES)
+    (after,) = [n for n in model.notes if n.startswith("Left out as measured after treatment")]
+    assert "Best Overall Response, RECIST response, Tumor response, disease_response" in after
+    np.testing.assert_array_equal(model.y["event"], export.y["Status"])
