@@ -857,3 +857,36 @@ def veterans_after_treatment(folder: Path) -> Export:
         frame[header] = rng.choice(cells, n)
     frame.to_csv(path := folder / "veterans_after_treatment.csv", index=False)
     return Export(path, X, y)
+
+
+def mama_mia(folder: Path, metastases: bool = False) -> Export:
+    """MAMA-MIA's clinical workbook ('dataset_info') filled with GBSG2's 686 patients: no event
+    column, an event being a filled 'days_to_recurrence' (299), every patient's
+    'days_to_follow_up', 'days_to_metastasis' and 'days_to_death' blank; ``metastases``: a
+    made-up metastasis for every 7th recurrence, at its days."""
+    X, y = datasets.load_gbsg2()
+    n, rng = len(X), np.random.default_rng(0)
+    days = y["time"].astype(int)
+    recurred = y["cens"]
+    frame = pd.DataFrame(
+        {
+            "patient_id": [f"DUKE_{i:03d}" for i in range(n)],
+            "dataset": "DUKE",
+            "age": X["age"].astype(int),
+            "menopause": np.where(X["menostat"] == "Post", "post", "pre"),
+            "tumor_size_mm": X["tsize"].astype(int),
+            "hr": (X["estrec"] > 0).astype(int),
+            "tumor_subtype": rng.choice(["luminal_a", "luminal_b", "triple_negative"], n),
+            "nodes_positive": X["pnodes"].astype(int),
+            "pcr": rng.choice([0, 1], n),
+            "days_to_follow_up": days,
+            "days_to_recurrence": np.where(recurred, days, np.nan),
+            "days_to_metastasis": np.where(recurred & (np.arange(n) % 7 == 0), days, np.nan)
+            if metastases
+            else np.nan,
+            "days_to_death": np.nan,
+        }
+    )
+    path = folder / "clinical_and_imaging_info.xlsx"
+    frame.to_excel(path, sheet_name="dataset_info", index=False)
+    return Export(path, X, y)

@@ -70,6 +70,7 @@ from survival_core.cohort.outcome_columns import (
     glued_event,
     named_id,
     named_time,
+    one_days_to_event,
     own_event_names,
     split_days,
     time_by_name,
@@ -148,6 +149,13 @@ NO_EVENTS_START = "No events: "
 #: Start of the warning that every patient with an outcome has the event, none censored
 #: (lymph-node's 'deathdate', the living's last contact, read as each one's death).
 NO_CENSORED_START = "No censored patient: "
+
+#: What the report says of days to death holding none beside days to another event (MAMA-MIA's
+#: 'days_to_death' beside 'days_to_recurrence'): its pair with the follow-up gave no event.
+_NO_DEATH_DAYS = (
+    "holds no days: not the outcome (an overall survival without a death); the days to {} are "
+    "read instead"
+)
 
 _ROW_LABELS_DROPPED = (
     "dropped: row numbers or labels, not a variable (a column without a header, or headed as a "
@@ -338,9 +346,15 @@ def read_clinical_spreadsheet(
     if time_text is None:
         of_event = column_endpoint(headers[event_text]) if event_text is not None else None
         time_text = time_by_name(headers, cells, numbers, of_event)
+    to_events = split_days(headers, cells) if time_text is None else []
+    if death_text and follow_text and to_events and present_texts(cells[death_text]).empty:
+        report.append(Coercion(death_text, _NO_DEATH_DAYS.format(show(to_events)), len(cells)))
+        death_text = None  # MAMA-MIA's: its days to recurrence are the outcome
     if time_text is None and not (death_text and follow_text):  # TCGA's pair is read below
         time_text = (
-            split_days(headers) or named_time(headers) or follow_up_length(headers, cells, numbers)
+            one_days_to_event(path, headers, to_events)
+            or named_time(headers)
+            or follow_up_length(headers, cells, numbers)
         )
     if event_text is None:
         event_text, censoring = _event_by_name(path, cells, headers, time_text, report)

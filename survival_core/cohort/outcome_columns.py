@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from survival_core.cohort.clinical_events import DEATH_HEADER_WORDS, column_endpoint
-from survival_core.cohort.clinical_values import holds_dates, stated_unit
-from survival_core.cohort.import_report import give_option
+from survival_core.cohort.clinical_values import holds_dates, present_texts, stated_unit
+from survival_core.cohort.import_report import give_option, show
 from survival_core.cohort.outcome_dates import FOLLOW_UP_DATE_WORDS
-from survival_core.cohort.survival_times import FOLLOW_UP_DAYS_NAMES
+from survival_core.cohort.survival_times import DEATH_DAYS_NAMES, FOLLOW_UP_DAYS_NAMES
 from survival_core.errors import InputError
 from survival_core.io.dates import date_stems, names_a_date
 from survival_core.io.delimited import NumberMarks
@@ -202,8 +202,9 @@ def named_time(headers: dict[str, Header]) -> str | None:
 
 
 #: A column of days to an event, and the event ('local_recurrence' of Duke-Breast-Cancer-MRI's
-#: 'Days to local recurrence', 'death' of TCGA BCR's 'death_days_to'); never to the last one.
-_DAYS_TO = re.compile(r"days_to_(?!last_)(?P<to>\w+)|(?!last_)(?P<of>\w+)_days_to")
+#: 'Days to local recurrence', 'death' of TCGA BCR's 'death_days_to'); never to the last one nor
+#: to the follow-up (MAMA-MIA's 'days_to_follow_up').
+_DAYS_TO = re.compile(r"days_to_(?!last_|follow_?up$)(?P<to>\w+)|(?!last_)(?P<of>\w+)_days_to")
 
 
 def censoring_days(headers: dict[str, Header], to_event: str) -> str | None:
@@ -219,17 +220,33 @@ def censoring_days(headers: dict[str, Header], to_event: str) -> str | None:
     return first_by_name(headers, (*free, *FOLLOW_UP_DAYS_NAMES), base=False)
 
 
-def split_days(headers: dict[str, Header]) -> str | None:
-    """The one column of days to an event beside days to the last assessment free of it
-    (:func:`censoring_days`; Duke-Breast-Cancer-MRI's local recurrence), for a table without a
-    survival time column; None when not exactly one (TCGA's days to death are read apart)."""
-    own = [
+def split_days(headers: dict[str, Header], cells: pd.DataFrame) -> list[str]:
+    """The columns of days to an event other than death, each holding some, beside days to the
+    last assessment free of it or to the last follow-up (:func:`censoring_days`;
+    Duke-Breast-Cancer-MRI's local recurrence, MAMA-MIA's 'days_to_recurrence' beside
+    'days_to_follow_up'), for a table without a survival time column (TCGA's days to death are
+    read apart)."""
+    return [
         text
-        for text in headers
-        if (other := censoring_days(headers, text)) is not None
-        and headers[other].name.endswith(("_free", "_free_assessment"))
+        for text, h in headers.items()
+        if h.name not in DEATH_DAYS_NAMES
+        and censoring_days(headers, text) is not None
+        and not present_texts(cells[text]).empty
     ]
-    return own[0] if len(own) == 1 else None
+
+
+def one_days_to_event(path: Path, headers: dict[str, Header], to_events: list[str]) -> str | None:
+    """The one of :func:`split_days`' columns, the survival time; None when there is none;
+    several are refused: which event is the outcome is the user's to say."""
+    if len(to_events) <= 1:
+        return to_events[0] if to_events else None
+    censoring = censoring_days(headers, to_events[0])
+    raise InputError(
+        f"{path.name}: {show(to_events)} each hold the days to an event, {censoring!r} the others' "
+        f"days: which is the survival time is yours to say. Give the time column of the endpoint "
+        f"studied ({give_option('time_column', to_events[0])}): a patient without its days is "
+        f"censored at {censoring!r}."
+    )
 
 
 #: Header words of a follow-up, whose time column holds a censored patient's time.

@@ -30,6 +30,8 @@ DEATH_DAYS_NAMES = ("days_to_death", "death_days_to")
 FOLLOW_UP_DAYS_NAMES = (
     "days_to_last_follow_up", "days_to_last_followup", "last_contact_days_to",
     "days_to_last_contact", "days_to_last_known_alive",
+    # MAMA-MIA's, beside its days to recurrence, metastasis and death
+    "days_to_follow_up", "days_to_followup",
 )  # fmt: skip
 
 
