@@ -62,15 +62,26 @@ def _glued_date(word: str) -> bool:
 def names_a_date(words: Iterable[str]) -> bool:
     """Whether a header's words (:attr:`~survival_core.io.headers.Header.words`) name a date:
     a date word ('Date of birth', 'DiagnosisDate' split at its case) or one glued to another
-    ('dxdate', as Stata exports name them): its numbers are day numbers, never a variable."""
-    return any(w in DATE_WORDS or _glued_date(w) for w in words)
+    ('dxdate', as Stata exports name them): its numbers are day numbers, never a variable. An
+    age's header never does (:func:`_names_an_age`)."""
+    words = list(words)
+    return not _names_an_age(words) and any(w in DATE_WORDS or _glued_date(w) for w in words)
 
 
 def may_name_a_date(words: Iterable[str]) -> bool:
     """Whether a header's words name a date (:func:`names_a_date`) or end as CDISC's dates do
     (:data:`CDISC_DATE_ENDINGS`): such a column is a date when its values are day numbers."""
     words = list(words)
-    return names_a_date(words) or any(w.endswith(CDISC_DATE_ENDINGS) for w in words)
+    return names_a_date(words) or (
+        not _names_an_age(words) and any(w.endswith(CDISC_DATE_ENDINGS) for w in words)
+    )
+
+
+def _names_an_age(words: list[str]) -> bool:
+    """Whether a header's first word is 'age': an age at some date ('Age at the date of
+    diagnosis (years)'; Duke-Breast-Cancer-MRI's 'Age at last contact ... (from the date of
+    diagnosis)' in days, which Excel's serial numbers read as dates of 1949 to 1982)."""
+    return bool(words) and words[0] == "age"
 
 
 def date_stems(words: Iterable[str]) -> set[str]:
