@@ -110,6 +110,18 @@ def test_a_csv_keyed_under_a_patient_id_header_gives_the_images_row_under_the_ps
     assert MRN.encode() not in stored and OTHER_MRN.encode() not in stored
 
 
+def test_a_csv_with_a_study_id_beside_a_chart_number_is_keyed_by_the_study_id(
+    export: dict[str, bytes],
+) -> None:
+    """An 'ID' (the images' PatientID) beside a Brazilian 'Prontuário' (the chart number): the
+    chart number was taken as the case's ID, no row matched the images and the albumin was not
+    read. The study ID keys the row; the chart number is left out."""
+    rows = f"ID,Prontuário,albumin\n{OTHER_MRN},5501,40\n{MRN},7702,38\n"
+    folder, case = _loaded([("Zyxwv.zip", zip_bytes(export)), ("study.csv", rows.encode())])
+    assert case.case_id == Deidentifier().pseudonym(MRN) and case.clinical["albumin"] == 38
+    assert (folder / "clinical.csv").read_text() == f"case_id,albumin\n{case.case_id},38\n"
+
+
 def test_a_clinical_json_of_another_patient_under_an_mrn_key_is_not_stored(
     export: dict[str, bytes],
 ) -> None:

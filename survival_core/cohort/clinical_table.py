@@ -49,6 +49,7 @@ from survival_core.cohort.clinical_sheet import (
     without_summary_rows,
 )
 from survival_core.cohort.clinical_values import (
+    IDENTIFIER_DROPPED,
     OUTCOME_DROPPED,
     clean_variable,
     holds_dates,
@@ -111,6 +112,7 @@ from survival_core.io.dates import date_order
 from survival_core.io.delimited import POINTS_UNLESS_SAID, NumberMarks, number_marks
 from survival_core.io.headers import (
     CENSOR_NAMES,
+    CHART_NUMBER_NAMES,
     EVENT_NAMES,
     ID_NAMES,
     Header,
@@ -713,6 +715,9 @@ def _clean_variables(
     for text in cells.columns:
         h = headers[text]
         if text in outcome_texts:
+            continue
+        if h.name in CHART_NUMBER_NAMES:  # a 'Prontuário' beside the study's 'ID'
+            report.append(Coercion(text, IDENTIFIER_DROPPED, len(cells)))
             continue
         if h.name in ID_NAMES:
             report.append(Coercion(text, OUTCOME_DROPPED, len(cells)))

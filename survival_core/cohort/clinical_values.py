@@ -79,6 +79,7 @@ _MILLIMETRES = {"mm": 1.0, "cm": 10.0}
 _LEVEL_SHARE = 0.05
 
 OUTCOME_DROPPED = "dropped: another outcome or ID column, not a clinical variable"
+IDENTIFIER_DROPPED = "dropped: an identifier or free text (by its name)"
 #: clinical_report.csv's action for a column without a value (an external run names it).
 NO_VALUES_DROPPED = "dropped: no values"
 
@@ -394,9 +395,7 @@ def clean_variable(
     identifying = tokens & _IDENTIFIER_PARTS or h.name.endswith("_id") or numbered
     # 'institution_id' is the centre's code, I-SPY1's 'race_id' a race's
     if identifying and not names_a_centre(column) and not _codes_a_category(cells, h):
-        report.append(
-            Coercion(column, "dropped: an identifier or free text (by its name)", len(cells))
-        )
+        report.append(Coercion(column, IDENTIFIER_DROPPED, len(cells)))
         return "dropped", None, ""
     missing = missing_mask(cells, column, [] if outcome else report, None if outcome else numbers)
     as_written = cells[~missing]

@@ -54,8 +54,17 @@ EVENT_NAMES = (
     "overleden", "overlijden", "obito", "falecido",
 )  # fmt: skip
 
-#: Header names of the patient ID column, most specific first (compared normalised): the cohort
-#: import's and an upload's clinical file's alike.
+#: Header names of a hospital's number of the patient: the medical record (chart) number, the
+#: Dutch 'Patiëntnummer' and the Brazilian 'Prontuário'. The patient ID only where no study ID
+#: is named: beside an 'ID' it is another identifier, dropped (the chart number taken as the ID
+#: gave new pseudonyms, and a sheet whose patients shared one was refused).
+CHART_NUMBER_NAMES = (
+    "mrn", "patientnummer", "patient_nummer", "prontuario", "no_prontuario", "numero_prontuario",
+    "numero_do_prontuario",
+)  # fmt: skip
+
+#: Header names of the patient ID column, most specific first (compared normalised), a chart
+#: number last: the cohort import's and an upload's clinical file's alike.
 ID_NAMES = (
     # TCGA / GDC: the barcode TCIA's images carry as PatientID, before GDC's UUID case_id
     "case_submitter_id", "submitter_id", "bcr_patient_barcode",
@@ -68,10 +77,8 @@ ID_NAMES = (
     "identifiant_patient", "patientennummer",
     "patienten_id", "pat_nr", "id_paciente", "numero_paciente", "n_paciente", "id_paziente",
     "codice_paziente", "numero_paziente", "n_paziente",
-    # Dutch and Portuguese (Brazil): 'Patiëntnummer', 'Prontuário' (the patient's chart number)
-    "patientnummer", "patient_nummer", "prontuario", "no_prontuario", "numero_prontuario",
-    "numero_do_prontuario",
-    "id", "patient", "subject", "case", "participant", "mrn", "pid",
+    "id", "patient", "subject", "case", "participant", "pid",
+    *CHART_NUMBER_NAMES,
 )  # fmt: skip
 
 #: Names of a censoring column: its 1 / yes means *censored*, so the event is its inverse.
