@@ -7,9 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.io.tables import TIME_UNITS
 
 #: How a column the import drops as an identifier is reported.
 IDENTIFIER_DROPPED = "dropped: an identifier or free text (by its name)"
@@ -42,3 +45,36 @@ def test_a_study_id_wins_over_a_chart_number_beside_it(tmp_path: Path) -> None:
     alone = frame.drop(columns="ID").drop(index=1)  # no study ID: the chart number is the ID
     alone.to_csv(path, index=False)
     assert read_clinical_spreadsheet(path).id_column == "Prontuário"
+
+
+@pytest.mark.parametrize(
+    ("time_header", "event_header", "unit"),
+    [
+        ("Durée de survie (jours)", "Décès", "days"),
+        ("Survie globale (mois)", "Décès", "months"),
+        ("Tiempo de supervivencia (meses)", "Fallecido", "months"),
+        ("Sopravvivenza (mesi)", "Deceduto", "months"),
+        ("Überlebenszeit (Monate)", "Verstorben", "months"),
+    ],
+)
+def test_a_survival_time_headed_abroad_is_found_by_its_name(
+    tmp_path: Path, time_header: str, event_header: str, unit: str
+) -> None:
+    """The veterans' trial headed as French, Spanish, Italian and German exports write it:
+    'Durée de survie (jours)' was refused ('no survival time column recognised among: N°
+    patient, ...'), as 'Tiempo de supervivencia' was."""
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = pd.DataFrame(
+        {
+            "N° patient": [f"V{i:03d}" for i in range(len(X))],
+            "Karnofsky": X["Karnofsky_score"].to_numpy(),
+            time_header: y["Survival_in_days"] / TIME_UNITS[unit],
+            event_header: y["Status"].astype(int),
+        }
+    )
+    frame.to_csv(path := tmp_path / "veterans.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert (result.time_column, result.event_column) == (time_header, event_header)
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    np.testing.assert_allclose(result.table["time"], y["Survival_in_days"])
+    assert list(result.variables.columns) == ["karnofsky"]

@@ -35,6 +35,9 @@ TIME_NAMES = (
     "survie", "survie_globale", "duree_de_suivi", "suivi", "uberleben", "ueberleben",
     "gesamtuberleben", "uberlebenszeit", "ueberlebenszeit", "nachbeobachtung", "supervivencia",
     "supervivencia_global", "seguimiento", "sopravvivenza", "sopravvivenza_globale",
+    # the length of that survival ('Durée de survie (jours)', 'Tiempo de supervivencia')
+    "duree_de_survie", "duree_survie", "temps_de_survie", "tiempo_de_supervivencia",
+    "tiempo_supervivencia", "tempo_di_sopravvivenza", "tempo_sopravvivenza",
     # Dutch and Portuguese ('Overleving (maanden)', 'Sobrevida global (meses)')
     "overleving", "totale_overleving", "sobrevida", "sobrevida_global",
 )  # fmt: skip
