@@ -4,6 +4,7 @@ and a study ID beside a hospital's chart number."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,24 @@ def test_a_survival_time_headed_abroad_is_found_by_its_name(
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
     np.testing.assert_allclose(result.table["time"], y["Survival_in_days"])
     assert list(result.variables.columns) == ["karnofsky"]
+
+
+def test_a_table_only_imports_summary_says_what_its_kept_rows_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A table-only `cohort import --json` of the veterans' trial printed 'clinical_rows_kept':
+    0 though clinical.csv held all 137 rows: it counts the earlier clinical.csv's rows kept, and
+    says so by its name."""
+    from survival_core.cli.main import main
+
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = X.reset_index(drop=True)
+    frame.insert(0, "patient_id", [f"V{i:03d}" for i in range(len(X))])
+    frame["Survival_in_days"], frame["Status"] = y["Survival_in_days"], y["Status"].astype(int)
+    frame.to_csv(sheet := tmp_path / "veterans.csv", index=False)
+    argv = ["cohort", "import", "--clinical", str(sheet), "--out", str(cohort := tmp_path / "c")]
+    assert main([*argv, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "clinical_rows_kept" not in summary
+    assert (summary["clinical_rows"], summary["earlier_clinical_rows_kept"]) == (137, 0)
+    assert len(pd.read_csv(cohort / "clinical.csv")) == 137

@@ -779,7 +779,7 @@ def test_a_sheet_of_the_patients_added_keeps_the_earlier_patients_rows(
     assert clinical.loc[cases["P-003"], "time"] == 3.5 * 30.4375
     assert clinical["albumin"].isna().tolist() == [False, True, True]
     summary = json.loads(out_text.strip().splitlines()[-1])
-    assert (summary["clinical_rows"], summary["clinical_rows_kept"]) == (2, 1)
+    assert (summary["clinical_rows"], summary["earlier_clinical_rows_kept"]) == (2, 1)
     assert summary["cases_without_clinical_row"] == 0
     kept = "kept from the cohort's earlier clinical.csv: cases this spreadsheet has no row for"
     assert f"clinical: (rows): {kept} (withdraw a patient to take the row out) (1)" in err

@@ -133,10 +133,13 @@ class ClinicalJoin:
         return [str(line) for line in self.report if asks_to_act(line.action)]
 
     def summary(self) -> dict[str, Any]:
+        """The join's totals, as ``cohort import --json`` prints them: the rows of this
+        spreadsheet written, and the earlier ``clinical.csv``'s rows kept beside them (once
+        'clinical_rows_kept': a table-only import's 0 was read as none of its rows kept)."""
         warnings = self.warnings()
         return {
             "clinical_rows": self.n_joined,
-            "clinical_rows_kept": self.kept,
+            "earlier_clinical_rows_kept": self.kept,
             "clinical_rows_without_case": self.unmatched_rows,
             "cases_without_clinical_row": len(self.cases_without_row),
             "clinical_rows_without_outcome": self.no_outcome,
