@@ -100,3 +100,119 @@ def test_a_table_only_imports_summary_says_what_its_kept_rows_are(
     assert "clinical_rows_kept" not in summary
     assert (summary["clinical_rows"], summary["earlier_clinical_rows_kept"]) == (137, 0)
     assert len(pd.read_csv(cohort / "clinical.csv")) == 137
+
+
+def test_a_seer_case_listing_is_read_by_its_names(tmp_path: Path) -> None:
+    """SEER*Stat's case listing of 1,000 FLCHAIN patients: 'Survival months' with 'Vital status
+    recode (study cutoff used)' (Alive/Dead) was refused ('no survival event column
+    recognised'). Its cause-of-death classifications and months flag stay out of the
+    variables."""
+    X, y = datasets.load_flchain()
+    keep = np.sort(np.random.default_rng(0).choice(len(X), 1000, replace=False))
+    X, y = X.iloc[keep].reset_index(drop=True), y[keep]
+    cancer = y["death"] & (X["chapter"] == "Circulatory").to_numpy()
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": 100001 + np.arange(len(X)),
+            "Sex": np.where(X["sex"] == "F", "Female", "Male"),
+            "kappa": X["kappa"],
+            "Survival months": np.floor(y["futime"] / TIME_UNITS["months"]).astype(int),
+            "Survival months flag": "Complete dates are available",
+            "Vital status recode (study cutoff used)": np.where(y["death"], "Dead", "Alive"),
+            "SEER cause-specific death classification": np.where(
+                cancer, "Dead (attributable to this cancer dx)", "Alive or dead of other cause"
+            ),
+        }
+    )
+    sheet.to_csv(path := tmp_path / "seer_case_listing.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.event_column == "Vital status recode (study cutoff used)"
+    assert (result.time_column, result.time_unit) == ("Survival months", "months")
+    assert (len(result.table), int(result.table["event"].sum())) == (1000, int(y["death"].sum()))
+    assert (result.endpoint, result.endpoint_name) == ("death", "os")
+    assert list(result.variables.columns) == ["sex", "kappa"]
+
+
+def test_a_cbioportal_download_of_disease_free_survival_is_read_by_its_names(
+    tmp_path: Path,
+) -> None:
+    """A cBioPortal download's display names of GBSG2's recurrence-free survival (686
+    patients, 299 recurrences), 'Disease Free (Months)' and 'Disease Free Status'
+    ('1:Recurred/Progressed'), were refused, as 'Overall Survival (Months)' was read."""
+    X, y = datasets.load_gbsg2()
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": [f"P-{i:04d}" for i in range(len(X))],
+            "Diagnosis Age": X["age"].to_numpy(),
+            "Tumor Size": X["tsize"].to_numpy(),
+            "Disease Free (Months)": (y["time"] / TIME_UNITS["months"]).round(2),
+            "Disease Free Status": np.where(y["cens"], "1:Recurred/Progressed", "0:DiseaseFree"),
+        }
+    )
+    sheet.to_csv(path := tmp_path / "brca_gbsg2.tsv", sep="\t", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert (result.time_column, result.event_column) == (
+        "Disease Free (Months)",
+        "Disease Free Status",
+    )
+    assert (len(result.table), int(result.table["event"].sum())) == (686, 299)
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == (
+        "disease",
+        "dfs",
+        False,
+    )
+    assert list(result.variables.columns) == ["diagnosis_age", "tumor_size"]
+
+
+def test_a_uk_registry_keyed_by_the_nhs_number_is_read(tmp_path: Path) -> None:
+    """A UK registry's AIDS trial patients keyed by 'NHS number' alone (no study ID) was refused
+    ('no patient ID column'); the NHS number is the ID where nothing else is."""
+    X, y = datasets.load_aids()
+    sheet = pd.DataFrame(
+        {
+            "NHS number": [str(9_000_000_000 + i) for i in range(len(X))],
+            "CD4": X["cd4"].to_numpy(),
+            "time (days)": y["time"],
+            "death": y["censor"].astype(int),
+        }
+    )
+    sheet.to_csv(path := tmp_path / "uk_registry.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.id_column == "NHS number"
+    assert (len(result.table), int(result.table["event"].sum())) == (1151, 96)
+
+
+def _veterans(path: Path, event_header: str, dead: str, alive: str) -> None:
+    """The veterans' trial with its ID, Karnofsky score, 'OS' (days) and its deaths under
+    ``event_header``, each patient ``dead`` or ``alive``."""
+    X, y = datasets.load_veterans_lung_cancer()
+    pd.DataFrame(
+        {
+            "ID": [f"UCSF-PDGM-{i:04d}" for i in range(len(X))],
+            "Karnofsky": X["Karnofsky_score"].to_numpy(),
+            "OS (days)": y["Survival_in_days"],
+            event_header: np.where(y["Status"], dead, alive),
+        }
+    ).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("event_header", "dead", "alive"),
+    [
+        ("1-dead 0-alive", "1", "0"),  # UCSF-PDGM's
+        ("Estado (vivo/fallecido)", "fallecido", "vivo"),
+        ("Stato (vivo/deceduto)", "deceduto", "vivo"),
+    ],
+)
+def test_a_vital_status_is_found_by_its_name(
+    tmp_path: Path, event_header: str, dead: str, alive: str
+) -> None:
+    """UCSF-PDGM's '1-dead 0-alive' and a Spanish 'Estado' or Italian 'Stato' vital status
+    were read only when given ('no survival event column recognised'): found by name, they are
+    overall survival's deaths (137 patients, 128 deaths)."""
+    _veterans(path := tmp_path / "veterans.csv", event_header, dead, alive)
+    result = read_clinical_spreadsheet(path)
+    assert result.event_column == event_header
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "os", True)
+    assert list(result.variables.columns) == ["karnofsky"]

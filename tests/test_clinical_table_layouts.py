@@ -106,9 +106,11 @@ def test_dukes_recurrence_time_is_split_between_two_columns(tmp_path: Path) -> N
         result, f"{DUKE_EVENT} (0 = no, 1 = yes)"
     )
     assert result.endpoint == "disease"
-    # found without being given, beside a vital status: which event is the time's is asked
-    with pytest.raises(InputError, match="cannot mix two endpoints. Give the event"):
-        read_clinical_spreadsheet(export.path)
+    # found without being given: 'Recurrence event(s)' is the recurrence time's event, not the
+    # vital status beside it (that pair was refused as two endpoints)
+    found = read_clinical_spreadsheet(export.path)
+    assert (found.time_column, found.event_column) == (result.time_column, result.event_column)
+    np.testing.assert_array_equal(found.table["event"], table["event"])
 
 
 def test_a_birth_date_in_days_before_diagnosis_is_the_age(tmp_path: Path) -> None:

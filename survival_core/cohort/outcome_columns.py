@@ -38,8 +38,12 @@ from survival_core.io.headers import (
 _DEATH_EVENT_NAMES = tuple(n for n in EVENT_NAMES if set(n.split("_")) & DEATH_HEADER_WORDS)
 #: Names of a vital status column, read before an ambiguous censoring column beside it.
 VITAL_STATUS_NAMES = ("vital_status", "survival_status", "vitalstatus", "deadstatus")
-#: Names of a recurrence's event column (R's survival::rotterdam: 'recur').
-_RECURRENCE_EVENTS = ("relapse", "relapsed", "recurrence", "recurred", "recur")
+#: Names of a recurrence's event column (R's survival::rotterdam: 'recur', Duke-Breast-Cancer-
+#: MRI's 'Recurrence event(s)', 'recurrence_event_s' beside its codes).
+_RECURRENCE_EVENTS = (
+    "relapse", "relapsed", "recurrence", "recurred", "recur", "recurrence_event",
+    "recurrence_events", "recurrence_event_s",
+)  # fmt: skip
 #: Event names of a time column's endpoint (its name's first part), looked for before the rest:
 #: HECKTOR's RFS pairs with its Relapse column, never with a vital status beside it; an OS time
 #: with the death column, never a bare 'status' beside it (GBSG2's recurrence flag was).
@@ -89,8 +93,10 @@ def time_endpoints(h: Header) -> list[str]:
     """The endpoints whose event columns (:data:`ENDPOINT_EVENTS`) a time column's are looked
     for among: the one its header names ('rfs' of R's 'rfstime', whose 'recur' was not looked
     for; 'os' of 'overall survival'), then its name's first part as written ('css' of
-    'css_months')."""
-    return list(dict.fromkeys(e for e in (endpoint_name(h), h.tokens[0]) if e))
+    'css_months'), then 'rfs' where it names a recurrence (Duke's 'Days to local recurrence',
+    beside whose 'Recurrence event(s)' the vital status was taken)."""
+    recurrence = "rfs" if set(h.tokens) & {"recurrence", "relapse"} else None
+    return list(dict.fromkeys(e for e in (endpoint_name(h), h.tokens[0], recurrence) if e))
 
 
 def check_endpoints(

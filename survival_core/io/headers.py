@@ -27,6 +27,8 @@ TIME_NAMES = (
     # written out ('Progression free survival (months)', 'disease-free survival')
     "progression_free_survival", "disease_free_survival", "recurrence_free_survival",
     "relapse_free_survival", "event_free_survival",
+    # cBioPortal's 'Disease Free (Months)'
+    "disease_free",
     # R's survival data glue them ('rfstime' of GBSG2, 'ostime')
     "ostime", "rfstime", "pfstime", "dfstime", "efstime",
     # NCDB's Participant User File: months from diagnosis to the last contact or death
@@ -50,20 +52,29 @@ EVENT_NAMES = (
     "pfs_event", "pfs_status", "dfs_event", "dfs_status", "rfs_event", "rfs_status",
     "efs_event", "efs_status", "relapse", "relapsed", "recurrence", "recurred", "progression",
     "progressed",
+    # SEER's 'Vital status recode (study cutoff used)', cBioPortal's 'Disease Free Status',
+    # Duke-Breast-Cancer-MRI's 'Recurrence event(s)' (with its codes, 'Recurrence event(s) (0 =
+    # no, 1 = yes)', the '(s)' is in its name)
+    "vital_status_recode", "disease_free_status", "recurrence_event", "recurrence_events",
+    "recurrence_event_s",
     # French, German, Spanish, Italian ('Décès' is 'deces', 'Statut vital' 'statut_vital')
     "deces", "decede", "statut_vital", "etat_vital", "evenement", "verstorben", "tod",
     "exitus", "fallecido", "muerte", "evento", "decesso", "deceduto", "morte",
     # Dutch and Portuguese ('Overleden', 'Óbito' is 'obito')
     "overleden", "overlijden", "obito", "falecido",
+    # a Spanish or Italian vital status ('Estado (vivo/fallecido)', 'Stato (vivo/deceduto)'),
+    # last: 'estado' is also a country's state
+    "estado_vital", "stato_vitale", "stato_in_vita", "estado", "stato",
 )  # fmt: skip
 
-#: Header names of a hospital's number of the patient: the medical record (chart) number, the
-#: Dutch 'Patiëntnummer' and the Brazilian 'Prontuário'. The patient ID only where no study ID
-#: is named: beside an 'ID' it is another identifier, dropped (the chart number taken as the ID
-#: gave new pseudonyms, and a sheet whose patients shared one was refused).
+#: Header names of a hospital's or health service's number of the patient: the medical record
+#: (chart) number, the UK's NHS number, the Dutch 'Patiëntnummer' and the Brazilian
+#: 'Prontuário'. The patient ID only where no study ID is named: beside an 'ID' it is another
+#: identifier, dropped (the chart number taken as the ID gave new pseudonyms, and a sheet whose
+#: patients shared one was refused).
 CHART_NUMBER_NAMES = (
-    "mrn", "patientnummer", "patient_nummer", "prontuario", "no_prontuario", "numero_prontuario",
-    "numero_do_prontuario",
+    "mrn", "medical_record_number", "hospital_number", "nhs_number", "nhs_no", "patientnummer",
+    "patient_nummer", "prontuario", "no_prontuario", "numero_prontuario", "numero_do_prontuario",
 )  # fmt: skip
 
 #: Header names of the patient ID column, most specific first (compared normalised), a chart
@@ -186,6 +197,9 @@ _SPELLED_ENDPOINTS = {
     ("relapse", "free", "survival"): "rfs",
     ("event", "free", "survival"): "efs",
 }
+#: cBioPortal's names of a disease-free survival's time and status ('Disease Free (Months)',
+#: 'Disease Free Status'), which say no 'survival'.
+_DISEASE_FREE_NAMES = frozenset({"disease_free", "disease_free_status"})
 
 #: Header words of an outcome only beside a time word ('Length FU', NLST's 'fup_days', 'Local
 #: control_duration'; never '5-FU', a chemotherapy, nor 'control arm').
@@ -309,37 +323,49 @@ _MEANING = r"[A-Za-z][A-Za-z -]*(?:\s*[,(]\s*(?![\w.]+\s*[=:])[A-Za-z][A-Za-z -]
 
 
 #: A header that is its codes, each meaning then its code ('Censored_0_progressed_1',
-#: 'Death_1_StillAliveorLostToFU_0' of TCIA's HCC-TACE-Seg), and one such pair.
+#: 'Death_1_StillAliveorLostToFU_0' of TCIA's HCC-TACE-Seg), and one such pair; then each code
+#: before its meaning (UCSF-PDGM's '1-dead 0-alive').
 _CODES_IN_NAME = re.compile(r"(?:[A-Za-z]+[_\s-]+\d[_\s-]+)+[A-Za-z]+[_\s-]+\d")
 _CODE_AFTER_MEANING = re.compile(r"([A-Za-z]+)[_\s-]+(\d)")
+_CODES_FIRST_IN_NAME = re.compile(r"(?:\d[_\s-]+[A-Za-z]+[_\s-]+)+\d[_\s-]+[A-Za-z]+")
+_CODE_BEFORE_MEANING = re.compile(r"(\d)[_\s-]+([A-Za-z]+)")
 #: Words of an outcome or status that each meaning of such a header names ('lost' of
 #: 'StillAliveorLostToFU'); 'ECOG_0_vs_1' or 'Stage_I_II_0_vs_III_IV_1' names none: a variable.
 _CODED_OUTCOME_WORDS = _OUTCOME_WORDS | {"event", "lost", "stillalive"}
 
 
-def _codes_in_name(text: str) -> bool:
-    """Whether a header is its codes (:data:`_CODES_IN_NAME`), each meaning an outcome or status
-    (:data:`_CODED_OUTCOME_WORDS`): 'ECOG_0_vs_1' was read as codes of 'ecog' and 'vs', a yes/no
-    variable named 'vs' (beside 'Nodes_0_vs_1', refused as the same variable)."""
-    if not _CODES_IN_NAME.fullmatch(text):
-        return False
-    return all(
+def _name_codes(text: str) -> list[tuple[str, str]]:
+    """The (meaning, code) pairs of a header that is its codes (:data:`_CODES_IN_NAME`, or
+    :data:`_CODES_FIRST_IN_NAME`: '1-dead 0-alive' was found by no name), each meaning an
+    outcome or status (:data:`_CODED_OUTCOME_WORDS`); none of another header: 'ECOG_0_vs_1' was
+    read as codes of 'ecog' and 'vs', a yes/no variable named 'vs' (beside 'Nodes_0_vs_1',
+    refused as the same variable)."""
+    if _CODES_IN_NAME.fullmatch(text):
+        pairs = _CODE_AFTER_MEANING.findall(text)
+    elif _CODES_FIRST_IN_NAME.fullmatch(text):
+        pairs = [(meaning, code) for code, meaning in _CODE_BEFORE_MEANING.findall(text)]
+    else:
+        return []
+    outcome = all(
         set(normalise_name(_CASE_TURN.sub("_", meaning)).split("_")) & _CODED_OUTCOME_WORDS
-        for meaning, _ in _CODE_AFTER_MEANING.findall(text)
+        for meaning, _ in pairs
     )
+    return pairs if outcome else []
+
+
+def _codes_in_name(text: str) -> bool:
+    """Whether a header is its codes (:func:`_name_codes`)."""
+    return bool(_name_codes(text))
 
 
 def code_meanings(codes: str) -> dict[str, str]:
     """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states, a
     hyphen's words kept whole ('0=death-free' was read as '0=death'), a comma's or a bracket's
     too ('2=dead, other causes' was read as '2=dead', an event of a disease-specific survival).
-    A header of meanings and codes ('Censored_0_progressed_1') states its codes too (its
-    'censored' read it backwards: 70 progressions of 35)."""
-    if _codes_in_name(codes):
-        return {
-            code: _CASE_TURN.sub(" ", meaning).lower()
-            for meaning, code in _CODE_AFTER_MEANING.findall(codes)
-        }
+    A header of meanings and codes ('Censored_0_progressed_1', '1-dead 0-alive') states its
+    codes too (its 'censored' read it backwards: 70 progressions of 35)."""
+    if pairs := _name_codes(codes):
+        return {code: _CASE_TURN.sub(" ", meaning).lower() for meaning, code in pairs}
     return {
         code.lower(): meaning.strip(" -").lower()
         for code, meaning in re.findall(rf"([\w.]+)\s*[=:]\s*({_MEANING})", codes)
@@ -463,8 +489,8 @@ def d_names_death(h: Header) -> bool:
 def endpoint_name(h: Header) -> str | None:
     """The endpoint an outcome's header names: its name's first part ('dss' of 'DSS.time', 'rfs'
     of R's 'rfstime', 'ttr'), a word glued to a time or a censoring word ('rfs' of 'rectime' and
-    'censrec', 'os' of 'censdead'), or words spelling it ('cause-specific': 'dss', 'Progression
-    free survival (months)': 'pfs'), 'css' as 'dss'; None for a bare 'time' or 'status'. DSS and
+    'censrec', 'os' of 'censdead'), cBioPortal's 'Disease Free' ('dfs'), or words spelling it
+    ('cause-specific': 'dss', 'Progression free survival (months)': 'pfs'), 'css' as 'dss'; None for a bare 'time' or 'status'. DSS and
     OS are both a death's endpoint, RFS and PFS a recurrence's or progression's, but not one
     outcome."""
     first = h.tokens[0]
@@ -475,6 +501,8 @@ def endpoint_name(h: Header) -> str | None:
         name = glued.group(1)
     elif word := _GLUED_ENDPOINT_WORD.fullmatch(first):
         name = _GLUED_ENDPOINT_WORDS[word.group("censored") or word.group("timed")]
+    elif h.name in _DISEASE_FREE_NAMES:
+        name = "dfs"
     else:
         name = next((n for words, n in _SPELLED_ENDPOINTS.items() if _in_a_row(words, h)), None)
     return _SAME_ENDPOINT.get(name or "", name)
