@@ -27,6 +27,7 @@ from survival_core.io.headers import (
 )
 from survival_core.io.tables import (
     ALIVE_WORDS,
+    CODED_STATUS,
     EVENT_WORDS,
     VITAL_STATUS_CODES,
     VITAL_STATUS_LETTERS,
@@ -157,13 +158,8 @@ def _censored_yes_no(h: Header) -> bool:
     )  # an 'unknown' or 'missing' code beside is no value ('9=unknown': left missing)
 
 
-#: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
-#: '1:Recurred/Progressed').
-_CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
-
-
 def _event_word(text: str) -> int | None:
-    if (coded := _CODED_STATUS.fullmatch(text)) is not None:
+    if (coded := CODED_STATUS.fullmatch(text)) is not None:
         return int(coded[1])
     if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1

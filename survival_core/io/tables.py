@@ -77,6 +77,9 @@ ALIVE_WORDS |= _ALIVE_CODES | {"lost to follow-up", "lost to follow up"}
 VITAL_STATUS_CODES = _DEAD_CODES | _ALIVE_CODES
 VITAL_STATUS_LETTERS = {"d": "dead", "a": "alive"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
+#: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
+#: '1:Recurred/Progressed'), compared lower-cased.
+CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
 #: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.
 SETTINGS_KEY = b"radsurv.settings"
@@ -186,6 +189,12 @@ def read_table(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         raise InputError(f"Table {path} is a spreadsheet workbook: {_IMPORT_FIRST}")
+    if path.suffix.lower() == ".json":  # parsed as delimited text, it had 'no case_id column'
+        raise InputError(
+            f"Table {path} is JSON, not a CSV or Parquet table: a JSON array of one object per "
+            "patient is read by the cohort import (`cohort import --clinical FILE --out DIR`, or "
+            "the Cohort page's Import), which writes the cohort's clinical.csv."
+        )
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = numpy_backed(pd.read_parquet(path))
@@ -256,10 +265,13 @@ def parquet_metadata(path: Path) -> dict[bytes, bytes]:
 
 def _event_word(value: object) -> str:
     """A cell of an event column as a word of :data:`EVENT_WORDS` / :data:`ALIVE_WORDS`: numbers
-    as 0, 1, 2 (1.0 read from a column with gaps is 1), text lower-cased; '' when empty."""
+    as 0, 1, 2 (1.0 read from a column with gaps is 1), cBioPortal's '1:DECEASED' as its code
+    (:data:`CODED_STATUS`), text lower-cased; '' when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = str(value).strip().lower()
+    if (coded := CODED_STATUS.fullmatch(text)) is not None:
+        return coded[1]
     try:
         number = float(text)
     except ValueError:
@@ -269,7 +281,7 @@ def _event_word(value: object) -> str:
 
 def event_indicator(cells: pd.Series) -> pd.Series:
     """An event column as True / False, None where missing or unreadable (0/1, 1.0/0.0, true/false,
-    yes/no, dead/alive, event/censored). A column of 1s and 2s is refused: R's survival package
+    yes/no, dead/alive, event/censored, '1:DECEASED'/'0:LIVING'). A column of 1s and 2s is refused: R's survival package
     reads 2 as the event, other tools 1, so only the user can say."""
     words = cells.map(_event_word)
     present = set(words) - {""}
