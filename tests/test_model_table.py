@@ -272,7 +272,8 @@ def test_missing_value_codes_are_missing_at_any_share(tmp_path: Path) -> None:
     grade '.' was a level, and a Cox model blamed for not converging."""
     X, y = load_gbsg2()
     table = X.assign(case_id=[f"G{i:03d}" for i in range(len(X))], time=y["time"], event=y["cens"])
-    clean = TablePreprocessor().fit(table.drop(columns=["case_id", "time", "event"]))
+    table.to_csv(tmp_path / "clean.csv", index=False)  # horTh's yes/no read as True/False
+    clean = TablePreprocessor().fit(load_model_table([tmp_path / "clean.csv"]).X)
     coded = table.astype({"tsize": object, "progrec": object, "pnodes": object, "tgrade": object})
     rows = np.arange(len(coded))
     coded.loc[rows % 12 == 0, "tsize"] = "."

@@ -1,6 +1,7 @@
 """The model tables of ``fit``/``cv --table`` read a real cohort's cells as the cohort import
-reads them: cBioPortal's '1:DECEASED' is an event, and a JSON file is pointed to the import.
-Each was refused otherwise than by the import."""
+reads them: missing-value words among numbers and in categories are missing, a lab's '<1' is
+its bound, yes and no in other languages are yes/no, cBioPortal's '1:DECEASED' is an event, and
+a JSON file is pointed to the import. Each gave another model, or a refusal, than the import's."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ import pytest
 from sksurv.datasets import load_gbsg2
 
 from survival_core.errors import InputError
+from survival_core.io.clinical_schema import SCHEMA_FILE
 from survival_core.io.tables import load_model_table
+from survival_core.models.scoring import load_scoring_model
+from survival_core.models.tabular import TablePreprocessor
+from survival_core.workflows.scoring import score_values
+from survival_core.workflows.training import train_model
+
+#: GBSG2's model inputs once read: numbers, yes/no hormone therapy, two categories.
+GBSG2_INPUTS = [
+    "age", "estrec", "horTh=True", "menostat=Pre", "pnodes", "progrec", "tgrade=II", "tgrade=III",
+    "tsize",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +36,122 @@ def gbsg2() -> pd.DataFrame:
     table = table.assign(time=y["time"], event=y["cens"].astype(int))
     table.insert(0, "case_id", [f"G{i:03d}" for i in range(len(table))])
     return table
+
+
+def _rows(gbsg2: pd.DataFrame, n: int, seed: int = 0) -> np.ndarray:
+    """A mask of ``n`` of GBSG2's rows drawn with ``seed``."""
+    drawn = np.random.default_rng(seed).choice(len(gbsg2), n, replace=False)
+    return np.isin(np.arange(len(gbsg2)), drawn)
+
+
+def test_missing_value_words_among_numbers_are_missing(tmp_path: Path, gbsg2) -> None:
+    """40 lymph-node counts written '-' and 40 progesterone receptors '[Not Available]' (6 %,
+    past the 2 % of stray words read as missing): each column became a category of one level per
+    value, 37 model inputs with pnodes' 30 levels, 242 with progrec's."""
+    dashes, unavailable = _rows(gbsg2, 40, 1), _rows(gbsg2, 40, 2)
+    written = gbsg2.astype({"pnodes": object, "progrec": object})
+    written.loc[dashes, "pnodes"] = "-"
+    written.loc[unavailable, "progrec"] = "[Not Available]"
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    np.testing.assert_array_equal(table.X["pnodes"], gbsg2["pnodes"].where(~dashes))
+    np.testing.assert_array_equal(table.X["progrec"], gbsg2["progrec"].where(~unavailable))
+    assert table.notes == [
+        "'pnodes': 40 value(s) that are not numbers ('-') among numbers: read as missing.",
+        "'progrec': 40 value(s) that are not numbers ('[Not Available]') among numbers: read as "
+        "missing.",
+    ]
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
+
+
+def test_a_lab_value_written_as_a_bound_is_the_bound(tmp_path: Path, gbsg2) -> None:
+    """60 estrogen receptors written '<1' made the column a category of 231 levels (an apparent
+    c-index of 0.78 for 0.69); the import reads the bound, 1."""
+    bounded = _rows(gbsg2, 60)
+    written = gbsg2.astype({"estrec": object})
+    written.loc[bounded, "estrec"] = "<1"
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    np.testing.assert_array_equal(table.X["estrec"], gbsg2["estrec"].where(~bounded, 1.0))
+    assert table.notes == ["'estrec': 60 value(s) written as bounds ('<1') read as the bound."]
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
+
+
+def test_numbers_with_too_many_cells_that_are_not_are_refused_naming_them(
+    tmp_path: Path, gbsg2
+) -> None:
+    """60 estrogen receptors 'n.v.' (a German lab's 'not evaluable', no missing-value word):
+    too many to be typos read as missing, the column was a category of 231 levels unsaid."""
+    written = gbsg2.astype({"estrec": object})
+    written.loc[_rows(gbsg2, 60), "estrec"] = "n.v."
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        load_model_table([path])
+    first = written["case_id"][written["estrec"] == "n.v."].iloc[0]
+    assert str(refused.value).startswith(
+        f"Column 'estrec' holds numbers and 60 cell(s) that are not ({first} 'n.v.', "
+    )
+    assert str(refused.value).endswith(
+        "read as text, it would be a category of 234 levels. Write those cells as numbers, or "
+        "leave them empty where there is no value."
+    )
+
+
+def test_unknown_in_a_category_is_missing_unless_the_schema_lists_it(tmp_path: Path, gbsg2) -> None:
+    """A grade 'unknown' for 40 patients was a fourth grade; the import reads it as missing. A
+    cohort's schema listing 'unknown' among the grades keeps it a level."""
+    unknown = _rows(gbsg2, 40)
+    written = gbsg2.copy()
+    written.loc[unknown, "tgrade"] = "unknown"
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    assert table.X["tgrade"].isna().sum() == 40
+    assert set(table.X["tgrade"].dropna()) == {"I", "II", "III"}
+    assert table.notes == ["'tgrade': 40 value(s) 'unknown' read as missing."]
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
+    (tmp_path / SCHEMA_FILE).write_text(
+        "variables:\n- {name: tgrade, kind: category, categories: [I, II, III, unknown]}\n"
+    )
+    listed = load_model_table([path])
+    assert (listed.X["tgrade"] == "unknown").sum() == 40 and listed.notes == []
+
+
+@pytest.fixture(scope="module")
+def english_model(tmp_path_factory: pytest.TempPathFactory, gbsg2):
+    """A coxph fitted (as ``fit --table``) on GBSG2 with hormone therapy written yes/no."""
+    folder = tmp_path_factory.mktemp("english")
+    gbsg2.to_csv(folder / "gbsg2.csv", index=False)
+    train_model([folder / "gbsg2.csv"], "coxph", {}, folder / "m")
+    return load_scoring_model(folder / "m")
+
+
+@pytest.mark.parametrize(
+    ("yes", "no"), [("ja", "nein"), ("oui", "non"), ("sí", "no"), ("sim", "não"), ("ja", "nee")]
+)
+def test_yes_and_no_in_other_languages_are_yes_no(
+    tmp_path: Path, gbsg2, english_model, yes: str, no: str
+) -> None:
+    """Hormone therapy 'ja'/'nein' was a category of reference 'ja', its coefficient given to
+    'nein' (the sign reversed), and a patient's 'yes' refused as unseen; the import reads it as
+    yes/no. The model is the one of the table written yes/no, and takes either word."""
+    abroad = gbsg2.assign(horTh=gbsg2["horTh"].map({"yes": yes, "no": no}))
+    abroad.to_csv(tmp_path / "gbsg2.csv", index=False)
+    train_model([tmp_path / "gbsg2.csv"], "coxph", {}, tmp_path / "m")
+    loaded = load_scoring_model(tmp_path / "m")
+    (spec,) = [s for s in loaded.model.preprocessor_.columns_ if s["name"] == "horTh"]
+    assert spec["categories"] == ["False", "True"]
+    X = gbsg2.drop(columns=["case_id", "time", "event"])
+    np.testing.assert_allclose(
+        loaded.model.predict_risk(X.assign(horTh=X["horTh"] == "yes")),
+        english_model.model.predict_risk(X.assign(horTh=X["horTh"] == "yes")),
+        rtol=1e-9,
+    )
+    patient = X.iloc[0].to_dict()
+    scores = [score_values({**patient, "horTh": w}, loaded, "P1") for w in ("yes", yes)]
+    assert scores[0].risk == scores[1].risk and scores[0].cautions == []
+    english = score_values({**patient, "horTh": "yes"}, english_model, "P1")
+    assert scores[0].risk == pytest.approx(english.risk, rel=1e-9)
+    assert "'horTh' read as yes/no: " in " ".join(load_model_table([tmp_path / "gbsg2.csv"]).notes)
 
 
 @pytest.mark.parametrize(

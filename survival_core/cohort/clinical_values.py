@@ -22,9 +22,11 @@ from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numb
 from survival_core.io.clinical_schema import (
     NO_TOKENS,
     YES_TOKENS,
+    YES_WORDS,
     names_a_category_code,
     names_a_centre,
     names_a_scale,
+    yes_no_words,
 )
 from survival_core.io.dates import (
     date_stems,
@@ -33,7 +35,7 @@ from survival_core.io.dates import (
     names_a_date,
     parse_dates,
 )
-from survival_core.io.delimited import NumberMarks, as_ascii
+from survival_core.io.delimited import DECIMAL, NumberMarks, as_ascii, read_bounds
 from survival_core.io.headers import TIME_UNIT_OF, Header, name_unit, normalise_name
 from survival_core.io.tables import TIME_UNITS
 
@@ -58,16 +60,9 @@ _IDENTIFYING_NUMBERS = frozenset(
 )  # fmt: skip
 _NUMBER_WORDS = frozenset({"number", "no", "nr", "num", "nbr", "code"})
 
-_BOOL_YES = YES_TOKENS - {"1", "t"}
-_BOOL_NO = NO_TOKENS - {"0", "f"}
 #: Share of a column's present values that must be numbers for it to be numeric (the rest,
 #: text without digits such as "not done", is read as missing and reported).
 _NUMERIC_SHARE = 0.95
-#: A decimal number with a point or a comma ('1.5', '1,5', '.5').
-DECIMAL = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
-
-#: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
-_BOUND = re.compile(r"\s*[<>]=?\s*" + DECIMAL + r"\s*")
 _NUMBER_WITH_UNIT = re.compile(f"({DECIMAL})" + r"\s*([A-Za-zµ%°/][A-Za-zµ%°/^0-9.]*)")
 #: One-letter units of a number ('65 y', '3 d', '70 g'); others ('2a', '3b') are substages.
 _LETTER_UNITS = frozenset({"y", "d", "w", "h", "g", "l", "m", "%"})
@@ -148,13 +143,6 @@ def stated_unit(h: Header) -> str:
         if said:
             return said.pop()
     return name_unit(h)
-
-
-def _to_boolean(present: pd.Series) -> pd.Series | None:
-    lowered = present.str.lower()
-    if not lowered.isin(_BOOL_YES | _BOOL_NO).all():
-        return None
-    return lowered.isin(_BOOL_YES)
 
 
 def _shouting(text: str) -> int:
@@ -248,15 +236,11 @@ def _numeric_column(
     if unitless is None:
         return None
     present, unit, scale = unitless
-    bounds = present.str.fullmatch(_BOUND.pattern)
-    if bounds.any():  # a lab's '<0.5', '>1000': the bound, said (they made the column text)
-        present = present.where(~bounds, present.str.replace(r"^\s*[<>]=?\s*", "", regex=True))
+    present, bounds = read_bounds(present)
+    if bounds:  # a lab's '<0.5', '>1000': the bound, said (they made the column text)
         report.append(
-            Coercion(
-                column, "values written as bounds ('<0.5', '>1000') read as the bound",
-                int(bounds.sum()),
-            )
-        )  # fmt: skip
+            Coercion(column, "values written as bounds ('<0.5', '>1000') read as the bound", bounds)
+        )
     parsed = numbers.readable(present, column)
     if not parsed.any() or parsed.mean() < _NUMERIC_SHARE:
         return None
@@ -465,10 +449,10 @@ def clean_variable(
                 values = values.astype("boolean")
             report.append(Coercion(column, action, len(present_values)))
         return "variable", values.reindex(cells.index), unit or h.unit
-    boolean = _to_boolean(present)
+    boolean = yes_no_words(present)
     if boolean is not None:
         spellings = ", ".join(
-            f"{s!r} -> {'yes' if s.lower() in _BOOL_YES else 'no'}" for s in sorted(set(present))
+            f"{s!r} -> {'yes' if s.lower() in YES_WORDS else 'no'}" for s in sorted(set(present))
         )
         report.append(Coercion(column, f"read as yes/no: {spellings}", len(present)))
         return "variable", boolean.astype("boolean").reindex(cells.index), h.unit

@@ -38,19 +38,37 @@ from survival_core.io.clinical import (
 )
 from survival_core.io.delimited import without_space_groups
 from survival_core.io.headers import normalise_name, parse_header
-from survival_core.io.tables import YES_NO_ABROAD
 from survival_core.text import number_text
 
 NUMBER, INTEGER, CATEGORY, YES_NO = "number", "integer", "category", "yes/no"
 KINDS = (NUMBER, INTEGER, CATEGORY, YES_NO)
+#: The same in the languages hospital exports come in (French, German, Spanish, Italian, Dutch,
+#: Portuguese): the one list of yes and no abroad, an event's and a yes/no variable's alike.
+YES_NO_ABROAD = {
+    "oui": "yes",
+    "non": "no",
+    "ja": "yes",
+    "nein": "no",
+    "nee": "no",
+    "sí": "yes",
+    "sì": "yes",
+    "si": "yes",
+    "sim": "yes",
+    "não": "no",
+    "nao": "no",
+}
 #: Yes and no as a form or a clinical file writes them, and as the import reads them from
-#: exports in other languages ('oui', 'nein': :data:`~survival_core.io.tables.YES_NO_ABROAD`).
+#: exports in other languages ('oui', 'nein': :data:`YES_NO_ABROAD`).
 YES_TOKENS = frozenset({"1", "true", "yes", "y", "t", "positive", "pos", "present"}) | {
     word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"
 }
 NO_TOKENS = frozenset({"0", "false", "no", "n", "f", "negative", "neg", "absent"}) | {
     word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"
 }
+#: The words of a yes/no column of a table (not '1'/'0', numbers, nor 't'/'f'): the cohort
+#: import's and the model tables' alike (:func:`yes_no_words`).
+YES_WORDS = YES_TOKENS - {"1", "t"}
+NO_WORDS = NO_TOKENS - {"0", "f"}
 #: Yes and no as one patient's value is typed: '+' in serology's habit, 'none' (no cirrhosis),
 #: a no-value word of a table that typed for a yes/no says no. '-' is not here: a negative
 #: serology or a test not done, as hospital tables write it, it is refused for a yes/no.
@@ -84,6 +102,16 @@ SCHEMA_FILE = "schema.yaml"
 DRAFTED_SCHEMA = ".schema.drafted.yaml"
 #: The fields of a variable in ``schema.yaml``, in their order (the Cohort page edits them).
 SCHEMA_FIELDS = ("name", "kind", "label", "unit", "low", "high", "categories", "ordered", "help")
+
+
+def yes_no_words(present: pd.Series) -> pd.Series | None:
+    """A column's present texts as True (yes) and False (no) when every one is a word of
+    :data:`YES_WORDS` or :data:`NO_WORDS` ('yes', 'Nein', 'oui'), else None: read as text,
+    'ja' was the reference level and 'nein' the coefficient, and a 'yes' unseen."""
+    lowered = present.str.strip().str.lower()
+    if not lowered.isin(YES_WORDS | NO_WORDS).all():
+        return None
+    return lowered.isin(YES_WORDS)
 
 
 def natural_key(text: str) -> tuple:

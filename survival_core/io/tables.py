@@ -19,8 +19,9 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import MISSING_CODES, MISSING_TOKENS, no_value_numbers
-from survival_core.io.delimited import read_delimited, written_numbers
+from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers
+from survival_core.io.clinical_schema import YES_NO_ABROAD, schema_beside, yes_no_words
+from survival_core.io.delimited import read_bounds, read_delimited, written_numbers
 from survival_core.io.headers import (
     DEATH_WORDS_ABROAD,
     is_outcome_like,
@@ -43,21 +44,6 @@ TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
 EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
 ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
-#: The same in the languages hospital exports come in (French, German, Spanish, Italian, Dutch,
-#: Portuguese): the one list of yes and no abroad, an event's and a yes/no variable's alike.
-YES_NO_ABROAD = {
-    "oui": "yes",
-    "non": "no",
-    "ja": "yes",
-    "nein": "no",
-    "nee": "no",
-    "sí": "yes",
-    "sì": "yes",
-    "si": "yes",
-    "sim": "yes",
-    "não": "no",
-    "nao": "no",
-}
 #: Cells are read lower-cased as written: a death's words with their accents and without.
 EVENT_WORDS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
@@ -423,6 +409,13 @@ _WRITTEN_NUMBER = r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*"
 STRAY_TEXT_SHARE = 0.02
 #: Thousands grouped by commas ('1,234'): never read as a decimal comma.
 _GROUPED = re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+\s*")
+#: Cells that are no value at any share of a column, as the cohort import reads them: the
+#: missing-value words ('-', 'unknown', '[Not Available]', SAS's '.', Excel's '#N/A') but those a
+#: text column may use as a level (:data:`~survival_core.io.clinical.LEVEL_WORDS`: 'none').
+NO_VALUE_WORDS = MISSING_TOKENS - LEVEL_WORDS
+#: Most levels a column mostly of numbers may have as a category: more, it is numbers with
+#: cells that are not (:func:`_refuse_numbers_as_levels`).
+MOST_NUMBER_LEVELS = 20
 
 
 def _without_outcomes(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -682,17 +675,23 @@ def numbers_written_as_text(
     A few words among a column's numbers are read as missing; with ``known_words`` (column ->
     the words a fitted model's training table held there) only those are, and a column with any
     other word is left as it is, for the reader to refuse (a new patient's 'abc' was imputed).
-    Statistics software's missing codes and Excel's errors (:data:`MISSING_CODES`: '.', '.a',
-    '#DIV/0!') are missing at any share: 3 % of '.' made a size 58 one-hot columns."""
+    The missing-value words (:data:`NO_VALUE_WORDS`: SAS's '.', Excel's '#DIV/0!', '-',
+    '[Not Available]') are missing at any share: 3 % of '.' made a size 58 one-hot columns, 6 %
+    of '-' GBSG2's lymph nodes 30. A lab value written as a bound ('<1') is the bound
+    (:func:`~survival_core.io.delimited.read_bounds`), as the cohort import reads it."""
     X = X.copy()
     for column in X.columns:
         values = X[column]
         if values.dtype == object:
-            present = values.dropna().astype(str)
-            if present.str.fullmatch(_GROUPED).any():
+            written = values.dropna().astype(str)
+            if written.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
+            present, bounds = read_bounds(written)
+            if bounds:
+                values = values.copy()
+                values.loc[values.notna()] = present.to_numpy()
             stray = ~present.str.fullmatch(_WRITTEN_NUMBER)
-            coded = present.str.strip().str.lower().isin(MISSING_CODES)
+            coded = present.str.strip().str.lower().isin(NO_VALUE_WORDS)
             if known_words is not None:
                 stray &= present.isin(known_words.get(str(column), ())) | coded
             typos = int(stray.sum())
@@ -713,7 +712,12 @@ def numbers_written_as_text(
             if numbers is None:
                 continue
             X[column] = numbers
-            if not stray.any():
+            if bounds:
+                shown = ", ".join(map(repr, written[present != written].unique()[:3]))
+                notes.append(
+                    f"'{column}': {bounds} value(s) written as bounds ({shown}) read as the bound."
+                )
+            elif not stray.any():
                 notes.append(
                     f"'{column}' holds numbers written as text ({present.iloc[0]!r}): read as "
                     "numbers."
@@ -722,6 +726,62 @@ def numbers_written_as_text(
             count = int(np.isinf(values.to_numpy(float)).sum())
             X[column] = values.where(~np.isinf(values.to_numpy(float)))
             notes.append(f"'{column}': {count} infinite value(s) read as missing.")
+    return X
+
+
+def _refuse_numbers_as_levels(X: pd.DataFrame) -> None:
+    """:class:`InputError` naming a text column mostly of numbers that would be a category of
+    more than :data:`MOST_NUMBER_LEVELS` levels, and its cells that are not numbers (by case
+    id): too many to be typos read as missing (:func:`numbers_written_as_text`), they made it a
+    category of one level per value (GBSG2's estrogen receptor of 231 levels, an apparent
+    c-index of 0.78 for 0.69)."""
+    for column in X.columns:
+        if X[column].dtype != object:
+            continue
+        present = X[column].dropna().astype(str).str.strip()
+        numbers = present.str.fullmatch(_WRITTEN_NUMBER)
+        levels = present.nunique()
+        if numbers.all() or numbers.mean() <= 0.5 or levels <= MOST_NUMBER_LEVELS:
+            continue
+        others = present[~numbers]
+        cells = [f"{case} {text!r}" for case, text in others.items()]
+        raise InputError(
+            f"Column '{column}' holds numbers and {len(others)} cell(s) that are not "
+            f"({first_few(cells, 5)}): read as text, it would be a category of {levels} levels. "
+            "Write those cells as numbers, or leave them empty where there is no value."
+        )
+
+
+def _text_variables(
+    X: pd.DataFrame, notes: list[str], levels: Mapping[str, Collection[str]]
+) -> pd.DataFrame:
+    """``X``'s text columns read as the cohort import reads them, each said in ``notes``: the
+    missing-value words (:data:`NO_VALUE_WORDS`: a grade 'unknown' was a level of its own) as
+    missing, and a column of yes and no words in any language
+    (:func:`~survival_core.io.clinical_schema.yes_no_words`: 'ja'/'nein') as True/False. A
+    word among the column's ``levels`` (the categories a cohort's schema lists) is that level,
+    and such a column stays the categories it lists ('no', 'yes')."""
+    X = X.copy()
+    for column in X.columns:
+        values = X[column]
+        if values.dtype != object:
+            continue
+        listed = {str(level).strip().lower() for level in levels.get(str(column), ())}
+        text = values.astype(str).str.strip()
+        words = values.notna() & text.str.lower().isin(NO_VALUE_WORDS - listed)
+        if words.any():
+            shown = ", ".join(map(repr, sorted(set(text[words]))[:3]))
+            notes.append(f"'{column}': {int(words.sum())} value(s) {shown} read as missing.")
+            X[column] = values = values.where(~words)
+        spelled = pd.Series(sorted(set(text[values.notna()])), dtype=object)
+        yes = None if listed or spelled.empty else yes_no_words(spelled)
+        if yes is None:
+            continue
+        read = dict(zip(spelled, yes, strict=True))
+        X[column] = text.where(values.notna()).map(read)
+        if set(spelled.str.lower()) - {"yes", "no"}:
+            said = ", ".join(f"{s!r} -> {'yes' if y else 'no'}" for s, y in read.items())
+            notes.append(f"'{column}' read as yes/no: {said}.")
     return X
 
 
@@ -903,6 +963,10 @@ def load_model_table(
     X = joined.drop(columns=["time", "event"])
     X = _without_file_paths(_without_row_labels(X, notes), notes)
     X = numbers_written_as_text(_without_outcomes(X, notes), notes)
+    _refuse_numbers_as_levels(X)
+    schema = schema_beside(paths)
+    listed = {v.name: v.categories for v in schema.variables} if schema is not None else {}
+    X = _text_variables(X, notes, listed)
     X = _without_event_copies(_without_time_copies(X, time, notes), event, notes)
     if features:
         try:
