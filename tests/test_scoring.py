@@ -970,3 +970,47 @@ def test_a_card_without_a_recorded_outcome_reads_in_the_radsurv_before_the_field
         "this model."
     )
     assert load_scoring_model(model_dir).card.outcome is None  # and this RadSurv reads it
+
+
+@pytest.fixture(scope="module")
+def whas500_model(tmp_path_factory):
+    """A clinical-only Cox model on WHAS500 (real heart-attack patients: gender, chf, sho... are
+    0/1 columns), fitted by the CLI without a schema, as a table of numbers."""
+    from sksurv.datasets import load_whas500
+
+    folder = tmp_path_factory.mktemp("whas500")
+    X, y = load_whas500()
+    table = X.astype(float).assign(time=y["lenfol"], event=y["fstat"].astype(int))
+    table.insert(0, "case_id", [f"W{i:04d}" for i in range(len(table))])
+    table.to_csv(folder / "whas500.csv", index=False)
+    argv = ["fit", "--table", str(folder / "whas500.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
+    return folder / "m", table
+
+
+def test_a_0_1_column_reads_yes_no_and_refuses_a_1_2_coding(whas500_model):
+    """WHAS500's chf and gender are 0/1 numbers: 'yes', 'TRUE' and JSON true were refused as 'not
+    a number', and a gender of 2 (a sheet coding it 1/2) was scored by extrapolating the 0/1
+    slope, with a range caution alone."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = whas500_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[0].to_dict()
+    heart_failure = score_values({**patient, "chf": 1}, loaded, "W1").risk
+    without = score_values({**patient, "chf": 0}, loaded, "W1").risk
+    assert heart_failure != pytest.approx(without)
+    for spelling in ("yes", "Y", "TRUE", True, "ja", "1.0"):
+        assert score_values({**patient, "chf": spelling}, loaded, "W1").risk == heart_failure
+    for spelling in ("no", "nein", False, "0"):
+        assert score_values({**patient, "chf": spelling}, loaded, "W1").risk == without
+    for other in (2, -1):
+        with pytest.raises(
+            ClinicalValueError,
+            match=rf"gender: {other} is not 0 or 1: the model learned gender as a 0/1 code .*"
+            r"Does the sheet code it 1/2\?",
+        ):
+            score_values({**patient, "gender": other}, loaded, "W1")
+    with pytest.raises(ClinicalValueError, match="gender: 'F' is not a number"):  # not 'false'
+        score_values({**patient, "gender": "F"}, loaded, "W1")

@@ -335,7 +335,36 @@ class SchemaVariable:
             f"{self.title}: {value!r} is not one of {', '.join(self.categories)}."
         )
 
+    @property
+    def zero_one(self) -> bool:
+        """Whether the variable is a 0/1 code read as a number (an integer of range 0-1, as a
+        model trained without a schema records WHAS500's gender, chf or sho): yes/no words read
+        as 1/0 too, any other number is refused (:meth:`_not_zero_one`)."""
+        return self.kind == INTEGER and (self.low, self.high) == (0, 1)
+
+    def _zero_one(self, value: Any) -> int | None:
+        """A 0/1 code's yes/no word or boolean as 1/0; None for anything else (read as a number,
+        then refused unless 0 or 1: :meth:`_number`). Not 'F' nor 'T': a gender's F is female,
+        not false."""
+        words = (YES_TOKENS | NO_TOKENS | TYPED_YES_NO.keys()) - {"f", "t"}
+        if isinstance(value, bool | np.bool_) or (
+            isinstance(value, str) and value.strip().lower() in words
+        ):
+            return int(self._yes_no(value))
+        return None
+
+    def _not_zero_one(self, value: Any) -> ClinicalValueError:
+        """The refusal of a 0/1 code's other number: a sheet coding it 1/2 (WHAS500's gender)
+        was scored by extrapolating the model's 0/1 slope to 2, with a range caution alone."""
+        return ClinicalValueError(
+            f"{self.title}: {value!r} is not 0 or 1: the model learned {self.name} as a 0/1 "
+            "code (yes/no also read as 1/0). Does the sheet code it 1/2? Write its value as the "
+            "training table coded it, 0 or 1."
+        )
+
     def _number(self, value: Any) -> int | float:
+        if self.zero_one and (code := self._zero_one(value)) is not None:
+            return code
         if isinstance(value, bool | np.bool_):
             raise ClinicalValueError(f"{self.title}: {value!r} is yes/no, not a number.")
         try:
@@ -362,6 +391,8 @@ class SchemaVariable:
             ) from None
         if not math.isfinite(number):
             raise ClinicalValueError(f"{self.title}: {value!r} is not a finite number.")
+        if self.zero_one and number not in (0, 1):
+            raise self._not_zero_one(value)
         if self.kind == INTEGER:
             if not number.is_integer():
                 raise ClinicalValueError(f"{self.title}: {value!r} must be a whole number.")

@@ -21,17 +21,20 @@ from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical import in_unit
 from survival_core.io.clinical_schema import (
     CATEGORY,
+    INTEGER,
     NUMBER,
     YES_NO,
     CohortSchema,
     SchemaVariable,
     hcc_schema,
     model_schema,
+    names_a_scale,
 )
 from survival_core.models import load_model
 from survival_core.models.base import SurvivalModel, survival_reach
 from survival_core.models.card import ModelCard, check_tie, last_follow_up, newer_version_note
 from survival_core.models.selection import AUTO, ENSEMBLE, read_selection
+from survival_core.text import number_text
 
 DAYS_PER_MONTH = 365.25 / 12
 #: A model folder's note that the model was written for a study's report and cannot score a case
@@ -178,15 +181,32 @@ def _fits(variable: SchemaVariable, spec: dict[str, Any]) -> bool:
 
 def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
     """A clinical column as the model's training rows gave it: a number (no plausible range to
-    check: the nomogram and the score flag values outside the training range), yes/no (a column
-    of True and False), or one of the categories it was trained on."""
+    check: the nomogram and the score flag values outside the training range; its help names
+    that range), a 0/1 code (:func:`_zero_one`), yes/no (a column of True and False), or one of
+    the categories it was trained on."""
+    name = spec["name"]
     if spec["kind"] == "numeric":
-        return SchemaVariable(name=spec["name"], kind=NUMBER, label=spec["name"])
+        low, high = (number_text(float(v)) for v in spec["range"])
+        trained = f"Training values {low} to {high} (1st-99th percentile); no unit recorded."
+        if _zero_one(spec):
+            return SchemaVariable(name, INTEGER, name, low=0, high=1, help=trained)
+        return SchemaVariable(name=name, kind=NUMBER, label=name, help=trained)
     categories = tuple(str(c) for c in spec["categories"])
     if set(categories) == {"False", "True"}:  # a yes/no column: 'yes', 'No', 1 and 0 read too
         return SchemaVariable(name=spec["name"], kind=YES_NO, label=spec["name"])
     return SchemaVariable(
         name=spec["name"], kind=CATEGORY, label=spec["name"], categories=categories
+    )
+
+
+def _zero_one(spec: dict[str, Any]) -> bool:
+    """Whether a numeric column's training values were exactly 0 and 1 (WHAS500's gender, chf,
+    sho), not a scale's (an ECOG of 0 and 1 alone, whose 2 is an ECOG 2): a model saved before
+    its whole-number extent was kept says nothing of it and reads numbers as before."""
+    return (
+        bool(spec.get("whole"))
+        and [float(v) for v in spec.get("extent", ())] == [0.0, 1.0]
+        and not names_a_scale(spec["name"])
     )
 
 
