@@ -1014,3 +1014,42 @@ def test_a_0_1_column_reads_yes_no_and_refuses_a_1_2_coding(whas500_model):
             score_values({**patient, "gender": other}, loaded, "W1")
     with pytest.raises(ClinicalValueError, match="gender: 'F' is not a number"):  # not 'false'
         score_values({**patient, "gender": "F"}, loaded, "W1")
+
+
+def test_a_no_yes_category_reads_yes_no_spellings_and_a_refused_value_is_not_imputed(
+    gbsg2_model, tmp_path
+):
+    """GBSG2's horTh is a category of 'no' and 'yes': 'Y', 1, 'TRUE' and 'ja' were refused, and an
+    uploaded CSV's TRUE (pandas reads a boolean) was refused by upload_clinical, then scored by
+    score_values as the imputed 'no' (0.265 for the patient's -0.073)."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.upload_case import UploadContents, upload_clinical
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    yes = score_values({**patient, "horTh": "yes"}, loaded, "P3").risk
+    no = score_values({**patient, "horTh": "no"}, loaded, "P3").risk
+    assert yes != pytest.approx(no)
+    for spelling in ("Y", "1", 1, "TRUE", True, "ja"):
+        assert score_values({**patient, "horTh": spelling}, loaded, "P3").risk == yes
+    for spelling in ("N", "0", 0, "FALSE", False, "nein"):
+        assert score_values({**patient, "horTh": spelling}, loaded, "P3").risk == no
+
+    def uploaded(therapy: str, other: str) -> tuple[dict, dict[str, str]]:
+        rows = pd.DataFrame([{**patient, "horTh": therapy}, {**patient, "horTh": other}])
+        rows.insert(0, "case_id", ["P3", "P4"])
+        rows.to_csv(csv := tmp_path / "clinical.csv", index=False)
+        contents = UploadContents(tmp_path, "volumes", tmp_path, clinical_csv=csv)
+        refused: dict[str, str] = {}
+        return upload_clinical(contents, "P3", [], loaded.schema, refused), refused
+
+    values, refused = uploaded("TRUE", "FALSE")
+    assert refused == {} and score_values(values, loaded, "P3", refused).risk == yes
+    values, refused = uploaded("maybe", "no")
+    assert list(refused) == ["horTh"] and values["horTh"] is None
+    with pytest.raises(
+        ClinicalValueError, match=r"Case P3 is not scored: 1 of its clinical values were refused"
+    ):
+        score_values(values, loaded, "P3", refused)

@@ -218,12 +218,31 @@ def ignored_caution(ignored: list[str], loaded: LoadedModel) -> list[str]:
     ]
 
 
+def refuse_refused(values: Mapping[str, Any], refused: Mapping[str, str], case_id: str) -> None:
+    """ClinicalValueError naming each value refused when the case's values were read
+    (``refused``, its reason by variable) that no value in ``values`` replaces: left out, it
+    was imputed (an uploaded CSV's horTh TRUE, refused, was scored as the training cohort's
+    'no')."""
+    still = [why for name, why in refused.items() if values.get(name) is None]
+    if still:
+        raise ClinicalValueError(
+            f"Case {case_id} is not scored: {len(still)} of its clinical values were refused, "
+            f"and a refused value is never imputed. {' '.join(still)} Correct the value, or "
+            "leave it empty where it is not known."
+        )
+
+
 def values_features(
-    values: Mapping[str, Any], loaded: LoadedModel, case_id: str
+    values: Mapping[str, Any],
+    loaded: LoadedModel,
+    case_id: str,
+    refused: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """One-row feature table from a patient's clinical values alone (checked by the model's
     schema), the imputed variables and the keys that are none of its variables, for a model
-    that reads no image; such a model is refused first, with what it reads."""
+    that reads no image; such a model is refused first, with what it reads. ``refused``: the
+    values refused when ``values`` were read (an upload's), by variable: refused again here
+    (:func:`refuse_refused`)."""
     _check_scorable(loaded)
     if reads_images(loaded):
         image_inputs = [c for c in loaded.inputs if c not in loaded.card.clinical_columns]
@@ -234,6 +253,7 @@ def values_features(
             "the case folder or zip with its images."
         )
     checked = loaded.schema.validate(_without_codes(values, loaded))
+    refuse_refused(checked.values, refused or {}, case_id)
     row = _clinical_inputs(checked.values, loaded)
     return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 
@@ -252,6 +272,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     (:func:`~survival_core.io.modality_view.modality_view`)."""
     _check_scorable(loaded)
     _check_radiomics_settings(loaded)
+    refuse_refused(case.clinical, case.clinical_refused, case.case_id)
     row = _clinical_inputs(case.clinical, loaded)
     clinical = list(row)
     for prefix, image, settings in _radiomics_sources(loaded):

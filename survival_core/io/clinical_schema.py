@@ -11,6 +11,7 @@ naming the variable, the value and what was expected. :func:`hcc_schema` gives t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import re
@@ -331,6 +332,10 @@ class SchemaVariable:
         for category in self.categories:
             if text.casefold() == category.casefold():
                 return category
+        levels = {c.casefold(): c for c in self.categories}
+        if set(levels) == {"no", "yes"}:  # GBSG2's horTh: 'Y', 1, TRUE (a CSV's boolean), 'ja'
+            with contextlib.suppress(ClinicalValueError):
+                return levels["yes" if self._yes_no(value) else "no"]
         raise ClinicalValueError(
             f"{self.title}: {value!r} is not one of {', '.join(self.categories)}."
         )

@@ -122,12 +122,19 @@ def reading_caution(loaded: LoadedModel) -> list[str]:
     ]
 
 
-def score_values(values: Mapping[str, Any], loaded: LoadedModel, case_id: str) -> CaseScore:
+def score_values(
+    values: Mapping[str, Any],
+    loaded: LoadedModel,
+    case_id: str,
+    refused: Mapping[str, str] | None = None,
+) -> CaseScore:
     """:func:`score_case` of a patient known by clinical values alone, under a model that reads
     no image (a clinical model; others are refused). ``values`` are checked by the model's
     clinical schema; keys that are none of its variables are named in the cautions, never
-    silently dropped (a misspelt variable would otherwise be imputed unnoticed)."""
-    X, imputed, ignored = values_features(values, loaded, case_id)
+    silently dropped (a misspelt variable would otherwise be imputed unnoticed). ``refused``:
+    the values refused when ``values`` were read (``upload_clinical``'s), by variable: the case
+    is refused naming them, never scored with them imputed."""
+    X, imputed, ignored = values_features(values, loaded, case_id, refused)
     scored = _score(X, imputed, loaded.model, loaded, ignored)
     scored.cautions[:0] = ignored_caution(ignored, loaded)
     return scored
