@@ -478,16 +478,22 @@ def test_clinical_values_alone_are_scored_under_a_model_that_reads_no_image(
     misspelt = {k: v for k, v in patients.iloc[0].items() if k not in ("case_id", "pnodes")}
     files.append(tmp_path / "typo.json")  # 'pnode' for 'pnodes', no case_id: named by the file
     files[-1].write_text(json.dumps({**misspelt, "pnode": 30}, default=str))
+    files.append(tmp_path / "other.json")  # a key nearly naming no variable: named, imputed
+    files[-1].write_text(json.dumps({**misspelt, "lymph": 30}, default=str))
     argv = ["score", "--values", *map(str, files), "--model", str(model_dir), "--json"]
-    assert main(argv) == 0
+    assert main(argv) == 2
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     expected = load_scoring_model(model_dir).model.predict_risk(patients.drop(columns="case_id"))
     scored = result["cases"]
-    assert [c["case_id"] for c in scored] == ["P0003", "P0250", "typo"]
+    assert [c["case_id"] for c in scored] == ["P0003", "P0250", "other"]
     assert [c["risk"] for c in scored[:2]] == pytest.approx(list(expected), abs=1e-12)
     assert scored[0]["imputed"] == [] and scored[0]["cautions"] == []
     assert scored[2]["imputed"] == ["pnodes"]  # imputed, and the ignored key is named
-    assert scored[2]["cautions"][0].startswith("Not variables of model m, ignored: pnode (")
+    assert scored[2]["cautions"][0].startswith("Not variables of model m, ignored: lymph (")
+    # 'pnode' for pnodes, missing: refused naming both, never pnodes imputed
+    (typo,) = result["failed"]
+    assert typo["source"].endswith("typo.json")
+    assert "'pnode' is none of the model's variables, while pnodes" in typo["error"]
 
 
 def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
@@ -603,6 +609,9 @@ def test_a_patient_without_any_of_a_clinical_models_values_is_refused(gbsg2_mode
 
     loaded = load_scoring_model(gbsg2_model[0])
     with pytest.raises(InputError, match=r"None of model m's inputs came with case P9.*8 variable"):
+        score_values({"histology": "ductal"}, loaded, "P9")
+    # a key nearly naming a variable is refused naming it first ('grade', tgrade's)
+    with pytest.raises(InputError, match=r"'grade' is none of the model's variables, while tgrade"):
         score_values({"grade": "II"}, loaded, "P9")
     one = score_values({"age": 60}, loaded, "P9")  # one value given: scored, the rest imputed
     assert len(one.imputed) == 7
@@ -1053,3 +1062,83 @@ def test_a_no_yes_category_reads_yes_no_spellings_and_a_refused_value_is_not_imp
         ClinicalValueError, match=r"Case P3 is not scored: 1 of its clinical values were refused"
     ):
         score_values(values, loaded, "P3", refused)
+
+
+def test_a_unit_given_for_a_variable_whose_model_records_none_is_refused(gbsg2_model, tmp_path):
+    """GBSG2's tsize is in mm, fitted without a schema: 'tsize (cm)': 9.5, a key or an uploaded
+    CSV's header, was scored as 9.5 mm (risk -0.193, low group; 95 mm gives 0.467, high)."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.upload_case import UploadContents, upload_clinical
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id", "tsize"]).iloc[3].to_dict()
+    refusal = (
+        r"give tsize in cm, but the model records no unit for tsize: give the value as its "
+        r"training table wrote it, without a unit \(under 'tsize'\)\. Training values: 8 "
+        r"to 80 \(1st-99th percentile\)"
+    )
+    with pytest.raises(ClinicalValueError, match=refusal):
+        score_values({**patient, "tsize (cm)": 9.5}, loaded, "P3")
+    pd.DataFrame([{"case_id": "P3", **patient, "tsize (cm)": 9.5}]).to_csv(
+        csv := tmp_path / "clinical.csv", index=False
+    )
+    contents = UploadContents(tmp_path, "volumes", tmp_path, clinical_csv=csv)
+    with pytest.raises(ClinicalValueError, match=refusal):
+        upload_clinical(contents, "P3", [], loaded.schema, {})
+    # a legend of the values is no unit: a yes/no category's '(yes/no)'
+    given = {k: v for k, v in patient.items() if k != "horTh"} | {"tsize": 25}
+    given["horTh (yes/no)"] = patient["horTh"]
+    assert score_values(given, loaded, "P3").imputed == []
+
+
+@pytest.fixture(scope="module")
+def veterans_model(tmp_path_factory):
+    """A clinical-only Cox model on the veterans' lung cancer trial (real patients), fitted by
+    the CLI without a schema: its variables are its columns, 'Age_in_years', 'Celltype'..."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    folder = tmp_path_factory.mktemp("veterans")
+    X, y = load_veterans_lung_cancer()
+    table = X.assign(time=y["Survival_in_days"], event=y["Status"].astype(int))
+    table.insert(0, "case_id", [f"V{i:04d}" for i in range(len(table))])
+    table.to_csv(folder / "veterans.csv", index=False)
+    argv = ["fit", "--table", str(folder / "veterans.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
+    return folder / "m", table
+
+
+def test_a_value_keyed_by_its_variables_label_is_read_and_a_near_miss_refused(veterans_model):
+    """Veterans' 'Cell type' (its variable Celltype), 'Age (years)' (Age_in_years) and the HCC
+    labels the Case page's form shows ('Child-Pugh class', 'Total bilirubin') were ignored and
+    their variables imputed (Cell type adeno: 0.023 for 0.328); 'Total bilirubin (mg/dL)'
+    escaped the unit's refusal; 'karnofsky' was ignored, Karnofsky_score imputed."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.clinical_schema import validate_clinical
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = veterans_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[0].to_dict()
+    risk = score_values(patient, loaded, "V0").risk
+    labelled = {k: v for k, v in patient.items() if k not in ("Celltype", "Age_in_years")}
+    labelled |= {"Cell type": patient["Celltype"], "Age (years)": patient["Age_in_years"]}
+    scored = score_values(labelled, loaded, "V0")
+    assert scored.risk == risk and scored.imputed == [] and scored.cautions == []
+    given_age = {k: v for k, v in labelled.items() if k != "Age (years)"}
+    with pytest.raises(ClinicalValueError, match="give Age_in_years in months, but the model"):
+        score_values({**given_age, "Age (months)": 700}, loaded, "V0")
+    given = {k: v for k, v in patient.items() if k != "Karnofsky_score"}
+    with pytest.raises(
+        ClinicalValueError,
+        match=r"'karnofsky' is none of the model's variables, while Karnofsky_score, which it "
+        r"nearly names, is missing and would be imputed: give the value under 'Karnofsky_score'",
+    ):
+        score_values({**given, "karnofsky": 60}, loaded, "V0")
+
+    checked = validate_clinical({"Child-Pugh class": "B", "Total bilirubin": 42.8})
+    assert checked.values["child_pugh"] == "B" and checked.values["bilirubin"] == 42.8
+    assert not checked.unknown
+    with pytest.raises(ClinicalValueError, match="give bilirubin in mg/dL, but the model reads"):
+        validate_clinical({"Total bilirubin (mg/dL)": 2.5})

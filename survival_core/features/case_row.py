@@ -17,6 +17,7 @@ import pandas as pd
 
 from survival_core.case import Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, ValuesNeeded
+from survival_core.io.clinical_schema import refuse_near_misses
 from survival_core.models.scoring import LoadedModel
 from survival_core.text import first_few
 
@@ -254,6 +255,7 @@ def values_features(
         )
     checked = loaded.schema.validate(_without_codes(values, loaded))
     refuse_refused(checked.values, refused or {}, case_id)
+    refuse_near_misses(loaded.schema, checked, "The clinical values")
     row = _clinical_inputs(checked.values, loaded)
     return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 

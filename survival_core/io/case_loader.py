@@ -46,7 +46,13 @@ from survival_core.errors import (
 )
 from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
 from survival_core.io.clinical import unique_pairs
-from survival_core.io.clinical_schema import CohortSchema, model_schema, validate_clinical
+from survival_core.io.clinical_schema import (
+    CohortSchema,
+    hcc_schema,
+    model_schema,
+    refuse_near_misses,
+    validate_clinical,
+)
 from survival_core.io.dataset_layout import (
     IMAGE_WORDS,
     MODALITY_WORDS,
@@ -256,11 +262,14 @@ def clinical_values(
     warnings: list[str],
     source: str = CLINICAL_FILE,
     refused: dict[str, str] | None = None,
+    near_misses: bool = False,
 ) -> dict[str, Any]:
     """The clinical values of ``source`` (clinical.json, or a cohort's row) checked by ``schema``
     (a model's own cohort's), else the HCC one. Keys that are none of its variables are named in
-    ``warnings``: a misspelt variable would otherwise be imputed unnoticed. A value the schema
-    refuses raises, or with ``refused`` given is left out and named there (by variable, with
+    ``warnings``: a misspelt variable would otherwise be imputed unnoticed; with
+    ``near_misses`` (an upload's values), one nearly naming a missing variable is refused
+    (:func:`~survival_core.io.clinical_schema.refuse_near_misses`). A value the schema refuses
+    raises, or with ``refused`` given is left out and named there (by variable, with
     ``source``) for the reader to correct."""
     if raw is None:
         return {}
@@ -270,6 +279,8 @@ def clinical_values(
         if schema is None
         else schema.validate(raw, refused=said)
     )
+    if near_misses:
+        refuse_near_misses(schema or hcc_schema(), checked, source)
     if said:
         refused.update({name: f"{source}: {why}" for name, why in said.items()})
     if checked.unknown:  # case_id, time and event are never unknown

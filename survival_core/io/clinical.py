@@ -218,6 +218,7 @@ def read_clinical_table(source: str | bytes | Path, *, stored: bool = False) -> 
     headers = [parse_header(str(c).strip()) for c in table.columns]
     table.columns = [h.name for h in headers]  # 'Albumin (g/L)' is albumin, 'Case ID' case_id
     table.attrs["units"] = {h.name: h.unit for h in headers if h.unit}
+    table.attrs["headers"] = {h.name: h.text for h in headers}  # as written: 'tsize (cm)'
     repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
     if repeated:
         raise ClinicalValueError(

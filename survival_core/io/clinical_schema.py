@@ -12,6 +12,7 @@ naming the variable, the value and what was expected. :func:`hcc_schema` gives t
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import math
 import re
@@ -274,6 +275,30 @@ class SchemaVariable:
             return f"at most {number_text(self.high)}{unit}"
         return "any"
 
+    def check_unit(self, unit: str, source: str = "The clinical values give") -> None:
+        """Refuse a ``unit`` a key or header states for the variable ('Bilirubin (mg/dL)')
+        other than its own (:func:`check_units`), or any unit for a number whose model records
+        none, nor its name states ('tsize (cm)' under GBSG2's tsize, fitted in mm without a
+        schema: 9.5 cm was scored as 9.5 mm, in the low risk group)."""
+        numeric = self.kind in (NUMBER, INTEGER)
+        named = [parse_header(t).unit for t in (self.name, self.label) if t] if numeric else []
+        wanted = self.unit or next((u for u in named if u), "")
+        check_units({self.name: unit}, {self.name: wanted}, source)
+        if wanted or not numeric or not names_a_unit(unit):
+            return
+        known = (
+            f" Its plausible range: {self.range_text()}."
+            if self.low is not None or self.high is not None
+            else f" {self.help}"
+            if self.help
+            else ""
+        )
+        raise ClinicalValueError(
+            f"{source} {self.name} in {unit}, but the model records no unit for {self.name}: "
+            f"give the value as its training table wrote it, without a unit (under "
+            f"{self.name!r}).{known}"
+        )
+
     def coerce(self, value: Any) -> bool | int | float | str:
         """One present value converted to the variable's type (yes/no -> bool, integer -> int,
         number -> float, category -> its listed spelling) and checked; raises
@@ -462,6 +487,46 @@ class SchemaVariable:
         return ""
 
 
+def _compact(text: str) -> str:
+    """A name or key as keys are compared: normalised, without separators ('Cell type',
+    'Celltype' and 'cell_type' alike)."""
+    return normalise_name(text).replace("_", "")
+
+
+def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[str], str]:
+    """The variables a key names and the unit it states for them: by its variable's name, else
+    as a header reads, whole ('Age_in_years', 'Cell type', 'Child-Pugh class': its name or label,
+    case, spaces and punctuation aside; no unit) or without the unit it states ('Albumin (g/L)',
+    'Total bilirubin (mg/dL)': that unit)."""
+    names = [v.name for v in variables]
+    if key in names:
+        return {key}, ""
+    text = str(key).strip()
+    header = parse_header(text)
+    whole = {v.name for v in variables if _compact(text) in _forms(v, whole=True)}
+    bare = {v.name for v in variables if _compact(header.name) in _forms(v, whole=False)}
+    return whole | bare, "" if whole else header.unit
+
+
+def _forms(variable: SchemaVariable, *, whole: bool) -> set[str]:
+    """A variable's name and label as keys are compared (:func:`_compact`), ``whole`` or
+    without the unit they state ('Age_in_years' as age)."""
+    texts = [t for t in (variable.name, variable.label) if t]
+    return {_compact(t if whole else parse_header(t).name) for t in texts}
+
+
+#: Words of a header's brackets that list a variable's values, not its unit ('yes/no', 'M/F').
+_LEVEL_WORDS = YES_TOKENS | NO_TOKENS | {"m", "male", "female"}
+
+
+def names_a_unit(text: str) -> bool:
+    """Whether a header's bracket names a unit ('cm', '%', 'U/L'), not the values its variable
+    takes ('0-4', '0/1', 'y/n', 'M/F')."""
+    if re.fullmatch(r"[\d\s.,\-\u2013/<>=+]*", text):
+        return False
+    return not all(w.strip().lower() in _LEVEL_WORDS for w in re.split(r"[/,;|]", text))
+
+
 @dataclass(frozen=True)
 class CohortSchema:
     """A cohort's clinical variables, in display order; names are unique."""
@@ -535,22 +600,27 @@ class CohortSchema:
 
     def keys(self, values: Mapping[Any, Any]) -> tuple[dict[str, Any], list[str]]:
         """Each variable's key in ``values`` and the keys that are none (case_id, time and event
-        aside). A key is a variable's where it is its name or reads as it as a clinical CSV's
-        header does (:func:`key_names`: 'AFP', ' Tumor size ', 'Albumin (g/L)'; an uploaded
-        clinical.json lost every key not in lower case). A variable given under two keys ('Tsize'
-        and 'TSIZE': the last one won) is refused naming both values, as is a key stating
-        another unit than its variable's."""
-        names = {normalise_name(n): n for n in self.names}
+        aside). A key is a variable's where it is its name or reads as its name or label as a
+        clinical CSV's header does, case, spaces and punctuation aside (:func:`_key_variables`:
+        'AFP', ' Tumor size ', 'Cell type' for Celltype, 'Total bilirubin' for bilirubin, the
+        label the Case page's form shows: an uploaded clinical.json lost every key not in lower
+        case, and a label was ignored, its variable imputed). A variable given under two keys
+        ('Tsize' and 'TSIZE': the last one won) is refused naming both values, as is a key
+        stating a unit its variable does not read (:meth:`SchemaVariable.check_unit`)."""
         found: dict[str, list[Any]] = {}
+        stated: dict[str, str] = {}
         unknown: list[str] = []
         for key in values:
-            read = {key} if key in self.names else {names.get(k) for k in key_names(key)} - {None}
+            read, unit = _key_variables(key, self.variables)
             if len(read) > 1:  # 'Tumor size (mm)' naming both tumor_size and tumor
                 raise ClinicalValueError(
                     f"{key!r} reads as {' or '.join(sorted(read))}: name it by one of them."
                 )
             if read:
-                found.setdefault(read.pop(), []).append(key)
+                name = read.pop()
+                if name not in found:  # the unit of its first key, checked once it is one key
+                    stated[name] = unit
+                found.setdefault(name, []).append(key)
             elif not key_names(key) & OUTCOME_COLUMNS:
                 unknown.append(str(key))
         for name, given in found.items():
@@ -560,11 +630,9 @@ class CohortSchema:
                 raise ClinicalValueError(
                     f"{self[name].title} is given {times} ({both}): keep the right one."
                 )
-        check_units(
-            {n: unit for n, k in found.items() if (unit := parse_header(str(k[0]).strip()).unit)},
-            {v.name: v.unit for v in self.variables},
-            "The clinical values give",
-        )
+        for name, unit in stated.items():
+            if unit:
+                self[name].check_unit(unit, "The clinical values give")
         return {name: given[0] for name, given in found.items()}, unknown
 
     def to_dict(self) -> dict[str, Any]:
@@ -700,6 +768,38 @@ def infer_schema(
             _infer_variable(str(name), column, units.get(name, ""), labels.get(name, str(name)))
         )
     return CohortSchema(tuple(variables))
+
+
+#: How alike (:class:`difflib.SequenceMatcher`'s ratio) an ignored key and a missing variable's
+#: name or label are where the key nearly names it ('albumen' and albumin: 0.86).
+NEAR_MISS = 0.8
+
+
+def refuse_near_misses(schema: CohortSchema, checked: ClinicalValues, source: str) -> None:
+    """ClinicalValueError when a key that is none of the variables (``checked.unknown``) nearly
+    names one left missing ('karnofsky' beside Karnofsky_score, 'ECOG PS' beside ecog, 'pnode'
+    beside pnodes), naming both: ignored, its variable was imputed and the value given lost."""
+    for key in checked.unknown:
+        near = next((n for n in checked.missing if _nearly_names(key, schema[n])), None)
+        if near is not None:
+            raise ClinicalValueError(
+                f"{source}: {key!r} is none of the model's variables, while "
+                f"{schema[near].title}, which it nearly names, is missing and would be imputed: "
+                f"give the value under {near!r} (or leave {key!r} out if it is another value)."
+            )
+
+
+def _nearly_names(key: Any, variable: SchemaVariable) -> bool:
+    """Whether ``key`` nearly names ``variable``: one of its name or label forms holds the
+    other (4 characters at least: 'ECOG PS' and ecog) or is :data:`NEAR_MISS` alike."""
+    read = _compact(parse_header(str(key).strip()).name)
+    for form in _forms(variable, whole=True) | _forms(variable, whole=False):
+        shorter, longer = sorted((read, form), key=len)
+        if len(shorter) >= 4 and shorter in longer:
+            return True
+        if difflib.SequenceMatcher(None, read, form).ratio() >= NEAR_MISS:
+            return True
+    return False
 
 
 def model_schema(model_folder: Path | str) -> CohortSchema | None:

@@ -296,19 +296,22 @@ def upload_clinical(
 ) -> dict | None:
     """Clinical values that came with the upload (clinical.json, else the CSV row of ``case_id``),
     checked by ``schema`` (a model's own cohort schema) or else the HCC schema, keys read as a
-    case folder's are ('AFP' is afp), those of none of its variables named in ``warnings``
+    case folder's are ('AFP' is afp), those of none of its variables named in ``warnings``, one
+    nearly naming a variable left missing refused ('ECOG PS' beside ecog)
     (:func:`~survival_core.io.case_loader.clinical_values`); a CSV column whose header states
-    another unit than its variable's is refused. ``refused``: values the schema refuses are
-    left out and named there instead of raising."""
+    another unit than its variable's is refused, and its row is read by its headers as written,
+    as keys are ('tsize (cm)' under a model recording no unit, refused too). ``refused``: values
+    the schema refuses are left out and named there instead of raising."""
     if contents.clinical_json is not None:
         raw = read_json_object(contents.clinical_json, InputError, "name: value pairs")
-        return clinical_values(raw, schema, warnings, "clinical.json", refused)
+        return clinical_values(raw, schema, warnings, "clinical.json", refused, True)
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv, stored=True)
         variables = SCHEMA if schema is None else schema.variables
         check_units(table.attrs["units"], {v.name: v.unit for v in variables})
-        row = clinical_row(table, case_id)
-        return clinical_values(row, schema, warnings, "The clinical CSV", refused)
+        headers = table.attrs["headers"]
+        row = {headers[name]: value for name, value in clinical_row(table, case_id).items()}
+        return clinical_values(row, schema, warnings, "The clinical CSV", refused, True)
     return None
 
 

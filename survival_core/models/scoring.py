@@ -187,7 +187,7 @@ def _trained_variable(spec: dict[str, Any]) -> SchemaVariable:
     name = spec["name"]
     if spec["kind"] == "numeric":
         low, high = (number_text(float(v)) for v in spec["range"])
-        trained = f"Training values {low} to {high} (1st-99th percentile); no unit recorded."
+        trained = f"Training values: {low} to {high} (1st-99th percentile)."
         if _zero_one(spec):
             return SchemaVariable(name, INTEGER, name, low=0, high=1, help=trained)
         return SchemaVariable(name=name, kind=NUMBER, label=name, help=trained)
