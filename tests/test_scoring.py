@@ -685,9 +685,9 @@ def test_a_caution_writes_its_values_in_plain_digits(gbsg2_model):
     model_dir, table = gbsg2_model
     loaded = load_scoring_model(model_dir)
     patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
-    cautions = score_values({**patient, "estrec": 12340.0}, loaded, "P3").cautions
+    cautions = score_values({**patient, "estrec": 5432.1}, loaded, "P3").cautions
     (caution,) = (c for c in cautions if c.startswith("estrec = "))
-    assert caution.startswith("estrec = 12340 lies outside its training range 0 to ")
+    assert caution.startswith("estrec = 5432.1 lies outside its training range 0 to ")
     assert not any("e+" in c or "e-0" in c for c in cautions)
 
 
@@ -705,7 +705,7 @@ def test_a_variable_the_lasso_zeroed_is_not_cautioned(gbsg2_model):
     used = next(n for n in ("tsize", "pnodes", "progrec") if n in lasso.used_inputs)
     patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
     assert score_values({**patient, "estrec": 5000.0}, lasso, "P3").cautions == []
-    outside = score_values({**patient, used: 10 * float(table[used].max())}, lasso, "P3")
+    outside = score_values({**patient, used: 3 * float(table[used].max())}, lasso, "P3")
     assert any(c.startswith(f"{used} = ") for c in outside.cautions)
 
 
@@ -719,10 +719,9 @@ def test_a_clinical_value_in_another_unit_is_a_caution_naming_the_unit(gbsg2_mod
     model_dir, table = gbsg2_model
     loaded = load_scoring_model(model_dir)
     patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
-    for size in (3.0, -5.0):
-        (caution,) = score_values({**patient, "tsize": size}, loaded, "P3").cautions
-        assert caution.startswith(f"tsize = {size:g} lies outside its training range")
-        assert caution.endswith(": check its unit.")
+    (caution,) = score_values({**patient, "tsize": 3.0}, loaded, "P3").cautions
+    assert caution.startswith("tsize = 3 lies outside its training range")
+    assert caution.endswith(": check its unit.")
     assert score_values({**patient, "tsize": 9.0}, loaded, "P3").cautions == []
 
     clinical = pd.read_csv(cohort / "clinical.csv")
@@ -1142,3 +1141,37 @@ def test_a_value_keyed_by_its_variables_label_is_read_and_a_near_miss_refused(ve
     assert not checked.unknown
     with pytest.raises(ClinicalValueError, match="give bilirubin in mg/dL, but the model reads"):
         validate_clinical({"Total bilirubin (mg/dL)": 2.5})
+
+
+def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
+    gbsg2_model, veterans_model
+):
+    """Models fitted without a schema give their numbers no plausible range: GBSG2's tsize of -25
+    and veterans' Karnofsky score of 600 (under 20-90: risk -17) were scored with a range caution
+    alone."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.nomogram.cox import build_nomogram
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    below = (
+        r"tsize = -25 is below zero, while every training value was 0 or more: its training "
+        r"range is 8 to 80 \(1st-99th percentile\)\. Check the value and its unit"
+    )
+    with pytest.raises(ClinicalValueError, match=below):
+        score_values({**patient, "tsize": -25}, loaded, "P3")
+    with pytest.raises(ClinicalValueError, match=below):  # the nomogram's points alike
+        build_nomogram(loaded).points({**patient, "tsize": -25})
+    assert score_values({**patient, "tsize": 300}, loaded, "P3").cautions  # beyond: cautioned
+
+    model_dir, table = veterans_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[0].to_dict()
+    with pytest.raises(
+        ClinicalValueError,
+        match=r"Karnofsky_score = 600 is more than 5 times the largest training value \(99\): "
+        r"its training range is 20 to 90 \(1st-99th percentile\)",
+    ):
+        score_values({**patient, "Karnofsky_score": 600}, loaded, "V0")

@@ -19,6 +19,7 @@ from survival_core.case import Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, ValuesNeeded
 from survival_core.io.clinical_schema import refuse_near_misses
 from survival_core.models.scoring import LoadedModel
+from survival_core.models.training_range import impossible_value
 from survival_core.text import first_few
 
 if TYPE_CHECKING:
@@ -151,12 +152,26 @@ def _feature_frame(
     """``row`` as a one-row table in the model's input order, and the clinical inputs imputed
     that the score depends on (:attr:`~LoadedModel.used_inputs`: the missing value of an input
     its reduction dropped was called imputed); a category the model never saw is refused
-    (:func:`_refuse_unseen_levels`)."""
+    (:func:`_refuse_unseen_levels`), as is a value it cannot score (:func:`_refuse_impossible`)."""
     used = set(loaded.used_inputs)
     imputed = [name for name in clinical if row[name] is None and name in used]
     frame = pd.DataFrame([row], index=pd.Index([case_id], name="case_id"))[loaded.inputs]
     _refuse_unseen_levels(frame, loaded)
+    _refuse_impossible(frame, loaded)
     return frame, imputed
+
+
+def _refuse_impossible(frame: pd.DataFrame, loaded: LoadedModel) -> None:
+    """ClinicalValueError for a numeric input's value the model cannot score
+    (:func:`~survival_core.models.training_range.impossible_value`: a tsize of -25, a Karnofsky
+    score of 600, scored with a range caution alone)."""
+    for spec in getattr(getattr(loaded.model, "preprocessor_", None), "columns_", None) or []:
+        if spec["kind"] != "numeric" or spec["name"] not in frame:
+            continue
+        value = pd.to_numeric(frame[spec["name"]], errors="coerce").iloc[0]
+        why = impossible_value(spec, float(value), loaded)
+        if why is not None:
+            raise ClinicalValueError(why)
 
 
 def _refuse_unseen_levels(frame: pd.DataFrame, loaded: LoadedModel) -> None:

@@ -25,6 +25,45 @@ CLINICAL_OUTSIDE = 0.25
 CLINICAL_FACTOR = 2.0
 
 
+#: A clinical value more than this many times its largest training value is refused, not
+#: cautioned: a Karnofsky score of 600 under a training range of 20-90 (largest 99) was scored,
+#: risk -17, where a tumour of 300 mm under 8-80 mm (largest 120) is a patient beyond them.
+IMPOSSIBLE_FACTOR = 5.0
+
+
+def impossible_value(spec: Mapping[str, Any], value: float, loaded: LoadedModel) -> str | None:
+    """Why ``value`` of the numeric input ``spec`` (a column of ``loaded``'s preprocessing) is
+    refused, for a clinical variable whose schema gives no plausible range to check (a model
+    fitted without one: GBSG2's tsize, veterans' Karnofsky_score): below zero where every
+    training value was 0 or more (a tsize of -25 was scored), or more than
+    :data:`IMPOSSIBLE_FACTOR` times the largest. None otherwise, for a missing value and for a
+    variable whose schema states its range (that range checks it)."""
+    name = spec["name"]
+    if "range" not in spec or value != value or not _clinical(name, loaded):
+        return None
+    known = loaded.schema[name] if name in loaded.schema.names else None
+    if known is not None and (known.low is not None or known.high is not None):
+        return None
+    low, high = (float(v) for v in spec["range"])
+    least, most = (float(v) for v in spec.get("extent", spec["range"]))
+    trained = (
+        f"its training range is {number_text(low)} to {number_text(high)} (1st-99th percentile)"
+    )
+    if value < 0 <= least:
+        said = f"is below zero, while every training value was 0 or more: {trained}"
+    elif most > 0 and value > IMPOSSIBLE_FACTOR * most:
+        said = (
+            f"is more than {IMPOSSIBLE_FACTOR:g} times the largest training value "
+            f"({number_text(most)}): {trained}"
+        )
+    else:
+        return None
+    return (
+        f"{name} = {number_text(value)} {said}. Check the value and its unit: the model "
+        "cannot score it."
+    )
+
+
 def outside_caution(spec: Mapping[str, Any], value: float, loaded: LoadedModel) -> str | None:
     """The caution for ``value`` of the numeric input ``spec`` (a column of ``loaded``'s
     preprocessing) when it lies outside the training data: a clinical variable more than

@@ -43,7 +43,7 @@ from survival_core.io.outcome_source import EndpointWords
 from survival_core.models.coxnet import Coxnet
 from survival_core.models.coxph import CoxPH
 from survival_core.models.scoring import DAYS_PER_MONTH, REPORT_MONTHS, LoadedModel
-from survival_core.models.training_range import outside_caution
+from survival_core.models.training_range import impossible_value, outside_caution
 
 #: Models whose risk is a linear predictor over preprocessed columns (lasso_cox is a Coxnet).
 LINEAR_COX = (CoxPH, Coxnet)
@@ -271,6 +271,8 @@ class Nomogram:
                 imputed.append(var.name)
             value = var.check(value)
             if var.kind == "numeric":
+                if (why := impossible_value(specs[var.name], value, self.loaded)) is not None:
+                    raise ClinicalValueError(why)  # as the score refuses it
                 caution = outside_caution(specs[var.name], value, self.loaded)
                 if caution is not None:
                     outside[var.name] = caution
