@@ -373,6 +373,7 @@ def test_a_tables_words_under_the_demos_variable_names_are_its_own_levels(tmp_pa
     """WHAS500 (real) with heart failure written yes/no under the demo's name 'cirrhosis' and
     gender m/f under 'sex': the demo's variables read 'no' as False and 'm' as 'M', levels the
     model never learned, and the nomogram refused every patient, its own defaults too."""
+    from survival_core.io.tables import load_model_table
     from survival_core.models.scoring import load_scoring_model
     from survival_core.nomogram import build_nomogram
     from survival_core.workflows.training import train_model
@@ -394,8 +395,9 @@ def test_a_tables_words_under_the_demos_variable_names_are_its_own_levels(tmp_pa
     nomo = build_nomogram(loaded)
     patients = table.iloc[:6][["hr", "sex", "cirrhosis"]]
     lps = [nomo.points(row).lp for row in patients.to_dict("records")]
-    np.testing.assert_allclose(lps, loaded.model.predict_risk(patients), rtol=1e-9)
-    assert nomo.points(nomo.defaults()).values["cirrhosis"] in ("no", "yes")
+    as_read = load_model_table([tmp_path / "whas.csv"]).X.iloc[:6]  # 'yes'/'no' as True/False
+    np.testing.assert_allclose(lps, loaded.model.predict_risk(as_read), rtol=1e-9)
+    assert nomo.points(nomo.defaults()).values["cirrhosis"] in ("False", "True")  # as trained
 
 
 def test_long_level_names_do_not_overprint_and_long_names_are_drawn_whole(tmp_path):

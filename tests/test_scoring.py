@@ -483,7 +483,8 @@ def test_clinical_values_alone_are_scored_under_a_model_that_reads_no_image(
     argv = ["score", "--values", *map(str, files), "--model", str(model_dir), "--json"]
     assert main(argv) == 2
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    expected = load_scoring_model(model_dir).model.predict_risk(patients.drop(columns="case_id"))
+    as_read = load_model_table([model_dir.parent / "gbsg2.csv"]).X  # horTh yes/no as True/False
+    expected = load_scoring_model(model_dir).model.predict_risk(as_read.loc[["P0003", "P0250"]])
     scored = result["cases"]
     assert [c["case_id"] for c in scored] == ["P0003", "P0250", "other"]
     assert [c["risk"] for c in scored[:2]] == pytest.approx(list(expected), abs=1e-12)
@@ -508,9 +509,8 @@ def test_clinical_values_alone_are_explained_and_a_case_of_values_only_says_how(
     argv = ["explain", "--values", str(values), "--model", str(model_dir), "--top", "20"]
     assert main([*argv, "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    risk = load_scoring_model(model_dir).model.predict_risk(
-        pd.DataFrame([row]).drop(columns="case_id")
-    )
+    as_read = load_model_table([model_dir.parent / "gbsg2.csv"]).X  # horTh yes/no as True/False
+    risk = load_scoring_model(model_dir).model.predict_risk(as_read.loc[["P0250"]])
     assert result["case_id"] == "P0250" and result["risk"] == pytest.approx(risk[0], abs=1e-12)
     assert abs(result["completeness_delta"]) < 1e-6  # the attributions add up to the risk
     assert {a["name"] for a in result["top_features"]} == set(row) - {"case_id"}
