@@ -799,7 +799,7 @@ AFTER_TREATMENT_OUTCOMES = {
         ["Local Control", "Locoregional control", "Regional Control", "Distant Control", "LRF",
          "Local failure", "Loco-regional failure", "Freedom from distant metastasis", "BCR",
          "Biochemical failure", "Treatment failure", "Status at last contact",
-         "Disease-free status", "NED", "Tumor free"],
+         "Disease-free status", "NED", "Tumor free", "Treatment outcome"],
         ("yes", "no"),
     ),
     **dict.fromkeys(
@@ -815,8 +815,10 @@ AFTER_TREATMENT_OUTCOMES = {
 #: Baseline variables named like those (made-up values): a test by PCR, a treatment given or
 #: assigned, a performance status, another control or failure, a time free of smoking, a
 #: surgical margin (known at surgery, before an adjuvant model's baseline), a pathologic T stage,
-#: free text, a diabetes ('DM') beside its duration, and the mRECIST response after TACE the
-#: clinical schema's HCC studies take as a predictor (sun2023). Header: its cells.
+#: free text, a diabetes ('DM') beside its duration, the mRECIST response after TACE the
+#: clinical schema's HCC studies take as a predictor (sun2023), and a control, failure, freedom,
+#: outcome or status its header says was known at baseline or is a plan, risk or score (they were
+#: dropped as another outcome). Header: its cells.
 AFTER_TREATMENT_LOOKALIKES = {
     "HPV PCR": ("positive", "negative"),
     "Postoperative radiotherapy": ("yes", "no"),
@@ -836,7 +838,20 @@ AFTER_TREATMENT_LOOKALIKES = {
     "DM duration (years)": ("1", "4", "9"),
     "Progressive disease at diagnosis": ("yes", "no"),
     "mRECIST": ("CR", "PR", "SD", "PD"),
-}
+    **dict.fromkeys(
+        ["Disease control at baseline", "Metastasis-free at diagnosis", "Prior treatment failure",
+         "Treatment failure prior to enrollment", "NED at enrollment", "Failure of prior line"],
+        ("yes", "no"),
+    ),
+    "Tumor control probability (planned)": ("0.62", "0.81", "0.95"),
+    "Local failure risk group": ("low", "intermediate", "high"),
+    "BCR risk": ("low", "high"),
+    "Distant control strategy": ("surgery", "SBRT", "systemic"),
+    "Outcome of previous pregnancy": ("live birth", "miscarriage"),
+    "Outcome prediction score": ("0.2", "0.5", "0.7"),
+    "Status at last prior therapy": ("CR", "PR", "SD", "PD"),
+    "Last line status": ("completed", "stopped"),
+}  # fmt: skip
 
 
 def veterans_after_treatment(folder: Path) -> Export:

@@ -61,11 +61,14 @@ def test_tcgas_first_course_outcome_is_no_predictor(tmp_path: Path) -> None:
 def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
     tmp_path: Path,
 ) -> None:
-    """The veterans' trial with 25 columns of the disease after treatment beside 18 baseline
+    """The veterans' trial with 26 columns of the disease after treatment beside 32 baseline
     columns named alike: 'Local Control', 'LRF', 'BCR', 'Best Overall Response', 'ypT' and the
     rest were kept as predictors (each a model could learn the outcome back from); 'Pain
     control', 'HPV PCR', 'Smoke-free years' (dropped as a time free of something), 'Tumor free
-    margin', 'DM' beside 'DM duration (years)' and the HCC schema's 'mRECIST' stay."""
+    margin', 'DM' beside 'DM duration (years)' and the HCC schema's 'mRECIST' stay, as do a
+    control, failure, freedom, outcome or status said to be at baseline, prior, planned, a risk
+    or a score ('Disease control at baseline', 'Prior treatment failure', 'Local failure risk
+    group', 'Outcome of previous pregnancy', 'Last line status': dropped as another outcome)."""
     export = veterans_after_treatment(tmp_path)
     result = read_clinical_spreadsheet(export.path)
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
@@ -77,7 +80,7 @@ def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
         "Local Control", "Locoregional control", "Regional Control", "Distant Control", "LRF",
         "Local failure", "Loco-regional failure", "Freedom from distant metastasis", "BCR",
         "Biochemical failure", "Treatment failure", "Status at last contact",
-        "Disease-free status", "NED", "Tumor free",
+        "Disease-free status", "NED", "Tumor free", "Treatment outcome",
     ]  # fmt: skip
     assert said["Best Overall Response"][0].startswith(AFTER_TREATMENT.format("response"))
     assert said["ypT"][0].startswith(AFTER_TREATMENT.format("yp"))

@@ -120,9 +120,22 @@ _OUTCOME_WORDS = frozenset(
      "sopravvivenza", "decesso", "deceduto", "recidiva", "exitus", "overleving", "overleden",
      "overlijden", "recidief", "progressie", "progressievrije", "sobrevida", "obito", "falecido",
      "progressao", "recorrencia", "progresion", "progressione", "progress", "progredient",
-     # NLST's glued names of the death ('dth_days'); an outcome (TCGA's
-     # 'treatment_outcome_first_course': Complete Remission/Response, Progressive Disease)
-     "dth", "outcome", "outcomes"}
+     # NLST's glued names of the death ('dth_days')
+     "dth"}
+)  # fmt: skip
+#: An outcome's word standing alone or beside the treatment or course it is of (TCGA's
+#: 'treatment_outcome_first_course': Complete Remission/Response, Progressive Disease; 'Outcome of
+#: treatment'), never 'Outcome prediction score' nor 'Outcome of previous pregnancy'.
+_OUTCOME_NOUNS = frozenset({"outcome", "outcomes"})
+_OUTCOME_OF = frozenset({"treatment", "therapy", "course", "first"})
+
+#: Header words saying a column was known at baseline, or is a plan, risk or score rather than
+#: what happened after treatment ('Disease control at baseline', 'Metastasis-free at diagnosis',
+#: 'Prior treatment failure', 'Tumor control probability (planned)', 'Local failure risk group'):
+#: such a header names no disease state nor outcome after treatment (:func:`_baseline_qualified`).
+_BASELINE_WORDS = frozenset(
+    {"baseline", "diagnosis", "prior", "previous", "before", "pre", "enrollment", "enrolment",
+     "planned", "risk", "probability", "strategy", "score", "prediction"}
 )  # fmt: skip
 
 #: Words of a disease's control, an outcome beside where it was controlled (:data:`_CONTROLLED`:
@@ -145,6 +158,9 @@ _FREE_OF = frozenset(
      "recurrence", "relapse"}
 )  # fmt: skip
 _MARGIN_WORDS = frozenset({"margin", "margins"})
+#: Words 'last' names the last contact beside ('Status at last contact', 'last_fu_status'):
+#: never 'Last line status' nor 'Status at last prior therapy'.
+_LAST_OF = frozenset({"contact", "follow", "followup", "fu"})
 #: Abbreviations of an outcome standing alone or before 'status' or 'event' only: a locoregional
 #: failure, a biochemical recurrence (never TCGA's 'bcr_patient_barcode'), no evidence of disease.
 _OUTCOME_ABBREVIATIONS = frozenset({"lrf", "bcr", "ned"})
@@ -331,7 +347,7 @@ _CODES_FIRST_IN_NAME = re.compile(r"(?:\d[_\s-]+[A-Za-z]+[_\s-]+)+\d[_\s-]+[A-Za
 _CODE_BEFORE_MEANING = re.compile(r"(\d)[_\s-]+([A-Za-z]+)")
 #: Words of an outcome or status that each meaning of such a header names ('lost' of
 #: 'StillAliveorLostToFU'); 'ECOG_0_vs_1' or 'Stage_I_II_0_vs_III_IV_1' names none: a variable.
-_CODED_OUTCOME_WORDS = _OUTCOME_WORDS | {"event", "lost", "stillalive"}
+_CODED_OUTCOME_WORDS = _OUTCOME_WORDS | _OUTCOME_NOUNS | {"event", "lost", "stillalive"}
 
 
 def _name_codes(text: str) -> list[tuple[str, str]]:
@@ -553,6 +569,7 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
         or any("death" in word for word in words)  # glued: NLST's 'finaldeathlc', 'deathstat'
         or h.name in _SCREENING_OUTCOMES
         or bool(words & _OUTCOME_WORDS)
+        or _names_an_outcome(h)
         or (timed and bool(words & _TIMED_OUTCOME_WORDS))
         or (length and _times_an_endpoint(h))
         or (flagged and bool(words & _TIME_TO_WORDS))
@@ -566,12 +583,40 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
     )
 
 
+def _baseline_qualified(h: Header) -> bool:
+    """Whether a header says its column was known at baseline or is a plan, risk or score: a word
+    of :data:`_BASELINE_WORDS` in its name or its bracket ('Disease control (baseline)'), or a
+    'pre' glued to a treatment ('pretreatment', 'preop'; not I-SPY1's 'PreSurg', measured after
+    the neoadjuvant therapy). 'Baseline', 'pre-treatment' and 'prior surgery' name no outcome
+    after treatment, whatever other words they hold."""
+    words = set(h.tokens) | set(normalise_name(h.unit).split("_"))
+    glued = any(w.startswith("pre") and w[3:] in _TREATMENT_WORDS for w in words)
+    return bool(words & _BASELINE_WORDS) or glued
+
+
+def _names_an_outcome(h: Header) -> bool:
+    """Whether a header is an outcome by its word 'outcome': alone, or beside the treatment or
+    course it is of (:data:`_OUTCOME_OF`; TCGA's 'treatment_outcome_first_course'), never with a
+    baseline word (:func:`_baseline_qualified`: 'Outcome of previous pregnancy')."""
+    tokens = [t for t in h.tokens if t not in ("of", "the")]
+    beside = any(
+        a in _OUTCOME_NOUNS and b in _OUTCOME_OF or b in _OUTCOME_NOUNS and a in _OUTCOME_OF
+        for a, b in pairwise(tokens)
+    )
+    alone = len(tokens) == 1 and tokens[0] in _OUTCOME_NOUNS
+    return (alone or beside) and not _baseline_qualified(h)
+
+
 def _names_a_disease_state(h: Header) -> bool:
     """Whether a header names the disease's state after treatment: its control or failure
     ('Local control', 'Biochemical failure'), a time free of it ('Freedom from distant
     metastasis', 'Disease-free status', 'Tumor free'), an outcome's abbreviation ('LRF', 'BCR',
     'NED') or a status at the last contact. Kept as predictors, such columns gave a model the
-    outcome back; 'Pain control', 'Smoke-free years' and a 'Tumor free margin' are baseline."""
+    outcome back; 'Pain control', 'Smoke-free years' and a 'Tumor free margin' are baseline, as
+    is a header saying so (:func:`_baseline_qualified`: 'Disease control at baseline', 'Prior
+    treatment failure', 'Metastasis-free at diagnosis', 'Local failure risk group')."""
+    if _baseline_qualified(h):
+        return False
     words = set(h.tokens)
     return (
         bool(words & _CONTROL_WORDS and words & _CONTROLLED)
@@ -585,8 +630,14 @@ def _names_a_disease_state(h: Header) -> bool:
             h.tokens[0] in _OUTCOME_ABBREVIATIONS
             and words - {h.tokens[0]} <= _EVENT_WORDS | {"status"}
         )
-        or {"status", "last"} <= words
+        or ("status" in words and _at_last_contact(h))
     )
+
+
+def _at_last_contact(h: Header) -> bool:
+    """Whether a header names the last contact: 'last' before a contact's or follow-up's word
+    (:data:`_LAST_OF`)."""
+    return any(a == "last" and b in _LAST_OF for a, b in pairwise(h.tokens))
 
 
 def _is_length(h: Header) -> bool:
