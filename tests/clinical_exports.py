@@ -804,7 +804,7 @@ AFTER_TREATMENT_OUTCOMES = {
     ),
     **dict.fromkeys(
         ["Best Overall Response", "RECIST response", "Tumor response", "disease_response",
-         "Progressive disease", "Response to induction"],
+         "Progressive disease", "Response to induction", "Response"],
         ("CR", "PR", "SD", "PD"),
     ),
     "Residual cancer burden": ("RCB-0", "RCB-I", "RCB-II", "RCB-III"),
@@ -818,7 +818,8 @@ AFTER_TREATMENT_OUTCOMES = {
 #: free text, a diabetes ('DM') beside its duration, the mRECIST response after TACE the
 #: clinical schema's HCC studies take as a predictor (sun2023), and a control, failure, freedom,
 #: outcome or status its header says was known at baseline or is a plan, risk or score (they were
-#: dropped as another outcome). Header: its cells.
+#: dropped as another outcome), and a response or salvage it says came before (they were set
+#: aside as measured after treatment). Header: its cells.
 AFTER_TREATMENT_LOOKALIKES = {
     "HPV PCR": ("positive", "negative"),
     "Postoperative radiotherapy": ("yes", "no"),
@@ -851,6 +852,10 @@ AFTER_TREATMENT_LOOKALIKES = {
     "Outcome prediction score": ("0.2", "0.5", "0.7"),
     "Status at last prior therapy": ("CR", "PR", "SD", "PD"),
     "Last line status": ("completed", "stopped"),
+    "Response to prior chemotherapy": ("CR", "PR", "SD", "PD"),
+    "Previous response": ("CR", "PR", "SD", "PD"),
+    "Chemotherapy response score (baseline)": ("1", "2", "3"),
+    "Prior salvage surgery": ("yes", "no"),
 }  # fmt: skip
 
 

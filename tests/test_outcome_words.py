@@ -61,14 +61,17 @@ def test_tcgas_first_course_outcome_is_no_predictor(tmp_path: Path) -> None:
 def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
     tmp_path: Path,
 ) -> None:
-    """The veterans' trial with 26 columns of the disease after treatment beside 32 baseline
+    """The veterans' trial with 27 columns of the disease after treatment beside 36 baseline
     columns named alike: 'Local Control', 'LRF', 'BCR', 'Best Overall Response', 'ypT' and the
     rest were kept as predictors (each a model could learn the outcome back from); 'Pain
     control', 'HPV PCR', 'Smoke-free years' (dropped as a time free of something), 'Tumor free
     margin', 'DM' beside 'DM duration (years)' and the HCC schema's 'mRECIST' stay, as do a
     control, failure, freedom, outcome or status said to be at baseline, prior, planned, a risk
     or a score ('Disease control at baseline', 'Prior treatment failure', 'Local failure risk
-    group', 'Outcome of previous pregnancy', 'Last line status': dropped as another outcome)."""
+    group', 'Outcome of previous pregnancy', 'Last line status': dropped as another outcome)
+    and a response or salvage said to be prior or at baseline ('Response to prior chemotherapy',
+    'Chemotherapy response score (baseline)', 'Prior salvage surgery': set aside as measured
+    after treatment); a lone 'Response' is set aside."""
     export = veterans_after_treatment(tmp_path)
     result = read_clinical_spreadsheet(export.path)
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
@@ -83,6 +86,7 @@ def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
         "Disease-free status", "NED", "Tumor free", "Treatment outcome",
     ]  # fmt: skip
     assert said["Best Overall Response"][0].startswith(AFTER_TREATMENT.format("response"))
+    assert said["Response"][0].startswith(AFTER_TREATMENT.format("response"))
     assert said["ypT"][0].startswith(AFTER_TREATMENT.format("yp"))
     assert said["Salvage therapy"][0].startswith(AFTER_TREATMENT.format("salvage"))
     assert said["Residual cancer burden"][0].startswith(

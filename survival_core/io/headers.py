@@ -131,8 +131,9 @@ _OUTCOME_OF = frozenset({"treatment", "therapy", "course", "first"})
 
 #: Header words saying a column was known at baseline, or is a plan, risk or score rather than
 #: what happened after treatment ('Disease control at baseline', 'Metastasis-free at diagnosis',
-#: 'Prior treatment failure', 'Tumor control probability (planned)', 'Local failure risk group'):
-#: such a header names no disease state nor outcome after treatment (:func:`_baseline_qualified`).
+#: 'Prior treatment failure', 'Tumor control probability (planned)', 'Local failure risk group',
+#: 'Response to prior chemotherapy', 'Prior salvage surgery'): such a header names no disease
+#: state, outcome, response or salvage after treatment (:func:`_baseline_qualified`).
 _BASELINE_WORDS = frozenset(
     {"baseline", "diagnosis", "prior", "previous", "before", "pre", "enrollment", "enrolment",
      "planned", "risk", "probability", "strategy", "score", "prediction"}
@@ -585,10 +586,10 @@ def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
 
 def _baseline_qualified(h: Header) -> bool:
     """Whether a header says its column was known at baseline or is a plan, risk or score: a word
-    of :data:`_BASELINE_WORDS` in its name or its bracket ('Disease control (baseline)'), or a
-    'pre' glued to a treatment ('pretreatment', 'preop'; not I-SPY1's 'PreSurg', measured after
-    the neoadjuvant therapy). 'Baseline', 'pre-treatment' and 'prior surgery' name no outcome
-    after treatment, whatever other words they hold."""
+    of :data:`_BASELINE_WORDS` in its name or its bracket ('Chemotherapy response score
+    (baseline)'), or a 'pre' glued to a treatment ('pretreatment', 'preop'; not I-SPY1's
+    'PreSurg', measured after the neoadjuvant therapy). 'Baseline', 'pre-treatment' and 'prior
+    surgery' name no outcome nor measure after treatment, whatever other words they hold."""
     words = set(h.tokens) | set(normalise_name(h.unit).split("_"))
     glued = any(w.startswith("pre") and w[3:] in _TREATMENT_WORDS for w in words)
     return bool(words & _BASELINE_WORDS) or glued
@@ -748,10 +749,11 @@ def _times(time: list[str], flag: list[str]) -> bool:
 #: 'PsP_TP_score' (pseudoprogression), a 'posttherapy' or 'postop' glued in one word.
 _AFTER_TREATMENT_WORDS = frozenset(
     {"3dac", "interreg", "presurg", "pcr", "rcb", "rcbclass", "psp", "posttherapy",
-     "posttreatment", "postop", "postoperative", "postsurgery", "postsurgical", "postrt",
-     # a salvage treatment, given once the first failed
-     "salvage"}
+     "posttreatment", "postop", "postoperative", "postsurgery", "postsurgical", "postrt"}
 )  # fmt: skip
+#: A salvage treatment, given once the first failed: after treatment, but where its header says
+#: it came before baseline ('Prior salvage surgery': :func:`_baseline_qualified`).
+_SALVAGE = "salvage"
 #: A response by RECIST, by its name's words as written (:attr:`Header.tokens`): never mRECIST's
 #: after TACE ('mRECIST', read 'm', 'recist' at its case turn), a predictor of the clinical
 #: schema's HCC studies (sun2023 requires it).
@@ -791,19 +793,22 @@ def measured_after_treatment(h: Header) -> str:
     of 'SUVmax post-therapy PET', 'PreSurg', 'PCR', 'RECIST response', 'ypT', 'Salvage therapy'),
     "" when none: an outcome of treatment, not a baseline predictor (I-SPY1's tumour diameters
     during and after chemotherapy were kept as predictors with no word). 'Baseline',
-    'pre-treatment' and 'prior surgery' are not, nor a treatment given ('Postoperative
+    'pre-treatment' and 'prior surgery' are not: a response or salvage its header says came
+    before ('Response to prior chemotherapy', 'Chemotherapy response score (baseline)', 'Prior
+    salvage surgery': :func:`_baseline_qualified`), a treatment given ('Postoperative
     radiotherapy') nor an 'HPV PCR'."""
     if set(h.tokens) <= _GIVEN_TREATMENT_WORDS:
         return ""
-    if {"complete", "response"} <= set(h.tokens):  # 'Pathologic complete response'
+    baseline = _baseline_qualified(h)
+    if not baseline and {"complete", "response"} <= set(h.tokens):  # 'Pathologic complete ...'
         return "complete response"
-    if response := _response_to_treatment(h):
+    if not baseline and (response := _response_to_treatment(h)):
         return response
     for words in (h.tokens, h.words):  # 'PreSurg' as written, 'Post RT' split at its case
         for at, word in enumerate(words):
             if word == "pcr" and len(words) > 1 and not set(words) & _RESPONSE_WORDS:
                 continue
-            if word in _AFTER_TREATMENT_WORDS:
+            if word in _AFTER_TREATMENT_WORDS or (word == _SALVAGE and not baseline):
                 return word
             following = words[at + 1] if at + 1 < len(words) else ""
             if word in ("post", "after") and following in _TREATMENT_WORDS:
@@ -813,16 +818,17 @@ def measured_after_treatment(h: Header) -> str:
 
 def _response_to_treatment(h: Header) -> str:
     """The words of a header naming the tumour's response to treatment ('Best Overall Response',
-    'Residual cancer burden', 'Progressive disease', but 'at diagnosis') or its stage after
-    neoadjuvant therapy ('ypT'), "" when none: TCGA's 'treatment_outcome_first_course' of such
-    categories lifted a Cox c-index from 0.72 to 0.83."""
+    'Residual cancer burden', 'Progressive disease') or its stage after neoadjuvant therapy
+    ('ypT'), "" when none: TCGA's 'treatment_outcome_first_course' of such categories lifted a Cox
+    c-index from 0.72 to 0.83. A header saying baseline ('at diagnosis') is not read here
+    (:func:`measured_after_treatment`)."""
     words = set(h.tokens)
     if words & _RECIST:
         return min(words & _RECIST)
     if "response" in words and (len(words) == 1 or words & _RESPONSE_OF):
         return "response"
     for phrase in _RESPONSE_PHRASES:
-        if _in_a_row(phrase, h) and "diagnosis" not in words:
+        if _in_a_row(phrase, h):
             return " ".join(phrase)
     first = h.tokens[0]
     return "yp" if _YP_STAGE.fullmatch(first) and (first != "yp" or words & _STAGE_PARTS) else ""
