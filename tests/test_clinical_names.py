@@ -13,7 +13,8 @@ import pytest
 from sksurv import datasets
 
 from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
-from survival_core.io.tables import TIME_UNITS
+from survival_core.errors import InputError
+from survival_core.io.tables import TIME_UNITS, load_model_table
 
 #: How a column the import drops as an identifier is reported.
 IDENTIFIER_DROPPED = "dropped: an identifier or free text (by its name)"
@@ -202,6 +203,7 @@ def _veterans(path: Path, event_header: str, dead: str, alive: str) -> None:
         ("1-dead 0-alive", "1", "0"),  # UCSF-PDGM's
         ("Estado (vivo/fallecido)", "fallecido", "vivo"),
         ("Stato (vivo/deceduto)", "deceduto", "vivo"),
+        ("Estado", "falecido", "vivo"),  # Portuguese, its name bare
     ],
 )
 def test_a_vital_status_is_found_by_its_name(
@@ -216,3 +218,71 @@ def test_a_vital_status_is_found_by_its_name(
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
     assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "os", True)
     assert list(result.variables.columns) == ["karnofsky"]
+
+
+def _veterans_by_place(folder: Path, place: str, places: tuple[str, ...], **outcome: str) -> Path:
+    """The veterans' trial with its ID, Karnofsky score and a column ``place`` of ``places`` (in
+    turn), its days and deaths under the headers ``outcome`` gives for 'time' and 'event' (none
+    where not given)."""
+    X, y = datasets.load_veterans_lung_cancer()
+    frame = pd.DataFrame(
+        {
+            "ID": [f"V{i:03d}" for i in range(len(X))],
+            "Karnofsky": X["Karnofsky_score"].to_numpy(),
+            place: np.resize(places, len(X)),
+            outcome["time"]: y["Survival_in_days"],
+        }
+    )
+    if "event" in outcome:
+        frame[outcome["event"]] = y["Status"].astype(int)
+    frame.to_csv(path := folder / "veterans.csv", index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("place", "places", "time", "event"),
+    [
+        ("Estado", ("SP", "RJ", "MG"), "Sobrevida (dias)", "Óbito"),  # a Brazilian state
+        ("Stato", ("Italia", "Francia"), "Sopravvivenza (giorni)", "Deceduto"),  # a country
+    ],
+)
+def test_a_state_or_country_named_estado_or_stato_is_a_variable(
+    tmp_path: Path, place: str, places: tuple[str, ...], time: str, event: str
+) -> None:
+    """A bare 'Estado' or 'Stato' holding a state or a country, not a vital status, was dropped
+    as an outcome by its name in the import and the model tables: it is a variable, the vital
+    status beside it the event (137 patients, 128 deaths)."""
+    path = _veterans_by_place(tmp_path, place, places, time=time, event=event)
+    result = read_clinical_spreadsheet(path)
+    assert result.event_column == event
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    assert list(result.variables.columns) == ["karnofsky", place.lower()]
+    assert sorted(result.table[place.lower()].unique()) == sorted(places)
+    renamed = {"ID": "case_id", time: "time", event: "event"}
+    pd.read_csv(path).rename(columns=renamed).to_csv(table := tmp_path / "table.csv", index=False)
+    model = load_model_table([table], features=place)
+    assert list(model.X.columns) == [place] and model.notes == []
+
+
+def test_an_estado_of_states_is_no_event_column(tmp_path: Path) -> None:
+    """A sheet whose only 'Estado' holds Brazilian states beside its survival time has no event
+    column: it was taken as the event and refused as holding 'mg', 'rj', 'sp'; the import asks
+    for the event column, as before 'Estado' was a vital status's name."""
+    path = _veterans_by_place(tmp_path, "Estado", ("SP", "RJ", "MG"), time="Sobrevida (dias)")
+    with pytest.raises(InputError, match="veterans.csv: no survival event column recognised"):
+        read_clinical_spreadsheet(path)
+
+
+def test_an_estado_of_vital_status_beside_the_event_is_left_out_of_a_model_table(
+    tmp_path: Path,
+) -> None:
+    """An 'Estado' whose cells are a vital status ('vivo', 'fallecido') beside a model table's
+    event is an outcome, left out of the predictors and named in the notes."""
+    _veterans(path := tmp_path / "veterans.csv", "Estado", "fallecido", "vivo")
+    table = pd.read_csv(path).rename(columns={"ID": "case_id", "OS (days)": "time"})
+    table["event"] = (table["Estado"] == "fallecido").astype(int)
+    table.to_csv(path, index=False)
+    model = load_model_table([path])
+    assert list(model.X.columns) == ["Karnofsky"]
+    assert model.notes[0].startswith("Left out as outcomes, not predictors: Estado (known only")
+    assert int(model.y["event"].sum()) == 128

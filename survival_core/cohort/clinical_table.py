@@ -124,7 +124,12 @@ from survival_core.io.headers import (
     timed_events,
 )
 from survival_core.io.outcome_source import OutcomeSource
-from survival_core.io.tables import FOLLOW_UP_NOTE_START, holds_row_labels, tells_the_event
+from survival_core.io.tables import (
+    FOLLOW_UP_NOTE_START,
+    holds_row_labels,
+    tells_the_event,
+    vital_status_by_cells,
+)
 from survival_core.outcome import no_censored_said
 
 #: How a report line on a re-import taken as correcting the time unit of the cohort's earlier
@@ -654,6 +659,9 @@ def _event_by_name(
     if event_text is None and (found := first_by_name(others, own_censor, base=False)):
         event_text, censoring = found, True  # 'DFS_censor': the DFS's, not the vital status
     event_text = event_text or first_by_name(others, EVENT_NAMES, base=False)
+    event_text = event_text or next(
+        (text for text, h in others.items() if vital_status_by_cells(h, cells[text])), None
+    )  # a bare 'Estado' of 'vivo'/'fallecido', not of states ('SP', 'RJ')
     if event_text is None:
         event_text = first_by_name(others, CENSOR_NAMES, base=False)
         censoring = event_text is not None
@@ -750,7 +758,8 @@ def _clean_variables(
             numbers,
             report,
             order=order,
-            outcome=not staged and is_outcome_like(h, headers.values()),
+            outcome=not staged
+            and (is_outcome_like(h, headers.values()) or vital_status_by_cells(h, cells[text])),
             redcap_export=redcap_export,
         )
         if kind == "date":

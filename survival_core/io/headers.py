@@ -62,10 +62,14 @@ EVENT_NAMES = (
     "exitus", "fallecido", "muerte", "evento", "decesso", "deceduto", "morte",
     # Dutch and Portuguese ('Overleden', 'Óbito' is 'obito')
     "overleden", "overlijden", "obito", "falecido",
-    # a Spanish or Italian vital status ('Estado (vivo/fallecido)', 'Stato (vivo/deceduto)'),
-    # last: 'estado' is also a country's state
-    "estado_vital", "stato_vitale", "stato_in_vita", "estado", "stato",
+    # a Spanish or Italian vital status ('Estado vital', 'Stato in vita')
+    "estado_vital", "stato_vitale", "stato_in_vita",
 )  # fmt: skip
+#: A Spanish, Portuguese or Italian vital status's bare names, also a country's state or a
+#: country ('Estado': SP, RJ; 'Stato': Italia): the event column only when given or when its
+#: cells are a vital status ('Estado (vivo/fallecido)':
+#: :func:`~survival_core.io.tables.vital_status_by_cells`), never an outcome by the name alone.
+STATE_OR_STATUS_NAMES = ("estado", "stato")
 
 #: Header names of a hospital's or health service's number of the patient: the medical record
 #: (chart) number, the UK's NHS number, the Dutch 'Patiëntnummer' and the Brazilian

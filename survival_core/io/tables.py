@@ -24,6 +24,8 @@ from survival_core.io.clinical_schema import YES_NO_ABROAD, schema_beside, yes_n
 from survival_core.io.delimited import read_bounds, read_delimited, written_numbers
 from survival_core.io.headers import (
     DEATH_WORDS_ABROAD,
+    STATE_OR_STATUS_NAMES,
+    Header,
     is_outcome_like,
     measured_after_treatment,
     parse_header,
@@ -41,13 +43,15 @@ TYPICAL_FOLLOW_UP_DAYS = 5 * 365.25
 FOLLOW_UP_NOTE_START = "The longest follow-up is "
 #: Days per unit for ``--time-unit``.
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+#: A vital status's cells (lower case) of a death and of a life, in English and abroad: cells
+#: are read lower-cased as written, a death's words with their accents and without.
+_DEATH_CELLS = {"dead", "deceased", "died", "death", "expired"}
+_DEATH_CELLS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
+_ALIVE_CELLS = {"alive", "living", "vivant", "vivante", "lebend", "lebt", "levend", "vivo", "viva"}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
-EVENT_WORDS = {"dead", "deceased", "died", "death", "event", "expired", "yes", "y", "true", "1"}
-ALIVE_WORDS = {"alive", "living", "censored", "no", "n", "false", "0", "no event"}
-#: Cells are read lower-cased as written: a death's words with their accents and without.
-EVENT_WORDS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
+EVENT_WORDS = _DEATH_CELLS | {"event", "yes", "y", "true", "1"}
+ALIVE_WORDS = _ALIVE_CELLS | {"censored", "no", "n", "false", "0", "no event"}
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
-ALIVE_WORDS |= {"vivant", "vivante", "lebend", "lebt", "levend", "vivo", "viva"}
 #: A recurrence- or progression-free survival's event, and its absence.
 EVENT_WORDS |= {"recurrence", "recurred", "relapse", "relapsed", "progression", "progressed"}
 ALIVE_WORDS |= {"no recurrence", "no relapse", "no progression", "disease free", "disease-free"}
@@ -62,6 +66,8 @@ ALIVE_WORDS |= _ALIVE_CODES | {"lost to follow-up", "lost to follow up"}
 #: or 'A' is a death or a life only among such codes.
 VITAL_STATUS_CODES = _DEAD_CODES | _ALIVE_CODES
 VITAL_STATUS_LETTERS = {"d": "dead", "a": "alive"}
+#: Cells of a vital status: a death's or a life's words and codes, or 0/1.
+_VITAL_STATUS_CELLS = _DEATH_CELLS | _ALIVE_CELLS | VITAL_STATUS_CODES | {"0", "1"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
 #: '1:Recurred/Progressed'), compared lower-cased.
@@ -265,6 +271,18 @@ def _event_word(value: object) -> str:
     return f"{number:g}"
 
 
+def vital_status_by_cells(h: Header, cells: pd.Series) -> bool:
+    """Whether a column that is a vital status only by its cells, a bare 'Estado' or 'Stato'
+    (:data:`~survival_core.io.headers.STATE_OR_STATUS_NAMES`), holds one: each filled cell a
+    death's or a life's word ('fallecido', 'vivo', 'deceduto', 'óbito'), a vital status code
+    (DOD, NED), 0/1 or cBioPortal's '1:DECEASED'. A Brazilian state ('SP', 'RJ') or a country
+    ('Italia') so named is a variable (it was dropped as an outcome by its name)."""
+    if h.name not in STATE_OR_STATUS_NAMES:
+        return False
+    words = set(cells.map(_event_word)) - NO_VALUE_WORDS
+    return bool(words) and words <= _VITAL_STATUS_CELLS
+
+
 def event_indicator(cells: pd.Series) -> pd.Series:
     """An event column as True / False, None where missing or unreadable (0/1, 1.0/0.0, true/false,
     yes/no, dead/alive, event/censored, '1:DECEASED'/'0:LIVING'). A column of 1s and 2s is refused: R's survival package
@@ -425,7 +443,11 @@ def _without_outcomes(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     treatment began (a tumour's response, 'ypT', 'PCR'). The clinical spreadsheet import drops
     them by the same names; a table made elsewhere may hold them."""
     headers = {c: parse_header(str(c)) for c in X.columns}
-    outcomes = [c for c, h in headers.items() if is_outcome_like(h, headers.values())]
+    outcomes = [
+        c
+        for c, h in headers.items()
+        if is_outcome_like(h, headers.values()) or vital_status_by_cells(h, X[c])
+    ]
     after = [c for c, h in headers.items() if c not in outcomes and measured_after_treatment(h)]
     if outcomes:
         notes.append(
