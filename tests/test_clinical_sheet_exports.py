@@ -251,3 +251,40 @@ def test_a_patient_id_repeating_beside_a_sample_id_is_refused(tmp_path: Path) ->
         "'Sample ID' holds a different value on each row: a row per sample or visit (as "
         "cBioPortal's download writes one per sample), not per patient."
     )
+
+
+@pytest.mark.parametrize(
+    ("kinds", "kept"),
+    [
+        (("FFPE", "frozen"), True),  # a specimen's type: a variable
+        (("Primary Tumor", "Metastasis"), False),  # cBioPortal's types, its count not exported
+    ],
+)
+def test_a_sample_type_is_dropped_only_when_it_is_cbioportals(
+    tmp_path: Path, kinds: tuple[str, str], kept: bool
+) -> None:
+    """A 'Sample type' of FFPE or frozen specimens, outside a cBioPortal download, was dropped
+    as cBioPortal's bookkeeping: it is a variable (137 veterans, 128 deaths); one of
+    cBioPortal's types is dropped, said, without the 'Number of Samples Per Patient' beside."""
+    X, y = datasets.load_veterans_lung_cancer()
+    pd.DataFrame(
+        {
+            "patient_id": [f"V{i:03d}" for i in range(len(X))],
+            "Age": X["Age_in_years"].astype(int),
+            "Sample type": np.resize(kinds, len(X)),
+            "OS (days)": y["Survival_in_days"],
+            "OS event (1=dead)": y["Status"].astype(int),
+        }
+    ).to_csv(path := tmp_path / "veterans.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    if kept:
+        assert list(result.variables.columns) == ["age", "sample_type"]
+        assert result.table["sample_type"].value_counts().to_dict() == {"FFPE": 69, "frozen": 68}
+        assert not any("bookkeeping" in action for action in _actions(result, "Sample type"))
+    else:
+        assert list(result.variables.columns) == ["age"]
+        assert _actions(result, "Sample type") == [
+            "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a "
+            "clinical variable: a recurrence's sample, or a second one, tells the outcome"
+        ]

@@ -21,6 +21,7 @@ cells), :mod:`~survival_core.cohort.outcome_columns` (the columns found by name)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,6 +108,7 @@ from survival_core.cohort.survival_times import (
     time_days,
 )
 from survival_core.errors import InputError
+from survival_core.io.clinical import MISSING_TOKENS
 from survival_core.io.clinical_schema import CohortSchema, infer_schema
 from survival_core.io.dates import date_order
 from survival_core.io.delimited import POINTS_UNLESS_SAID, NumberMarks, number_marks
@@ -171,9 +173,17 @@ _ROW_LABELS_DROPPED = (
 )
 
 #: cBioPortal's bookkeeping of a patient's samples ('Sample Type': Primary / Recurrence, 'Number
-#: of Samples Per Patient', its SAMPLE_COUNT), by name: a recurrence's sample, or a second one,
-#: says the patient was followed long enough to have one.
-_SAMPLE_BOOKKEEPING = frozenset({"sample_type", "number_of_samples_per_patient", "sample_count"})
+#: of Samples Per Patient', its SAMPLE_COUNT): a recurrence's sample, or a second one, says the
+#: patient was followed long enough to have one. The counts by name, a 'Sample Type' by
+#: :func:`_samples_bookkeeping`.
+_SAMPLE_COUNTS = frozenset({"number_of_samples_per_patient", "sample_count"})
+#: Words of cBioPortal's sample types ('Primary', 'Primary Tumor', 'Recurrence', 'Metastatic',
+#: 'Solid Tissue Normal', 'Xenograft'), one in each of a 'Sample Type' of its download; never a
+#: specimen's type ('FFPE', 'frozen', 'biopsy').
+_CBIOPORTAL_SAMPLE_WORDS = frozenset(
+    {"primary", "recurrence", "recurrent", "relapse", "metastasis", "metastases", "metastatic",
+     "progression", "progressed", "normal", "xenograft", "cfdna"}
+)  # fmt: skip
 _SAMPLES_DROPPED = (
     "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a clinical "
     "variable: a recurrence's sample, or a second one, tells the outcome"
@@ -693,6 +703,21 @@ def _event_by_name(
     return event_text, censoring
 
 
+def _samples_bookkeeping(h: Header, cells: pd.Series, headers: dict[str, Header]) -> bool:
+    """Whether a column is cBioPortal's bookkeeping of the patient's samples: a count of them
+    (:data:`_SAMPLE_COUNTS`), or a 'Sample Type' beside such a count (a cBioPortal download) or
+    of its types alone (:data:`_CBIOPORTAL_SAMPLE_WORDS`: Primary, Recurrence, Metastasis). A
+    specimen's type elsewhere (FFPE, frozen) is a variable: it was dropped, said cBioPortal's."""
+    if h.name != "sample_type":
+        return h.name in _SAMPLE_COUNTS
+    if any(other.name in _SAMPLE_COUNTS for other in headers.values()):
+        return True
+    types = set(cells.dropna().astype(str).str.strip().str.lower()) - MISSING_TOKENS
+    return bool(types) and all(
+        set(re.split(r"[\W_]+", kind)) & _CBIOPORTAL_SAMPLE_WORDS for kind in types
+    )
+
+
 def _clean_variables(
     cells: pd.DataFrame,
     headers: dict[str, Header],
@@ -739,7 +764,7 @@ def _clean_variables(
             why = "dropped: which dataset or split the patient is in, not a clinical variable"
             report.append(Coercion(text, why, len(cells)))
             continue
-        if h.name in _SAMPLE_BOOKKEEPING:
+        if _samples_bookkeeping(h, cells[text], headers):
             report.append(Coercion(text, _SAMPLES_DROPPED, len(cells)))
             continue
         if after := measured_after_treatment(h):
