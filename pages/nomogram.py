@@ -13,6 +13,7 @@ from survival_core.case import Case
 from survival_core.errors import RadSurvError, ValuesNeeded
 from survival_core.features.case_row import (
     case_features,
+    model_values,
     no_value_coded,
     reads_images,
     require_values,
@@ -59,9 +60,9 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
     if not reads_images(loaded):
         _, imputed = case_features(dataclasses.replace(case, clinical=values), loaded)
         require_values(imputed, loaded, case.case_id)
-        return values
+        return model_values(values, loaded)
     if all(v.name in loaded.card.clinical_columns for v in nomo.variables):
-        return values
+        return model_values(values, loaded)
     with st.spinner("Extracting the case's radiomics..."):
         return _case_inputs(
             case,

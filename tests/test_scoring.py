@@ -1175,3 +1175,24 @@ def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
         r"its training range is 20 to 90 \(1st-99th percentile\)",
     ):
         score_values({**patient, "Karnofsky_score": 600}, loaded, "V0")
+
+
+def test_a_cases_yes_is_read_as_the_model_trained_it(gbsg2_model):
+    """GBSG2 (real) fitted from its table reads horTh yes/no as True/False: a case carrying the
+    sheet's own 'yes' was refused as a level the model never saw (the Risk, Report and Nomogram
+    pages score a case this way), while the same values alone were scored."""
+    import dataclasses
+
+    from survival_core.workflows.scoring import score_values
+    from tests.case_builders import make_case
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    row = table.drop(columns=["case_id", "time", "event"]).iloc[3].to_dict()
+    assert row["horTh"] == "yes"
+    case = dataclasses.replace(make_case(), case_id="P0003", clinical=row)
+    scored = score_case(case, loaded)
+    as_read = load_model_table([model_dir.parent / "gbsg2.csv"]).X.loc[["P0003"]]
+    assert scored.risk == pytest.approx(loaded.model.predict_risk(as_read)[0], abs=1e-12)
+    assert scored.risk == pytest.approx(score_values(row, loaded, "P0003").risk, abs=1e-12)
+    assert scored.imputed == []

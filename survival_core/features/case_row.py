@@ -112,6 +112,16 @@ def _without_codes(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
     return {k: None if k in coded else v for k, v in values.items()}
 
 
+def model_values(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
+    """``values`` as the model's schema reads them, by variable, as a patient's values alone are
+    read: a case's horTh 'yes' under a model trained on True/False was refused as a level it
+    never saw (and left the nomogram's field empty, imputed). A no-value code of the training
+    table is kept as written (:func:`no_value_coded` names it), not checked as a value."""
+    coded = no_value_coded(values, loaded)
+    read = loaded.schema.validate({k: v for k, v in values.items() if k not in coded}).values
+    return read | {k: number for k, number in coded.items() if k in read}
+
+
 def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, float]:
     """The ``values`` that are a no-value code of the model's training table, by name (a tsize
     of -99 where its table wrote -99 for unknown): missing to its preprocessing, and so to
@@ -290,7 +300,7 @@ def case_features(case: Case, loaded: LoadedModel) -> tuple[pd.DataFrame, list[s
     _check_scorable(loaded)
     _check_radiomics_settings(loaded)
     refuse_refused(case.clinical, case.clinical_refused, case.case_id)
-    row = _clinical_inputs(case.clinical, loaded)
+    row = _clinical_inputs(model_values(case.clinical, loaded), loaded)
     clinical = list(row)
     for prefix, image, settings in _radiomics_sources(loaded):
         from survival_core.features.case_cache import case_radiomics
