@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sksurv.datasets import load_gbsg2
 
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from survival_core.io.clinical_schema import SCHEMA_FILE
 from survival_core.io.tables import load_model_table
@@ -180,3 +181,26 @@ def test_a_json_file_is_pointed_to_the_import(tmp_path: Path, gbsg2) -> None:
         "patient is read by the cohort import (`cohort import --clinical FILE --out DIR`, or the "
         "Cohort page's Import), which writes the cohort's clinical.csv."
     )
+
+
+def test_a_category_written_as_thresholds_stays_a_category(tmp_path: Path, gbsg2) -> None:
+    """Age and tumour size written as two groups by a threshold ('<50'/'>=50', '<=20'/'>20'
+    mm) were read as bounds: every patient's age 50 and size 20, both columns dropped as
+    constant, in the model tables and the cohort import alike. Bounds all of a column, each
+    threshold written twice, are the two levels of a category."""
+    grouped = gbsg2.assign(
+        age=np.where(gbsg2["age"] < 50, "<50", ">=50"),
+        tsize=np.where(gbsg2["tsize"] <= 20, "<=20", ">20"),
+    )
+    grouped.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    assert table.X["age"].value_counts().to_dict() == {">=50": 418, "<50": 268}
+    assert table.X["tsize"].value_counts().to_dict() == {">20": 506, "<=20": 180}
+    assert table.notes == []
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == [
+        "age=>=50", "estrec", "horTh=True", "menostat=Pre", "pnodes", "progrec", "tgrade=II",
+        "tgrade=III", "tsize=>20",
+    ]  # fmt: skip
+    imported = read_clinical_spreadsheet(path, time_unit="days").table
+    assert imported["age"].value_counts().to_dict() == {">=50": 418, "<50": 268}
+    assert imported["tsize"].value_counts().to_dict() == {">20": 506, "<=20": 180}

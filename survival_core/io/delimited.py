@@ -826,13 +826,38 @@ def written_numbers(values: pd.Series, pattern: str) -> pd.Series | None:
 DECIMAL = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
 #: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
 BOUND_VALUE = re.compile(r"\s*[<>]=?\s*" + DECIMAL + r"\s*")
+#: A number as written, without a bound: '12', '0,5', '6.370e-04'.
+_PLAIN_NUMBER = re.compile(r"\s*" + DECIMAL + r"(?:[eE][-+]?\d+)?\s*")
 
 
-def read_bounds(present: pd.Series) -> tuple[pd.Series, int]:
+def read_bounds(present: pd.Series, numeric: bool = False) -> tuple[pd.Series, int]:
     """A column's present texts with each value written as a detection bound ('<0.5', '> 1000',
     :data:`BOUND_VALUE`) read as the bound ('0.5'), and how many were: the cohort import and
     the model tables alike (60 of GBSG2's estrogen receptors written '<1' made it a category of
-    231 levels)."""
+    231 levels). Only a column of numbers' bounds are (:func:`_bounds_among_numbers`), or every
+    bound of a column known to be ``numeric`` (a fitted model's number input); else the texts
+    are returned as written: an age group '<60'/'>=60' read as 60 for every patient was dropped
+    as constant."""
     bounds = present.str.fullmatch(BOUND_VALUE.pattern)
-    stripped = present.str.replace(r"^\s*[<>]=?\s*", "", regex=True)
-    return present.where(~bounds, stripped), int(bounds.sum())
+    if not bounds.any():
+        return present, 0
+    read = present.where(~bounds, present.str.replace(r"^\s*[<>]=?\s*", "", regex=True))
+    if not numeric and not _bounds_among_numbers(present, read, bounds):
+        return present, 0
+    return read, int(bounds.sum())
+
+
+def _bounds_among_numbers(present: pd.Series, read: pd.Series, bounds: pd.Series) -> bool:
+    """Whether a column's ``bounds`` (read as ``read``) are a lab's few among its numbers: fewer
+    than its plain numbers, no two written bounds the same number ('<10' and '>=10': the two
+    levels of a category), and the column not constant once read."""
+    plain = present.str.fullmatch(_PLAIN_NUMBER.pattern)
+    numbers = pd.to_numeric(
+        read[bounds | plain].str.strip().str.replace(",", ".", regex=False), errors="coerce"
+    )
+    written = present[bounds].str.replace(r"\s+", "", regex=True)
+    return (
+        int(bounds.sum()) < int(plain.sum())
+        and numbers[bounds].nunique() == written.nunique()
+        and numbers.nunique() > 1
+    )

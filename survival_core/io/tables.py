@@ -699,8 +699,9 @@ def numbers_written_as_text(
     other word is left as it is, for the reader to refuse (a new patient's 'abc' was imputed).
     The missing-value words (:data:`NO_VALUE_WORDS`: SAS's '.', Excel's '#DIV/0!', '-',
     '[Not Available]') are missing at any share: 3 % of '.' made a size 58 one-hot columns, 6 %
-    of '-' GBSG2's lymph nodes 30. A lab value written as a bound ('<1') is the bound
-    (:func:`~survival_core.io.delimited.read_bounds`), as the cohort import reads it."""
+    of '-' GBSG2's lymph nodes 30. A lab value written as a bound ('<1') among numbers, or in a
+    column ``known_words`` gives, is the bound (:func:`~survival_core.io.delimited.read_bounds`),
+    as the cohort import reads it; a column of bounds ('<60'/'>=60') stays text, a category."""
     X = X.copy()
     for column in X.columns:
         values = X[column]
@@ -708,7 +709,7 @@ def numbers_written_as_text(
             written = values.dropna().astype(str)
             if written.str.fullmatch(_GROUPED).any():
                 continue  # '1,234': thousands or a decimal comma, not to be guessed
-            present, bounds = read_bounds(written)
+            present, bounds = read_bounds(written, numeric=known_words is not None)
             if bounds:
                 values = values.copy()
                 values.loc[values.notna()] = present.to_numpy()
