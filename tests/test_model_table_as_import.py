@@ -204,3 +204,18 @@ def test_a_category_written_as_thresholds_stays_a_category(tmp_path: Path, gbsg2
     imported = read_clinical_spreadsheet(path, time_unit="days").table
     assert imported["age"].value_counts().to_dict() == {">=50": 418, "<50": 268}
     assert imported["tsize"].value_counts().to_dict() == {">20": 506, "<=20": 180}
+
+
+def test_a_negative_written_minus_among_plus_signs_is_a_level(tmp_path: Path, gbsg2) -> None:
+    """The estrogen receptor written as its status, '+' from 10 fmol and '-' below: the 189
+    negatives were read as missing (the '-' of missing-value words), leaving one level '+', and
+    the column was dropped as constant by the model tables and the cohort import alike."""
+    signs = gbsg2.assign(estrec=np.where(gbsg2["estrec"] >= 10, "+", "-"))
+    signs.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    assert table.X["estrec"].value_counts().to_dict() == {"+": 497, "-": 189}
+    assert table.notes == []
+    assert "estrec=-" in TablePreprocessor().fit(table.X).feature_names_out_
+    imported = read_clinical_spreadsheet(path, time_unit="days")
+    assert imported.table["estrec"].value_counts().to_dict() == {"+": 497, "-": 189}
+    assert imported.schema["estrec"].categories == ("+", "-")

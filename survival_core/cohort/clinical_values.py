@@ -18,7 +18,13 @@ import pandas as pd
 
 from survival_core.cohort.import_report import Coercion, show
 from survival_core.errors import InputError
-from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers, same_unit
+from survival_core.io.clinical import (
+    LEVEL_WORDS,
+    MISSING_TOKENS,
+    negative_signs,
+    no_value_numbers,
+    same_unit,
+)
 from survival_core.io.clinical_schema import (
     NO_TOKENS,
     YES_TOKENS,
@@ -82,11 +88,12 @@ NO_VALUES_DROPPED = "dropped: no values"
 def missing_mask(
     cells: pd.Series, column: str, report: list[Coercion], numbers: NumberMarks | None = None
 ) -> pd.Series:
-    """Which cells are missing-value tokens; the tokens other than blanks are reported. Given
-    the file's ``numbers``, a word of :data:`LEVEL_WORDS` a text column writes often is a
-    level of it (:func:`_word_levels`)."""
+    """Which cells are missing-value tokens, but a negative '-' among '+'
+    (:func:`~survival_core.io.clinical.negative_signs`); the tokens other than blanks are
+    reported. Given the file's ``numbers``, a word of :data:`LEVEL_WORDS` a text column writes
+    often is a level of it (:func:`_word_levels`)."""
     lowered = cells.str.strip().str.lower()
-    missing = lowered.isin(MISSING_TOKENS)
+    missing = lowered.isin(MISSING_TOKENS) & ~negative_signs(cells)
     if numbers is not None:
         missing &= ~_word_levels(cells, lowered, missing, column, numbers, report)
     tokens = Counter(cells[missing & (lowered != "")])

@@ -112,6 +112,23 @@ MISSING_TOKENS = MISSING_CODES | frozenset(
 LEVEL_WORDS = frozenset({"none"})
 
 
+#: A positive as a staining or a serology writes it ('+', '++', '+++'), beside its negative '-'.
+_POSITIVE_SIGNS = r"\+{1,3}"
+
+
+def negative_signs(cells: pd.Series) -> pd.Series:
+    """Which of a column's cells are a negative '-' among positives written '+' ('++', '+++'):
+    the levels of ER, HER2, HPV or a serology, not a missing-value word there (read as no value,
+    the negatives left the column one level '+', dropped as constant)."""
+    text = cells.astype("string").str.strip()
+    negative = (text == "-").fillna(False).astype(bool)
+    others = text[~negative].dropna()
+    others = others[~others.str.lower().isin(MISSING_TOKENS)]
+    if not negative.any() or others.empty or not others.str.fullmatch(_POSITIVE_SIGNS).all():
+        return pd.Series(False, index=cells.index)
+    return negative
+
+
 #: Numbers sites write for "no value" in a numeric column (-99 for an unknown age, 9999 days for
 #: an unknown follow-up), read as missing where they lie clearly outside the column's other
 #: values (:func:`no_value_numbers`).

@@ -19,7 +19,12 @@ import pandas as pd
 from sksurv.util import Surv
 
 from survival_core.errors import ConfigError, InputError
-from survival_core.io.clinical import LEVEL_WORDS, MISSING_TOKENS, no_value_numbers
+from survival_core.io.clinical import (
+    LEVEL_WORDS,
+    MISSING_TOKENS,
+    negative_signs,
+    no_value_numbers,
+)
 from survival_core.io.clinical_schema import YES_NO_ABROAD, schema_beside, yes_no_words
 from survival_core.io.delimited import read_bounds, read_delimited, written_numbers
 from survival_core.io.headers import (
@@ -780,7 +785,8 @@ def _text_variables(
 ) -> pd.DataFrame:
     """``X``'s text columns read as the cohort import reads them, each said in ``notes``: the
     missing-value words (:data:`NO_VALUE_WORDS`: a grade 'unknown' was a level of its own) as
-    missing, and a column of yes and no words in any language
+    missing, but a negative '-' among '+' (:func:`~survival_core.io.clinical.negative_signs`:
+    ER's '-' was read as missing), and a column of yes and no words in any language
     (:func:`~survival_core.io.clinical_schema.yes_no_words`: 'ja'/'nein') as True/False. A
     word among the column's ``levels`` (the categories a cohort's schema lists) is that level,
     and such a column stays the categories it lists ('no', 'yes')."""
@@ -792,6 +798,7 @@ def _text_variables(
         listed = {str(level).strip().lower() for level in levels.get(str(column), ())}
         text = values.astype(str).str.strip()
         words = values.notna() & text.str.lower().isin(NO_VALUE_WORDS - listed)
+        words &= ~negative_signs(values)
         if words.any():
             shown = ", ".join(map(repr, sorted(set(text[words]))[:3]))
             notes.append(f"'{column}': {int(words.sum())} value(s) {shown} read as missing.")
