@@ -98,6 +98,23 @@ def test_numbers_with_too_many_cells_that_are_not_are_refused_naming_them(
     )
 
 
+def test_a_column_left_out_or_naming_a_centre_is_not_refused(tmp_path: Path, gbsg2) -> None:
+    """The refusal of a column mostly of numbers ran before ``--features``: 60 estrogen
+    receptors 'n.v.' refused a fit on age and size alone. A centre's 30 codes with two centres
+    written by name ('Mayo', 'MSK') were refused as 32 levels of numbers and stray text; its
+    codes are nominal, a category."""
+    written = gbsg2.astype({"estrec": object})
+    written.loc[_rows(gbsg2, 60), "estrec"] = "n.v."
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    assert list(load_model_table([path], features="^(age|tsize)$").X.columns) == ["age", "tsize"]
+    centres = [str(100 + i % 30) for i in range(len(gbsg2))]
+    centres[:20] = ["Mayo"] * 10 + ["MSK"] * 10
+    gbsg2.assign(centre=centres).to_csv(path, index=False)
+    table = load_model_table([path])
+    assert table.X["centre"].nunique() == 32
+    assert (table.X["centre"] == "MSK").sum() == 10
+
+
 def test_unknown_in_a_category_is_missing_unless_the_schema_lists_it(tmp_path: Path, gbsg2) -> None:
     """A grade 'unknown' for 40 patients was a fourth grade; the import reads it as missing. A
     cohort's schema listing 'unknown' among the grades keeps it a level."""
