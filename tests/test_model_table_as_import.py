@@ -236,3 +236,18 @@ def test_a_negative_written_minus_among_plus_signs_is_a_level(tmp_path: Path, gb
     imported = read_clinical_spreadsheet(path, time_unit="days")
     assert imported.table["estrec"].value_counts().to_dict() == {"+": 497, "-": 189}
     assert imported.schema["estrec"].categories == ("+", "-")
+
+
+def test_numbers_in_scientific_notation_are_numbers(tmp_path: Path, gbsg2) -> None:
+    """Progesterone receptors exported partly in scientific notation ('1.410e+02') with one
+    '-' were refused as cells that are not numbers ('write those cells as numbers')."""
+    progrec = [f"{v:.3e}" if i % 3 == 0 else f"{v:g}" for i, v in enumerate(gbsg2["progrec"])]
+    progrec[5] = "-"
+    gbsg2.assign(progrec=progrec).to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    assert table.X["progrec"].dtype == float
+    np.testing.assert_array_equal(table.X["progrec"], gbsg2["progrec"].where(gbsg2.index != 5))
+    assert table.notes == [
+        "'progrec': 1 value(s) that are not numbers ('-') among numbers: read as missing."
+    ]
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS

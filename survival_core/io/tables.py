@@ -430,8 +430,9 @@ def _ids_shown(frame: pd.DataFrame) -> str:
     return ", ".join(map(str, ids)) + (", ..." if len(frame) > 3 else "")
 
 
-#: A number as a table may write it: a decimal point or comma, a trailing percent sign.
-_WRITTEN_NUMBER = r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)\s*%?\s*"
+#: A number as a table may write it: a decimal point or comma, an exponent ('6.370e-04', as
+#: radiomics and lab exports write small values), a trailing percent sign.
+_WRITTEN_NUMBER = r"\s*[-+]?(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][-+]?\d+)?\s*%?\s*"
 #: Most share of a number column's cells that may be text ('abc', 'n.d.') read as missing; a
 #: column with more text is a category.
 STRAY_TEXT_SHARE = 0.02
