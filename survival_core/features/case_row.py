@@ -113,13 +113,26 @@ def _without_codes(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
 
 
 def model_values(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
-    """``values`` as the model's schema reads them, by variable, as a patient's values alone are
-    read: a case's horTh 'yes' under a model trained on True/False was refused as a level it
-    never saw (and left the nomogram's field empty, imputed). A no-value code of the training
-    table is kept as written (:func:`no_value_coded` names it), not checked as a value."""
+    """``values`` with each of the model's variables read as its schema reads a patient's values
+    alone (a case's horTh 'yes' under a model trained on True/False was refused as a level it
+    never saw, and left the nomogram's field empty, imputed); a value it cannot read, or a
+    no-value code of the training table (:func:`no_value_coded`), is left as written for the
+    checks that name it."""
     coded = no_value_coded(values, loaded)
-    read = loaded.schema.validate({k: v for k, v in values.items() if k not in coded}).values
-    return read | {k: number for k, number in coded.items() if k in read}
+    try:
+        keys, _ = loaded.schema.keys(values)
+    except ClinicalValueError:  # a variable given twice: the schema's validation says so
+        return dict(values)
+    read = dict(values)
+    for name, key in keys.items():
+        if key in coded:
+            read[name] = values[key]
+            continue
+        try:
+            read[name] = loaded.schema[name].read(values[key])
+        except ClinicalValueError:
+            read[name] = values[key]
+    return read
 
 
 def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, float]:
