@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sksurv.datasets import load_veterans_lung_cancer
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.io.headers import parse_header
@@ -101,3 +102,35 @@ def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
     (after,) = [n for n in model.notes if n.startswith("Left out as measured after treatment")]
     assert "Best Overall Response, RECIST response, Tumor response, disease_response" in after
     np.testing.assert_array_equal(model.y["event"], export.y["Status"])
+
+
+def test_a_time_free_of_disease_or_counted_from_diagnosis_is_an_outcome(tmp_path: Path) -> None:
+    """The veterans' trial with times free of disease and a control or failure timed from
+    diagnosis: 'Free of disease (months)', 'Symptom-free interval (months)' (dropped before
+    today's baseline words) and 'Local control (months from diagnosis)' (its 'diagnosis' read as
+    a baseline qualifier) were kept as predictors; 'Smoke-free years' and 'Cancer-free years
+    before diagnosis' stay."""
+    X, y = load_veterans_lung_cancer()
+    rng = np.random.default_rng(1)
+    sheet = pd.DataFrame(
+        {
+            "Patient ID": [f"P{i:03d}" for i in range(len(X))],
+            "OS (days)": y["Survival_in_days"].astype(int),
+            "OS status": np.where(y["Status"], "Dead", "Alive"),
+            "Age": X["Age_in_years"].astype(int),
+        }
+    )
+    outcomes = [
+        "Free of disease (months)", "Symptom-free interval (months)",
+        "Local control (months from diagnosis)", "Local failure (months since diagnosis)",
+        "Freedom from distant metastasis (months from diagnosis)",
+    ]  # fmt: skip
+    baseline = ["Smoke-free years", "Cancer-free years before diagnosis"]
+    for header in outcomes + baseline:
+        sheet[header] = rng.integers(1, 60, len(X))
+    sheet.to_csv(path := tmp_path / "veterans_free.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
+    assert [h for h in outcomes if _actions(result, h) == [ANOTHER_OUTCOME]] == outcomes
+    kept = {parse_header(h).name for h in baseline}
+    assert set(result.variables.columns) == {"age"} | kept

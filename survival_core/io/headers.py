@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -163,6 +163,9 @@ _FREE_OF = frozenset(
      "recurrence", "relapse"}
 )  # fmt: skip
 _MARGIN_WORDS = frozenset({"margin", "margins"})
+#: What a baseline time free of something is free of ('Smoke-free years'): any other time free
+#: of something ('Free of disease (months)', 'Symptom-free interval') is an outcome's.
+_FREE_OF_HABITS = _MARGIN_WORDS | {"smoke", "smoking", "tobacco", "alcohol", "drinking"}
 #: Words 'last' names the last contact beside ('Status at last contact', 'last_fu_status'):
 #: never 'Last line status' nor 'Status at last prior therapy'.
 _LAST_OF = frozenset({"contact", "follow", "followup", "fu"})
@@ -511,9 +514,9 @@ def endpoint_name(h: Header) -> str | None:
     """The endpoint an outcome's header names: its name's first part ('dss' of 'DSS.time', 'rfs'
     of R's 'rfstime', 'ttr'), a word glued to a time or a censoring word ('rfs' of 'rectime' and
     'censrec', 'os' of 'censdead'), cBioPortal's 'Disease Free' ('dfs'), or words spelling it
-    ('cause-specific': 'dss', 'Progression free survival (months)': 'pfs'), 'css' as 'dss'; None for a bare 'time' or 'status'. DSS and
-    OS are both a death's endpoint, RFS and PFS a recurrence's or progression's, but not one
-    outcome."""
+    ('cause-specific': 'dss', 'Progression free survival (months)': 'pfs'), 'css' as 'dss';
+    None for a bare 'time' or 'status'. DSS and OS are both a death's endpoint, RFS and PFS a
+    recurrence's or progression's, but not one outcome."""
     first = h.tokens[0]
     glued = _GLUED_OUTCOME.fullmatch(first)
     if first in _OUTCOME_PREFIXES or first == "ttr":
@@ -594,9 +597,15 @@ def _baseline_qualified(h: Header) -> bool:
     (baseline)'), or a 'pre' glued to a treatment ('pretreatment', 'preop'; not I-SPY1's
     'PreSurg', measured after the neoadjuvant therapy). 'Baseline', 'pre-treatment' and 'prior
     surgery' name no outcome nor measure after treatment, whatever other words they hold."""
-    words = set(h.tokens) | set(normalise_name(h.unit).split("_"))
+    words = _qualifying(h.tokens) | _qualifying(normalise_name(h.unit).split("_"))
     glued = any(w.startswith("pre") and w[3:] in _TREATMENT_WORDS for w in words)
     return bool(words & _BASELINE_WORDS) or glued
+
+
+def _qualifying(tokens: Sequence[str]) -> set[str]:
+    """``tokens`` but the start a time is counted from ('Local control (months from diagnosis)'
+    is a time to an outcome, not a control known at diagnosis)."""
+    return {w for i, w in enumerate(tokens) if not (i and tokens[i - 1] in ("from", "since"))}
 
 
 def _names_an_outcome(h: Header) -> bool:
@@ -631,6 +640,11 @@ def _names_a_disease_state(h: Header) -> bool:
             any(a in _FREE_OF and b == "free" for a, b in pairwise(h.tokens))
             and not words & _MARGIN_WORDS
         )
+        or any(
+            a == "free" and b in ("of", "from") and c in _FREE_OF
+            for a, b, c in zip(h.tokens, h.tokens[1:], h.tokens[2:], strict=False)
+        )
+        or (_is_length(h) and "free" in words and not words & _FREE_OF_HABITS)
         or (
             h.tokens[0] in _OUTCOME_ABBREVIATIONS
             and words - {h.tokens[0]} <= _EVENT_WORDS | {"status"}

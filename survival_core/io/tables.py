@@ -295,8 +295,8 @@ def vital_status_by_cells(h: Header, cells: pd.Series) -> bool:
 
 def event_indicator(cells: pd.Series) -> pd.Series:
     """An event column as True / False, None where missing or unreadable (0/1, 1.0/0.0, true/false,
-    yes/no, dead/alive, event/censored, '1:DECEASED'/'0:LIVING'). A column of 1s and 2s is refused: R's survival package
-    reads 2 as the event, other tools 1, so only the user can say."""
+    yes/no, dead/alive, event/censored, '1:DECEASED'/'0:LIVING'). A column of 1s and 2s is
+    refused: R's survival package reads 2 as the event, other tools 1, so only the user can say."""
     words = cells.map(_event_word)
     present = set(words) - {""}
     if present and present <= {"1", "2"} and "2" in present:
