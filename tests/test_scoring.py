@@ -1196,3 +1196,37 @@ def test_a_cases_yes_is_read_as_the_model_trained_it(gbsg2_model):
     assert scored.risk == pytest.approx(loaded.model.predict_risk(as_read)[0], abs=1e-12)
     assert scored.risk == pytest.approx(score_values(row, loaded, "P0003").risk, abs=1e-12)
     assert scored.imputed == []
+
+
+def test_a_real_patients_lab_value_far_beyond_a_small_training_cohort_is_cautioned(tmp_path):
+    """flchain's creatinine and light chains have long tails: under a model of 100 of its
+    patients (largest creatinine 1.6, lambda 5.26) six real patients of the same cohort
+    (creatinine 8.6-10.8, lambda 26.6) were refused as 'more than 5 times the largest training
+    value', a rule for a bounded scale's (a Karnofsky score of 600 stays refused, above)."""
+    from sksurv.datasets import load_flchain
+
+    from survival_core.workflows.scoring import score_values
+
+    X, y = load_flchain()
+    table = X.drop(columns="chapter").assign(time=y["futime"], event=y["death"].astype(int))
+    table.insert(0, "case_id", [f"F{i:04d}" for i in range(len(table))])
+    trained = table.sample(100, random_state=12)
+    trained.to_csv(tmp_path / "flchain.csv", index=False)
+    argv = ["fit", "--table", str(tmp_path / "flchain.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(tmp_path / "m"), "--json"]) == 0
+    loaded = load_scoring_model(tmp_path / "m")
+    others = table.drop(trained.index).set_index("case_id").drop(columns=["time", "event"])
+    labs = ["kappa", "lambda", "creatinine"]
+    beyond = others[labs] > 5 * trained[labs].max()
+    assert beyond.any(axis=1).sum() == 6
+    for case_id, patient in others[beyond.any(axis=1)].iterrows():
+        scored = score_values(patient.dropna().to_dict(), loaded, case_id)
+        assert scored.risk_group == "high"
+        for lab in beyond.columns[beyond.loc[case_id]]:
+            said = f"{lab} = {patient[lab]:g} lies outside its training range"
+            assert any(c.startswith(said) for c in scored.cautions), (said, scored.cautions)
+    cautions = score_values(others.loc["F5574"].to_dict(), loaded, "F5574").cautions
+    assert (
+        "lambda = 26.6 lies outside its training range 0.46768 to 4.9927 (1st-99th "
+        "percentile): check its unit."
+    ) in cautions

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from survival_core.io.clinical_schema import SchemaVariable, names_a_scale
 from survival_core.models.scoring import LoadedModel
 from survival_core.text import number_text
 
@@ -25,9 +26,10 @@ CLINICAL_OUTSIDE = 0.25
 CLINICAL_FACTOR = 2.0
 
 
-#: A clinical value more than this many times its largest training value is refused, not
-#: cautioned: a Karnofsky score of 600 under a training range of 20-90 (largest 99) was scored,
-#: risk -17, where a tumour of 300 mm under 8-80 mm (largest 120) is a patient beyond them.
+#: A value of a bounded scale more than this many times its largest training value is refused,
+#: not cautioned: a Karnofsky score of 600 under a training range of 20-90 (largest 99) was
+#: scored, risk -17. A measurement has no such bound: a tumour of 300 mm under 8-80 mm (largest
+#: 120), a creatinine of 10 under flchain's 100 patients of 0.7-1.6 are patients beyond them.
 IMPOSSIBLE_FACTOR = 5.0
 
 
@@ -35,9 +37,10 @@ def impossible_value(spec: Mapping[str, Any], value: float, loaded: LoadedModel)
     """Why ``value`` of the numeric input ``spec`` (a column of ``loaded``'s preprocessing) is
     refused, for a clinical variable whose schema gives no plausible range to check (a model
     fitted without one: GBSG2's tsize, veterans' Karnofsky_score): below zero where every
-    training value was 0 or more (a tsize of -25 was scored), or more than
-    :data:`IMPOSSIBLE_FACTOR` times the largest. None otherwise, for a missing value and for a
-    variable whose schema states its range (that range checks it)."""
+    training value was 0 or more (a tsize of -25 was scored), or, for a bounded scale
+    (:func:`_bounded_scale`), more than :data:`IMPOSSIBLE_FACTOR` times the largest. None
+    otherwise (a lab value far beyond is cautioned: :func:`outside_caution`), for a missing value
+    and for a variable whose schema states its range (that range checks it)."""
     name = spec["name"]
     if "range" not in spec or value != value or not _clinical(name, loaded):
         return None
@@ -51,7 +54,7 @@ def impossible_value(spec: Mapping[str, Any], value: float, loaded: LoadedModel)
     )
     if value < 0 <= least:
         said = f"is below zero, while every training value was 0 or more: {trained}"
-    elif most > 0 and value > IMPOSSIBLE_FACTOR * most:
+    elif most > 0 and value > IMPOSSIBLE_FACTOR * most and _bounded_scale(spec, known):
         said = (
             f"is more than {IMPOSSIBLE_FACTOR:g} times the largest training value "
             f"({number_text(most)}): {trained}"
@@ -62,6 +65,14 @@ def impossible_value(spec: Mapping[str, Any], value: float, loaded: LoadedModel)
         f"{name} = {number_text(value)} {said}. Check the value and its unit: the model "
         "cannot score it."
     )
+
+
+def _bounded_scale(spec: Mapping[str, Any], known: SchemaVariable | None) -> bool:
+    """Whether the numeric input ``spec`` is a bounded scale: whole numbers under a name or label
+    that names a scale or score (veterans' Karnofsky_score), not a measurement with a long tail
+    (flchain's creatinine and lambda, which real patients of the cohort pass fivefold)."""
+    names = (spec["name"], known.label if known is not None else "")
+    return bool(spec.get("whole")) and any(names_a_scale(n) for n in names if n)
 
 
 def outside_caution(spec: Mapping[str, Any], value: float, loaded: LoadedModel) -> str | None:
