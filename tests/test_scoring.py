@@ -1143,6 +1143,25 @@ def test_a_value_keyed_by_its_variables_label_is_read_and_a_near_miss_refused(ve
         validate_clinical({"Total bilirubin (mg/dL)": 2.5})
 
 
+def test_a_key_stating_the_unit_its_variables_name_states_is_read(veterans_model):
+    """Veterans' 'Age_in_years (years)' was refused as none of the model's variables, while
+    Age_in_years, 'which it nearly names', was missing: its name was compared with the variable's
+    unit-stripped form (age) alone. Another unit stays refused."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = veterans_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[0].to_dict()
+    given = {k: v for k, v in patient.items() if k != "Age_in_years"}
+    scored = score_values({**given, "Age_in_years (years)": patient["Age_in_years"]}, loaded, "V0")
+    assert scored.risk == score_values(patient, loaded, "V0").risk and scored.imputed == []
+    with pytest.raises(
+        ClinicalValueError, match="give Age_in_years in months, but the model reads it in years"
+    ):
+        score_values({**given, "Age_in_years (months)": 700}, loaded, "V0")
+
+
 def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
     gbsg2_model, veterans_model
 ):

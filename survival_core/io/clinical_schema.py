@@ -497,14 +497,15 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     """The variables a key names and the unit it states for them: by its variable's name, else
     as a header reads, whole ('Age_in_years', 'Cell type', 'Child-Pugh class': its name or label,
     case, spaces and punctuation aside; no unit) or without the unit it states ('Albumin (g/L)',
-    'Total bilirubin (mg/dL)': that unit)."""
+    'Total bilirubin (mg/dL)': that unit; 'Age_in_years (years)', its rest read as a name or
+    label whole or without the unit it states)."""
     names = [v.name for v in variables]
     if key in names:
         return {key}, ""
     text = str(key).strip()
     header = parse_header(text)
     whole = {v.name for v in variables if _compact(text) in _forms(v, whole=True)}
-    bare = {v.name for v in variables if _compact(header.name) in _forms(v, whole=False)}
+    bare = {v.name for v in variables if _compact(header.name) in _any_forms(v)}
     return whole | bare, "" if whole else header.unit
 
 
@@ -513,6 +514,12 @@ def _forms(variable: SchemaVariable, *, whole: bool) -> set[str]:
     without the unit they state ('Age_in_years' as age)."""
     texts = [t for t in (variable.name, variable.label) if t]
     return {_compact(t if whole else parse_header(t).name) for t in texts}
+
+
+def _any_forms(variable: SchemaVariable) -> set[str]:
+    """A variable's name and label as keys are compared, whole or without the unit they state
+    ('Age_in_years' as ageinyears and age)."""
+    return _forms(variable, whole=True) | _forms(variable, whole=False)
 
 
 #: Words of a header's brackets that list a variable's values, not its unit ('yes/no', 'M/F').
@@ -793,7 +800,7 @@ def _nearly_names(key: Any, variable: SchemaVariable) -> bool:
     """Whether ``key`` nearly names ``variable``: one of its name or label forms holds the
     other (4 characters at least: 'ECOG PS' and ecog) or is :data:`NEAR_MISS` alike."""
     read = _compact(parse_header(str(key).strip()).name)
-    for form in _forms(variable, whole=True) | _forms(variable, whole=False):
+    for form in _any_forms(variable):
         shorter, longer = sorted((read, form), key=len)
         if len(shorter) >= 4 and shorter in longer:
             return True
