@@ -1092,6 +1092,25 @@ def test_a_unit_given_for_a_variable_whose_model_records_none_is_refused(gbsg2_m
     assert score_values(given, loaded, "P3").imputed == []
 
 
+def test_a_key_saying_its_number_has_no_unit_is_read(gbsg2_model, veterans_model):
+    """'INR (ratio)' (the HCC form's INR, of no unit), GBSG2's 'pnodes (count)' and veterans'
+    'Karnofsky_score (points)' were refused as giving a unit the model records none of
+    ('gives inr in ratio, but the model records no unit'): these words say it has none."""
+    from survival_core.io.clinical_schema import validate_clinical
+    from survival_core.workflows.scoring import score_values
+
+    assert validate_clinical({"INR (ratio)": 1.05}).values["inr"] == 1.05
+    for (model_dir, table), name, key in (
+        (gbsg2_model, "pnodes", "pnodes (count)"),
+        (veterans_model, "Karnofsky_score", "Karnofsky_score (points)"),
+    ):
+        loaded = load_scoring_model(model_dir)
+        patient = table.drop(columns=["time", "event", "case_id"]).iloc[0].to_dict()
+        given = {k: v for k, v in patient.items() if k != name} | {key: patient[name]}
+        scored = score_values(given, loaded, "P0")
+        assert scored.risk == score_values(patient, loaded, "P0").risk and scored.imputed == []
+
+
 @pytest.fixture(scope="module")
 def veterans_model(tmp_path_factory):
     """A clinical-only Cox model on the veterans' lung cancer trial (real patients), fitted by

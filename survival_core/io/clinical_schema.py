@@ -524,14 +524,18 @@ def _any_forms(variable: SchemaVariable) -> set[str]:
 
 #: Words of a header's brackets that list a variable's values, not its unit ('yes/no', 'M/F').
 _LEVEL_WORDS = YES_TOKENS | NO_TOKENS | {"m", "male", "female"}
+#: Words of a header's brackets that say its number has no unit ('INR (ratio)', 'nodes (count)',
+#: 'Child-Pugh (points)'; 'n' is a level word); a percentage's '%' is a unit.
+_UNITLESS_WORDS = frozenset({"ratio", "index", "score", "points", "count", "number"})
 
 
 def names_a_unit(text: str) -> bool:
     """Whether a header's bracket names a unit ('cm', '%', 'U/L'), not the values its variable
-    takes ('0-4', '0/1', 'y/n', 'M/F')."""
+    takes ('0-4', '0/1', 'y/n', 'M/F') nor that it has none ('ratio', 'count', 'points')."""
     if re.fullmatch(r"[\d\s.,\-\u2013/<>=+]*", text):
         return False
-    return not all(w.strip().lower() in _LEVEL_WORDS for w in re.split(r"[/,;|]", text))
+    words = _LEVEL_WORDS | _UNITLESS_WORDS
+    return not all(w.strip().lower() in words for w in re.split(r"[/,;|]", text))
 
 
 @dataclass(frozen=True)
