@@ -1162,6 +1162,36 @@ def test_a_value_keyed_by_its_variables_label_is_read_and_a_near_miss_refused(ve
         validate_clinical({"Total bilirubin (mg/dL)": 2.5})
 
 
+def test_a_key_about_a_missing_variable_or_of_another_value_is_no_near_miss(
+    veterans_model, gbsg2_model, whas500_model
+):
+    """Keys beside a missing variable that name something else blocked the score as near misses
+    of it: veterans' 'diagnosis': 'NSCLC' (a text for Months_from_Diagnosis, a number, and half
+    its name) and 'treatment_plan' (Treatment), GBSG2's 'tsize_date', WHAS500's 'hrt' (hr: any
+    3 letters holding a 2-letter name were 'alike'). They are ignored, named in the cautions,
+    the variable imputed, as before; a real near miss ('Karnofsky', 'pnode') stays refused."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    cases = (
+        (veterans_model, "Months_from_Diagnosis", {"diagnosis": "NSCLC"}),
+        (veterans_model, "Treatment", {"treatment_plan": "chemo"}),
+        (gbsg2_model, "tsize", {"tsize_date": "2020-01-01"}),
+        (whas500_model, "hr", {"hrt": 1}),
+    )
+    for (model_dir, table), missing, other in cases:
+        loaded = load_scoring_model(model_dir)
+        patient = table.drop(columns=["time", "event", "case_id", missing]).iloc[0].to_dict()
+        scored = score_values({**patient, **other}, loaded, "P0")
+        assert scored.imputed == [missing]
+        ignored = f"Not variables of model m, ignored: {[*other][0]} ("
+        assert any(c.startswith(ignored) for c in scored.cautions)
+    model_dir, table = gbsg2_model
+    patient = table.drop(columns=["time", "event", "case_id", "pnodes"]).iloc[0].to_dict()
+    with pytest.raises(ClinicalValueError, match="'pnode' is none of the model's variables"):
+        score_values({**patient, "pnode": 3}, load_scoring_model(model_dir), "P0")
+
+
 def test_a_key_stating_the_unit_its_variables_name_states_is_read(veterans_model):
     """Veterans' 'Age_in_years (years)' was refused as none of the model's variables, while
     Age_in_years, 'which it nearly names', was missing: its name was compared with the variable's

@@ -291,9 +291,10 @@ def values_features(
             f"Model {loaded.name} reads {what}, so clinical values alone cannot be scored: give "
             "the case folder or zip with its images."
         )
-    checked = loaded.schema.validate(_without_codes(values, loaded))
+    given = _without_codes(values, loaded)
+    checked = loaded.schema.validate(given)
     refuse_refused(checked.values, refused or {}, case_id)
-    refuse_near_misses(loaded.schema, checked, "The clinical values")
+    refuse_near_misses(loaded.schema, checked, "The clinical values", given)
     row = _clinical_inputs(checked.values, loaded)
     return (*_feature_frame(row, row, case_id, loaded), checked.unknown)
 

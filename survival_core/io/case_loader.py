@@ -280,7 +280,7 @@ def clinical_values(
         else schema.validate(raw, refused=said)
     )
     if near_misses:
-        refuse_near_misses(schema or hcc_schema(), checked, source)
+        refuse_near_misses(schema or hcc_schema(), checked, source, raw)
     if said:
         refused.update({name: f"{source}: {why}" for name, why in said.items()})
     if checked.unknown:  # case_id, time and event are never unknown

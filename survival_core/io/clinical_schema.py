@@ -17,7 +17,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -784,14 +784,26 @@ def infer_schema(
 #: How alike (:class:`difflib.SequenceMatcher`'s ratio) an ignored key and a missing variable's
 #: name or label are where the key nearly names it ('albumen' and albumin: 0.86).
 NEAR_MISS = 0.8
+#: Words a key adds to a variable's name where it names something about the variable, not its
+#: value ('tsize_date', 'treatment_plan', 'hbv_dna'): no near miss.
+_ABOUT_WORDS = frozenset(
+    {"date", "time", "day", "plan", "comment", "comments", "note", "notes", "remark", "source",
+     "site", "method", "dna", "rna"}
+)  # fmt: skip
 
 
-def refuse_near_misses(schema: CohortSchema, checked: ClinicalValues, source: str) -> None:
-    """ClinicalValueError when a key that is none of the variables (``checked.unknown``) nearly
-    names one left missing ('karnofsky' beside Karnofsky_score, 'ECOG PS' beside ecog, 'pnode'
-    beside pnodes), naming both: ignored, its variable was imputed and the value given lost."""
+def refuse_near_misses(
+    schema: CohortSchema, checked: ClinicalValues, source: str, values: Mapping[Any, Any]
+) -> None:
+    """ClinicalValueError when a key of ``values`` that is none of the variables
+    (``checked.unknown``) nearly names one left missing ('karnofsky' beside Karnofsky_score,
+    'ECOG PS' beside ecog, 'pnode' beside pnodes) with a value it could take, naming both:
+    ignored, its variable was imputed and the value given lost."""
+    given = {str(k): v for k, v in values.items()}
     for key in checked.unknown:
-        near = next((n for n in checked.missing if _nearly_names(key, schema[n])), None)
+        near = next(
+            (n for n in checked.missing if _nearly_names(key, given.get(key), schema[n])), None
+        )
         if near is not None:
             raise ClinicalValueError(
                 f"{source}: {key!r} is none of the model's variables, while "
@@ -800,15 +812,35 @@ def refuse_near_misses(schema: CohortSchema, checked: ClinicalValues, source: st
             )
 
 
-def _nearly_names(key: Any, variable: SchemaVariable) -> bool:
+def _nearly_names(key: Any, value: Any, variable: SchemaVariable) -> bool:
     """Whether ``key`` nearly names ``variable``: one of its name or label forms holds the
-    other (4 characters at least: 'ECOG PS' and ecog) or is :data:`NEAR_MISS` alike."""
-    read = _compact(parse_header(str(key).strip()).name)
+    other and most of it (4 characters at least: 'ECOG PS' and ecog, not 'diagnosis' and
+    Months_from_Diagnosis) or is :data:`NEAR_MISS` alike (3 characters at least: 'hrt' is no
+    hr). Not a key adding a word of :data:`_ABOUT_WORDS` ('tsize_date'), nor one whose
+    ``value`` the variable could not take (:func:`_could_take`)."""
+    text = str(key).strip()
+    named = set().union(*(header_words(t) for t in (variable.name, variable.label) if t))
+    if (header_words(text) - named) & _ABOUT_WORDS or not _could_take(variable, value):
+        return False
+    read = _compact(parse_header(text).name)
     for form in _any_forms(variable):
         shorter, longer = sorted((read, form), key=len)
-        if len(shorter) >= 4 and shorter in longer:
+        if len(shorter) >= 4 and shorter in longer and 2 * len(shorter) > len(longer):
             return True
-        if difflib.SequenceMatcher(None, read, form).ratio() >= NEAR_MISS:
+        if len(shorter) >= 3 and difflib.SequenceMatcher(None, read, form).ratio() >= NEAR_MISS:
+            return True
+    return False
+
+
+def _could_take(variable: SchemaVariable, value: Any) -> bool:
+    """Whether a number ``variable`` reads ``value`` as one, its plausible range aside: a date
+    or a text ('diagnosis': 'NSCLC' beside Months_from_Diagnosis) is another value. Any value
+    of a variable of another kind."""
+    if variable.kind not in (NUMBER, INTEGER):
+        return True
+    for reader in (variable, replace(variable, low=None, high=None)):
+        with contextlib.suppress(ClinicalValueError):
+            reader.read(value)
             return True
     return False
 
