@@ -209,16 +209,20 @@ def pick_upload() -> None:
                 "PT volume must already be in SUVbw (DICOM PET is converted on reading).",
             )  # fmt: skip
         elif len(listed_series) > 1:
+            default_series = _default_series(listed_series)
             chosen = st.selectbox(
                 "Image series",
                 range(len(listed_series)),
-                index=_default_series(listed_series),
+                index=default_series,
                 format_func=lambda n: _series_label(listed_series[n]),
                 key=f"series-{folder.name}",
                 placeholder="Choose: the structures name none of them",
-                help="Pre-selected: the series the structures were drawn on.",
+                help="Pre-selected: the series the structures were drawn on. Left so, the series "
+                "the chosen structures were drawn on is read (the MR's GTV: the MR).",
             )
-            series_uid = None if chosen is None else listed_series[chosen].series_uid
+            # left as pre-selected (chosen before the roles were): the loader picks by the roles
+            if chosen is not None and chosen != default_series:
+                series_uid = listed_series[chosen].series_uid
         site = st.selectbox(
             "Cancer site",
             SITES,

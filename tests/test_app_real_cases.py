@@ -1,10 +1,12 @@
 """Real scans of other sites through the Case page as a user would upload them (AppTest): the
-TCIA sarcoma T1 MR, whose RTSTRUCT references a series UID the re-exported image lacks."""
+TCIA sarcoma T1 MR, whose RTSTRUCT references a series UID the re-exported image lacks, alone
+and beside its CT."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -59,3 +61,25 @@ def test_a_hecktor_pet_case_upload_reads_its_pet_with_the_label_drawn_on_its_ct(
     assert not app.exception and not app.error
     assert app.subheader[0].value.split(" · ")[1] == "PT"
     assert any("resampled" in w.value for w in app.warning)
+
+
+def test_the_sarcoma_mr_gtv_chosen_beside_its_ct_reads_the_mr_on_the_case_page(
+    shared_data: Path,
+) -> None:
+    """The real sarcoma CT and T1 MR uploaded together, each with its RTSTRUCT: the series box
+    pre-selected the CT (its default before roles are chosen) and the page passed it, so the
+    MR's GTV chosen was read on the CT (mean 28.5 HU for the MR's 325.8). Left as
+    pre-selected, the series the chosen GTV was drawn on is read."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    app.segmented_control[0].set_value("Upload").run()
+    upload = _zip_folder(shared_data / "sts_sarcoma" / "STS_001")  # CT/ and MR_T1/
+    app.file_uploader[0].set_value(("sts.zip", upload, "application/zip")).run()
+    assert not app.exception and not app.error
+    series = next(s for s in app.selectbox if s.label == "Image series")
+    assert series.options[series.value].startswith("CT")  # before the GTV is chosen
+    next(m for m in app.multiselect if m.key.endswith("-gtv")).set_value(["GTV_Mass_MR_T1"])
+    next(b for b in app.button if b.label == "Load case").click().run()
+    assert not app.exception and not app.error
+    assert app.subheader[0].value.split(" · ")[1] == "MR"
+    case = app.session_state["current_case"]
+    assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(325.8, abs=0.1)
