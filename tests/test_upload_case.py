@@ -947,10 +947,8 @@ def test_the_mr_gtv_chosen_beside_the_ct_reads_the_mr(shared_data, tmp_path):
     """The real sarcoma CT and T1 MR uploaded together, each with its RTSTRUCT (both re-exported:
     neither names its image's series or slices; one frame of reference): the MR's GTV chosen
     read the CT under it (mean 28.5 HU, the MR's 325.8). The MR set names MR Image Storage
-    slices, so the MR is read; a set naming no kind of image leaves CT or MR open: refused
-    naming both."""
-    import pydicom
-
+    slices, so the MR is read; a set naming no kind of image leaves CT or MR open, the CT
+    being the CT set's: refused naming both."""
     study = shared_data / "sts_sarcoma" / "STS_001"
     if not study.is_dir():
         pytest.skip("the sarcoma study is not installed")
@@ -963,18 +961,73 @@ def test_the_mr_gtv_chosen_beside_the_ct_reads_the_mr(shared_data, tmp_path):
     gtv = case.mask_array("gtv")
     assert case.array()[gtv].mean() == pytest.approx(mr.array()[mr.mask_array("gtv")].mean())
     assert case.array()[gtv].mean() == pytest.approx(325.8, abs=0.1)
-    rs = tmp_path / "study" / "mr" / "mask" / "RS.dcm"
+    _naming_no_slice(tmp_path / "study" / "mr" / "mask" / "RS.dcm")
+    with pytest.raises(InputError) as refused:
+        load_case(tmp_path / "study", roles={"gtv": ["GTV_Mass_MR_T1"]})
+    said = str(refused.value)
+    assert "kind of image (SOP class) of none of them" in said and "(--series)" in said
+    assert "(CT series 2, " in said and "(MR series 5436027, " in said
+    assert (
+        "while RTSTRUCT 'RTstruct' of 2009-10-17 with 'GTV_Mass_CT' was drawn on the CT read "
+        in said
+    )
+
+
+def _naming_no_slice(rs) -> None:
+    """Strip the RTSTRUCT ``rs`` of its slice and series references (ContourImageSequence,
+    RTReferencedStudySequence), as exporters write a set naming only its frame of reference."""
+    import pydicom
+
     ds = pydicom.dcmread(rs)
     for roi in ds.ROIContourSequence:
         for contour in roi.ContourSequence:
             del contour.ContourImageSequence
     del ds.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence
     ds.save_as(rs)
+
+
+def test_a_pet_ct_set_naming_no_slice_reads_the_ct_with_roles_as_without(shared_data, tmp_path):
+    """The real sarcoma CT with a PET of its frame of reference (a PET/CT), its RTSTRUCT naming
+    no slice or series: read the CT without roles, it was refused with them (as the Case page
+    always loads), asking for --series. The CT is read both ways, as the page pre-selects; the
+    MR's set so stripped beside the CT's set stays refused, an upload naming the page's box."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    from tests.test_pet_suv import PET_STORAGE
+
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("the sarcoma study is not installed")
+    shutil.copytree(study / "CT", tmp_path / "petct" / "ct")
+    (tmp_path / "petct" / "pt").mkdir()
+    pet_uid = generate_uid()
+    for path in sorted((study / "CT" / "image").glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber, ds.Units = "PT", pet_uid, 7, "BQML"
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = PET_STORAGE
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(tmp_path / "petct" / "pt" / path.name)
+    _naming_no_slice(tmp_path / "petct" / "ct" / "mask" / "RS.dcm")
+    contents = describe_upload(store_upload([("petct.zip", _zip(tmp_path / "petct"))]))
+    assert sorted((s.modality, s.default) for s in contents.series) == [("CT", True), ("PT", False)]
+    for roles in ({}, {"gtv": ["GTV_Mass_CT"]}):
+        case = load_upload(contents, roles)
+        assert case.modality == "CT"
+        assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(28.5, abs=0.1)
+    shutil.copytree(study / "CT", tmp_path / "ctmr" / "ct")
+    shutil.copytree(study / "MR_T1", tmp_path / "ctmr" / "mr")
+    _naming_no_slice(tmp_path / "ctmr" / "mr" / "mask" / "RS.dcm")
+    contents = describe_upload(store_upload([("ctmr.zip", _zip(tmp_path / "ctmr"))]))
+    assert not any(s.default for s in contents.series)  # the page asks for the series
     with pytest.raises(InputError) as refused:
-        load_case(tmp_path / "study", roles={"gtv": ["GTV_Mass_MR_T1"]})
+        load_upload(contents, {"gtv": ["GTV_Mass_MR_T1"]})
     said = str(refused.value)
-    assert "kind of image (SOP class) of none of them" in said and "(--series)" in said
-    assert "(CT series 2, " in said and "(MR series 5436027, " in said
+    assert "kind of image (SOP class) of none of them" in said and "--series" not in said
+    assert (
+        "so which one its contours were drawn on is unknown; say which one to use (the Case "
+        "page's 'Image series' box): " in said
+    )
 
 
 def test_a_latin1_structure_name_the_file_does_not_declare_is_read_as_latin1(shared_data, tmp_path):

@@ -1046,6 +1046,9 @@ def _natural(label: str) -> list[tuple[int, float | str]]:
 #: How a refusal of several series that could be the image asks for a choice; an import, which has
 #: no way to choose, says its own (:func:`survival_core.cohort.importer.import_patient`).
 SAY_WHICH_SERIES = "say which one to use"
+#: The option naming the series in a case folder's reading (score, extract); an upload names the
+#: Case page's box instead (:func:`survival_core.io.upload_case.load_upload`).
+SERIES_OPTION = "(--series)"
 
 
 def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[SeriesEntry]:
@@ -1197,24 +1200,38 @@ def _default_candidates(
 
 
 def _unclear_kind(
-    inventory: DicomInventory, annotations: list[AnnotationEntry], candidates: list[SeriesEntry]
+    inventory: DicomInventory,
+    annotations: list[AnnotationEntry],
+    candidates: list[SeriesEntry],
+    preferred: SeriesEntry,
 ) -> str:
-    """Why the structure set the roles chose cannot say which of ``candidates`` it was drawn on
-    (several modalities sharing its frame of reference, no slice or image kind of one named):
-    the modality preference would read a CT under an MR's contours. '' when it can."""
-    if len({c.modality for c in candidates}) < 2 or any(
-        a.references.sop_class_uids or _names(a, s) for a in annotations for s in candidates
-    ):
+    """Why a structure set of ``annotations`` cannot say which of ``candidates`` it was drawn on:
+    it names the slices or kind of image of none of several modalities sharing its frame of
+    reference, and the series the modality preference takes (``preferred``) is another set's
+    too (the MR set chosen beside the CT's: the CT would be read under the MR's contours). ''
+    when it can, or no other set is drawn on ``preferred`` (a PET/CT's only set: its CT)."""
+    if len({c.modality for c in candidates}) < 2:
         return ""
-    shown = "; ".join(a.shown() for a in annotations)
-    return (
-        f"{inventory.source}: the structure set chosen ({shown}) shares a frame of reference "
-        f"with {len(candidates)} image series of different modalities and names the slices "
-        "or the kind of image (SOP class) of none of them, so which one its contours were "
-        f"drawn on is unknown; {SAY_WHICH_SERIES} (--series): "
-        + "; ".join(c.describe() for c in candidates)
-        + "."
-    )
+    for annotation in annotations:
+        if annotation.references.sop_class_uids or any(_names(annotation, s) for s in candidates):
+            continue
+        others = [
+            a
+            for a in inventory.annotations
+            if a is not annotation and any(s is preferred for s in drawn_on_kind(a, candidates))
+        ]
+        if others:
+            return (
+                f"{inventory.source}: the structure set {annotation.shown()} shares a frame of "
+                f"reference with {len(candidates)} image series of different modalities and "
+                "names the slices or the kind of image (SOP class) of none of them, while "
+                f"{'; '.join(a.shown() for a in others)} was drawn on the {preferred.modality} "
+                "read by default, so which one its contours were drawn on is unknown; "
+                f"{SAY_WHICH_SERIES} {SERIES_OPTION}: "
+                + "; ".join(c.describe() for c in candidates)
+                + "."
+            )
+    return ""
 
 
 def _names_slices(annotation: AnnotationEntry, series: SeriesEntry) -> bool:
@@ -1245,7 +1262,7 @@ def _references_disagree(
                 f"its series reference names {'; '.join(s.describe() for s in by_uid)}, its "
                 f"slice references (ContourImageSequence) the slices of "
                 f"{'; '.join(s.describe() for s in by_slices)}, so which one its contours were "
-                f"drawn on is unknown; {SAY_WHICH_SERIES} (--series)."
+                f"drawn on is unknown; {SAY_WHICH_SERIES} {SERIES_OPTION}."
             )
     return ""
 
@@ -1320,8 +1337,17 @@ def _choose_series(
         )
     if len(candidates) == 1:
         return candidates[0]
-    if annotations and (unclear := _unclear_kind(inventory, annotations, candidates)):
+    preferred = _preferred(inventory, candidates, modality_preference)
+    if unclear := _unclear_kind(inventory, sets, candidates, preferred):
         raise DicomError(unclear)
+    return preferred
+
+
+def _preferred(
+    inventory: DicomInventory, candidates: list[SeriesEntry], modality_preference: tuple[str, ...]
+) -> SeriesEntry:
+    """The only one of ``candidates`` of the first modality in ``modality_preference`` that has
+    any (of its :func:`reconstructions`); :class:`DicomError` listing them otherwise."""
     for modality in modality_preference:
         matching = [s for s in candidates if s.modality == modality.upper()]
         volumes = reconstructions(matching) or matching  # a PET's AC series over its NAC
@@ -1843,8 +1869,9 @@ def read_series(
     name: :func:`drawn_on_kind`; all non-scout series when they name none) the only one, or the
     only one of the first modality in ``modality_preference`` that has any (of its
     :func:`reconstructions`: a PET's attenuation-corrected series over its NAC one, as beside a
-    CT), never so among modalities the roles' structure set leaves open (:func:`_unclear_kind`);
-    otherwise :class:`DicomError` lists the candidates. The series left
+    CT: a same-frame PET/CT's set naming neither), unless a set leaving the modalities open
+    was not drawn on it, another set being so (:func:`_unclear_kind`: the MR's set beside the
+    CT's); otherwise :class:`DicomError` lists the candidates. The series left
     aside are named in the warnings, and so are image files cut short that may be its slices
     (in its refusal too: a slice cut short inside its header was refused as a missing slice,
     the file never named).

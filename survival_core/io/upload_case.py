@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from survival_core.case import Case
-from survival_core.errors import InputError
+from survival_core.errors import DicomError, InputError
 from survival_core.io import uploads
 from survival_core.io.case_loader import (
     clinical_values,
@@ -33,7 +33,7 @@ from survival_core.io.clinical import (
 )
 from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import names_image
-from survival_core.io.dicom_series import SeriesSummary
+from survival_core.io.dicom_series import SERIES_OPTION, SeriesSummary
 from survival_core.io.filetype import check_file_type
 from survival_core.io.label_maps import label_file, labels_by_shared_file, structure_names
 from survival_core.io.structures import (
@@ -46,6 +46,8 @@ from survival_core.io.structures import (
 from survival_core.io.volume import is_volume_file, volume_stem
 from survival_core.once import OncePerKey
 
+#: Where an upload's series is chosen, for a case folder's option (--series) in a refusal.
+_SERIES_BOX = "(the Case page's 'Image series' box)"
 #: Roles as the Case page's form names them.
 _ROLE_NAMES = {"gtv": "GTV", "organ": "organ"}
 
@@ -361,15 +363,18 @@ def load_upload(
     else:
         # DICOM is named by its pseudonym; an archive of volumes by the upload, as loose volumes
         # are (never by the archive's or a folder's name, which may be the patient's)
-        case = load_case(
-            contents.source,
-            roles=roles,
-            case_id=None if contents.series else contents.folder.name,
-            site=site,
-            series_uid=series_uid,
-            schema=schema,
-            correctable=correctable,
-        )
+        try:
+            case = load_case(
+                contents.source,
+                roles=roles,
+                case_id=None if contents.series else contents.folder.name,
+                site=site,
+                series_uid=series_uid,
+                schema=schema,
+                correctable=correctable,
+            )
+        except DicomError as error:  # the series is chosen on the Case page, not by an option
+            raise type(error)(str(error).replace(SERIES_OPTION, _SERIES_BOX)) from error
     refused: dict[str, str] | None = {} if correctable else None
     row = _row_of(contents, case, case_id)
     clinical = upload_clinical(contents, row, case.warnings, schema, refused)
