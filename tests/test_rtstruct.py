@@ -584,3 +584,31 @@ def test_a_real_set_whose_series_and_slice_references_disagree_is_refused(
     assert said.endswith("say which one to use (--series).")
     case = load_case(folder, series_uid=native)
     assert case.mask_volume_ml("gtv") == pytest.approx(365.3, abs=0.1)
+
+
+def test_every_latin1_structure_name_is_said_guessed(shared_data: Path, tmp_path: Path) -> None:
+    """The real sarcoma CT's RTSTRUCT declaring no character set at its top, its GTV named
+    'Tumör' and a copy of it 'Größe' in Latin-1 bytes: the guess was said of the first name
+    only (listing the character sets decoded every name in place, so the second was seen as
+    pydicom's 'Gr\\ufffd\\ufffde' and not guessed). Both are read as Latin-1, each said so."""
+    import copy
+
+    from survival_core.io.case_loader import load_case
+
+    def latin1_names(ds: pydicom.Dataset) -> None:
+        del ds.SpecificCharacterSet  # the exporter's ISO_IR 192 stays in its items
+        for keyword in ("StructureSetROISequence", "ROIContourSequence"):
+            ds[keyword].value.append(copy.deepcopy(ds[keyword].value[0]))
+        ds.StructureSetROISequence[1].ROINumber = ds.ROIContourSequence[1].ReferencedROINumber = 2
+        for item, name in zip(ds.StructureSetROISequence, ("Tumör", "Größe"), strict=True):
+            item[0x30060026].value = name.encode("latin-1")
+
+    case = load_case(_sarcoma_ct_with(shared_data, tmp_path / "ct", latin1_names))
+    assert list(case.structures) == ["Tumör", "Größe"]
+    assert [w for w in case.warnings if "a guess" in w] == [
+        f"The name of ROI number {number} is not text of the character set the structure set "
+        f"declares (ISO_IR 192); read as Latin-1 (Windows-1252), a guess, as {name!r}. Check "
+        "the name, or export the structure set again declaring its character set "
+        "(SpecificCharacterSet)."
+        for number, name in ((1, "Tumör"), (2, "Größe"))
+    ]

@@ -31,6 +31,7 @@ a warning naming both series. Which structure plays which role is
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,9 +192,22 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
 def _declared(ds: Dataset) -> str:
     """The character set(s) an RTSTRUCT declares, its items' too ('none declared' if none)."""
     declared = {
-        str(e.value) or "ISO_IR 6" for e in ds.iterall() if e.keyword == "SpecificCharacterSet"
+        str(item.SpecificCharacterSet) or "ISO_IR 6"
+        for item in _items(ds)
+        if "SpecificCharacterSet" in item
     }
     return ", ".join(sorted(declared)) or "none declared"
+
+
+def _items(ds: Dataset) -> Iterator[Dataset]:
+    """``ds`` and the items of its sequences, at every depth, their other elements left as read:
+    ``iterall`` decoded each one in place, the ROI names too, so that :func:`structure_text`
+    found pydicom's 'Tum\ufffdr' of every name after the first one's note and guessed none."""
+    yield ds
+    for elem in ds.values():  # raw elements stay raw; sequences are parsed on reading
+        if elem.VR == "SQ":
+            for item in ds[elem.tag].value:
+                yield from _items(item)
 
 
 def read_rtstruct(path: Path | str) -> RTStruct:
