@@ -467,12 +467,25 @@ def test_a_withdrawn_twin_is_counted_when_its_folder_name_keys_a_row(
     assert "patients withdrawn from the cohort (withdrawn.csv): left out,1" in report
 
 
-def test_mr_contours_read_on_the_ct_are_said(sarcoma: Path, tmp_path: Path) -> None:
-    """STS_001's MR RTSTRUCT, picked by the ROI map, is read on the CT (both share a frame of
-    reference; the CT is taken first): the report did not say the contours were the MR's."""
+def test_mr_contours_picked_by_the_roi_map_are_read_on_the_mr(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """STS_001's MR RTSTRUCT, picked by the ROI map, was read on the CT (both share a frame of
+    reference; the CT is taken first), as the Case page no longer reads it: its slices name MR
+    Image Storage, so the MR is imported. Under --modality CT it is read on the CT, and the
+    report says the contours were drawn on the MR."""
     roi_map = check_roi_map({"patients": {"STS_001": {"gtv": ["GTV_Mass_MR_T1"]}}})
     shutil.copytree(sarcoma, tmp_path / "download" / "STS_001")
     result = import_images(tmp_path / "download", tmp_path / "cohort", roi_map=roi_map, workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    assert "drawn on the MR series" not in outcome.reason
+    case = load_case(tmp_path / "cohort" / "cases" / outcome.patient)
+    assert case.modality == "MR" and list(case.structures) == ["GTV_Mass_MR_T1"]
+    assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(325.8, abs=0.1)
+    result = import_images(
+        tmp_path / "download", tmp_path / "ct", roi_map=roi_map, modality="CT", workers=1
+    )
     (outcome,) = result.outcomes
     assert outcome.status == "imported", outcome.reason
     assert "contours were drawn on the MR series and are read on the CT series" in outcome.reason

@@ -79,6 +79,7 @@ from survival_core.io.dicom_series import (
     SeriesEntry,
     companion_series,
     drawn_on,
+    drawn_on_kind,
     in_frame,
     series_naming,
 )
@@ -677,6 +678,21 @@ def _gives_gtv(annotation: AnnotationEntry, roles: dict[str, list[str]], site: s
     return bool(roles.get("gtv")) or bool(role_candidates(annotation.roi_names, site).gtv)
 
 
+def _maps_gtv(
+    patient: PatientInventory,
+    annotation: AnnotationEntry,
+    roi_map: Mapping[str, Any],
+    own: Mapping[str, list[str]],
+) -> bool:
+    """Whether the ROI map names the GTV among ``annotation``'s structures: its series is the
+    image (the MR's GTV named beside the CT's set: the MR, as the Case page reads it)."""
+    originals = _record(patient, annotation).original_names
+    try:
+        return bool(explicit_roles(roi_map, own, annotation.roi_names, originals).get("gtv"))
+    except InputError:  # the patient's entry names structures of another set
+        return False
+
+
 def _choose_dicom(
     patient: PatientInventory,
     roi_map: Mapping[str, Any],
@@ -685,9 +701,12 @@ def _choose_dicom(
     modality: str | None = None,
 ) -> tuple[SeriesEntry, AnnotationEntry, dict[str, list[str]]]:
     """The image series, its structure set and the explicit roles; :class:`InputError` saying
-    why the patient cannot be imported. With ``modality``, the series of that modality: the one
-    drawn on, else the one in the frame of reference of the series drawn on (a PET/CT study's
-    PET, its contours drawn on the CT)."""
+    why the patient cannot be imported. The series is one the structure sets whose GTV the ROI
+    map names were drawn on (:func:`drawn_on_kind`: of a CT and an MR sharing a frame of
+    reference, the MR its set's slices name), else one any set was drawn on (:func:`drawn_on`:
+    unasked, the CT and MR sets of one frame are refused naming both); with ``modality``, the
+    series of that modality: the one drawn on, else the one in the frame of reference of the
+    series drawn on (a PET/CT study's PET, its contours drawn on the CT)."""
     inventory = patient.dicom
     series = [s for s in inventory.series if not s.is_scout] if inventory else []
     listing = "; ".join(_series_text(s) for s in (inventory.series if inventory else [])) or "none"
@@ -702,7 +721,13 @@ def _choose_dicom(
             f"the RTSTRUCT/SEG file(s) reference none of the patient's image series (found: "
             f"{listing}); download the series the contours were drawn on"
         )
-    candidates = list({id(s): s for _, s in pairs}.values())
+    mapped = [
+        (a, s)
+        for a in inventory.annotations
+        if _maps_gtv(patient, a, roi_map, own)
+        for s in drawn_on_kind(a, series)
+    ]
+    candidates = list({id(s): s for _, s in mapped or pairs}.values())
     if len(candidates) > 1:
         for preferred in (modality, *DEFAULT_MODALITY_PREFERENCE):
             matching = [s for s in candidates if s.modality == preferred]

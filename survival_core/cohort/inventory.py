@@ -445,9 +445,13 @@ def _contour_modalities(ds: Dataset) -> tuple[str, ...]:
 
 def _stub_header(record: FileRecord) -> Dataset:
     """The few attributes :class:`SeriesEntry` and its users read from a slice header (its
-    number, thickness and kernel too: an import named two phases of one size alike)."""
+    number, thickness and kernel too: an import named two phases of one size alike; its SOP
+    class, the kind of image a structure set's slices name:
+    :func:`~survival_core.io.dicom_series.drawn_on_kind`)."""
     ds = Dataset()
     ds.SOPInstanceUID = record.sop_uid
+    if record.sop_class_uid:
+        ds.SOPClassUID = record.sop_class_uid
     for keyword, values in (
         ("SeriesNumber", record.series_number),
         ("SliceThickness", record.thickness),
