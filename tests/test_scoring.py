@@ -451,6 +451,15 @@ def test_a_model_on_organ_features_scores_its_own_cases(cohort, tmp_path, shared
     assert risk == pytest.approx(expected[0], abs=1e-6)
 
 
+def _fitted_coxph(folder, table: pd.DataFrame, name: str):
+    """``table`` written as ``name``.csv in ``folder`` and a Cox model fitted on it by the CLI,
+    without a schema; the model's folder."""
+    table.to_csv(folder / f"{name}.csv", index=False)
+    argv = ["fit", "--table", str(folder / f"{name}.csv"), "--model", "coxph"]
+    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
+    return folder / "m"
+
+
 @pytest.fixture(scope="module")
 def gbsg2_model(tmp_path_factory):
     """A clinical-only Cox model on GBSG2 (real breast-cancer patients), fitted by the CLI."""
@@ -460,10 +469,7 @@ def gbsg2_model(tmp_path_factory):
     X, y = load_gbsg2()
     table = X.assign(time=y["time"], event=y["cens"].astype(int))
     table.insert(0, "case_id", [f"P{i:04d}" for i in range(len(table))])
-    table.to_csv(folder / "gbsg2.csv", index=False)
-    argv = ["fit", "--table", str(folder / "gbsg2.csv"), "--model", "coxph"]
-    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
-    return folder / "m", table
+    return _fitted_coxph(folder, table, "gbsg2"), table
 
 
 def test_clinical_values_alone_are_scored_under_a_model_that_reads_no_image(
@@ -990,10 +996,7 @@ def whas500_model(tmp_path_factory):
     X, y = load_whas500()
     table = X.astype(float).assign(time=y["lenfol"], event=y["fstat"].astype(int))
     table.insert(0, "case_id", [f"W{i:04d}" for i in range(len(table))])
-    table.to_csv(folder / "whas500.csv", index=False)
-    argv = ["fit", "--table", str(folder / "whas500.csv"), "--model", "coxph"]
-    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
-    return folder / "m", table
+    return _fitted_coxph(folder, table, "whas500"), table
 
 
 def test_a_0_1_column_reads_yes_no_and_refuses_a_1_2_coding(whas500_model):
@@ -1121,10 +1124,7 @@ def veterans_model(tmp_path_factory):
     X, y = load_veterans_lung_cancer()
     table = X.assign(time=y["Survival_in_days"], event=y["Status"].astype(int))
     table.insert(0, "case_id", [f"V{i:04d}" for i in range(len(table))])
-    table.to_csv(folder / "veterans.csv", index=False)
-    argv = ["fit", "--table", str(folder / "veterans.csv"), "--model", "coxph"]
-    assert main([*argv, "--out", str(folder / "m"), "--json"]) == 0
-    return folder / "m", table
+    return _fitted_coxph(folder, table, "veterans"), table
 
 
 def test_a_value_keyed_by_its_variables_label_is_read_and_a_near_miss_refused(veterans_model):
