@@ -11,12 +11,15 @@ import zipfile
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from sksurv.datasets import load_veterans_lung_cancer
 
 from survival_core.errors import InputError, MaskError
 from survival_core.io.case_loader import load_case
+from survival_core.io.clinical_schema import CohortSchema, infer_schema
 from survival_core.io.manifest import read_manifest
 from survival_core.io.upload_case import describe_upload, load_upload
 from survival_core.io.uploads import (
+    CLINICAL_KEEP,
     UPLOAD_ROW,
     as_uploaded,
     store_upload,
@@ -167,18 +170,21 @@ def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):
     assert case.clinical["age"] == 61 and case.clinical["albumin"] == 41.5
 
 
-def _sarcoma_with(shared_data, clinical: str):
-    """The sarcoma CT of STS_001 (its DICOM zipped) uploaded with ``clinical`` as clinical.csv,
-    loaded as the Case page loads it (a refused value named, not raised)."""
+def _sarcoma_with(shared_data, clinical: str, name: str = "clinical.csv", schema=None):
+    """The sarcoma CT of STS_001 (its DICOM zipped) uploaded with ``clinical`` as ``name``,
+    loaded as the Case page loads it (a refused value named, not raised), under a model of
+    ``schema`` (its variables kept, as the page keeps those of the models offered) or of the
+    HCC variables."""
     from tests.dicom_fixtures import zip_bytes
 
     source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
     if not source.is_dir():
         pytest.skip("the sarcoma CT is not installed")
     members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
-    files = [("ct.zip", zip_bytes(members)), ("clinical.csv", clinical.encode())]
-    contents = describe_upload(store_upload(files))
-    return load_upload(contents, contents.suggested_roles(), correctable=True)
+    files = [("ct.zip", zip_bytes(members)), (name, clinical.encode())]
+    keep = CLINICAL_KEEP | frozenset(schema.names if schema else ())
+    contents = describe_upload(store_upload(files, keep))
+    return load_upload(contents, contents.suggested_roles(), correctable=True, schema=schema)
 
 
 def _breast_with(shared_data, clinical: str):
@@ -250,6 +256,38 @@ def test_an_uploaded_csvs_undecided_number_stays_undecided_in_its_stored_rows(
         "thousands separator, or a decimal point? Write 1.2 or 1200: the number without a "
         "thousands separator and with a decimal point."
     }
+
+
+def _veterans_schema() -> CohortSchema:
+    """The schema ``fit --table`` drafts from the veterans' lung cancer trial (Celltype,
+    Karnofsky_score, Prior_therapy, ...: names in mixed case)."""
+    X, _ = load_veterans_lung_cancer()
+    return infer_schema(X.astype({c: str for c in X.select_dtypes("category")}))
+
+
+def test_an_uploads_clinical_keys_are_stored_as_the_models_schema_reads_them(shared_data):
+    """Under a veterans model, an uploaded clinical.json's 'Cell type' (its variable Celltype)
+    and 'karnofsky' (nearly Karnofsky_score), and a clinical CSV's 'Karnofsky_score',
+    'Prior_therapy' and 'Treatment', were left out when stored (only keys reading as a
+    variable's name in lower case were kept): their variables were imputed, no near miss
+    refused, only 'not read: 'Cell type'' said. Stored as the schema reads them; a key of no
+    variable is still not stored."""
+    schema = _veterans_schema()
+    given = json.dumps({"Cell type": "squamous", "Karnofsky score": 60, "Name": "Doe^Jane"})
+    case = _sarcoma_with(shared_data, given, "clinical.json", schema)
+    assert (case.clinical["Celltype"], case.clinical["Karnofsky_score"]) == ("squamous", 60)
+    assert [w for w in case.warnings if "naming no model's variable" in w] == [
+        "Not stored from the upload: 1 clinical value(s) under a key or column naming no "
+        "model's variable, not read: 'Name'."
+    ]
+    near = json.dumps({"Cell type": "squamous", "karnofsky": 60})
+    with pytest.raises(InputError, match=r"'karnofsky' is none of the model's variables, while "
+                       r"Karnofsky_score, which it nearly names, is missing"):  # fmt: skip
+        _sarcoma_with(shared_data, near, "clinical.json", schema)
+    csv = "case_id,Karnofsky_score,Prior_therapy,Treatment\nSTS_001,60,yes,test\n"
+    case = _sarcoma_with(shared_data, csv, schema=schema)
+    read = {k: case.clinical[k] for k in ("Karnofsky_score", "Prior_therapy", "Treatment")}
+    assert read == {"Karnofsky_score": 60, "Prior_therapy": "yes", "Treatment": "test"}
 
 
 def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):

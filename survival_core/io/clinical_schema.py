@@ -832,6 +832,19 @@ def _nearly_names(key: Any, value: Any, variable: SchemaVariable) -> bool:
     return False
 
 
+def reads_as_one_of(key: Any, names: Iterable[str]) -> bool:
+    """Whether a clinical ``key`` reads as a variable of ``names`` as :meth:`CohortSchema.keys`
+    reads it (case, spaces, punctuation and a stated unit aside: 'Cell type' for Celltype) or
+    nearly names one as :func:`refuse_near_misses` finds it ('karnofsky' beside
+    Karnofsky_score), whatever its value: what an upload's clinical file keeps of its keys
+    before any schema reads them (only keys of a variable's exact name were kept, a label read
+    as none and a near miss imputed unsaid)."""
+    variables = [SchemaVariable(str(n), YES_NO) for n in names]
+    return bool(_key_variables(key, variables)[0]) or any(
+        _nearly_names(key, None, v) for v in variables
+    )
+
+
 def _could_take(variable: SchemaVariable, value: Any) -> bool:
     """Whether a number ``variable`` reads ``value`` as one, its plausible range aside: a date
     or a text ('diagnosis': 'NSCLC' beside Months_from_Diagnosis) is another value. Any value

@@ -55,6 +55,7 @@ from pydicom.uid import MediaStorageDirectoryStorage
 from survival_core.errors import ArchiveError, ClinicalValueError, DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import OUTCOME_COLUMNS, SCHEMA, key_names, unique_pairs
+from survival_core.io.clinical_schema import reads_as_one_of
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
@@ -87,7 +88,7 @@ from survival_core.io.filetype import (
     is_os_clutter,
     sniff,
 )
-from survival_core.io.headers import ID_NAMES, normalise_name, parse_header
+from survival_core.io.headers import ID_NAMES, parse_header
 from survival_core.io.mr_sequence import SIDECAR_KEYS, said_sequence, sidecar_text
 from survival_core.io.structures import IMAGE_FOLDERS, MASK_WORDS, structure_label, unread_words
 from survival_core.io.volume import is_volume_file, volume_stem
@@ -309,8 +310,9 @@ def _as_valued(content: bytes) -> bytes:
 def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
     pipe or the one Excel's 'sep=' line names; its numbers as the whole file reads them, in normal
-    form: :func:`_as_read_whole`), a column kept by its header's name without its unit ('Albumin
-    (g/L)'), the header as written (its unit is checked when read), the patient ID's under any
+    form: :func:`_as_read_whole`), a column kept as a model's schema reads its header
+    (:func:`_kept_key`: 'Albumin (g/L)', 'Karnofsky_score'), the header as written (its unit is
+    checked when read), the patient ID's under any
     name the cohort import reads it by (:func:`_id_name`: 'Patient ID', 'MRN') as ``case_id``;
     the others noted in ``left_out`` by header (a misspelt variable's values were imputed without
     a word). A row with a filled cell after the header's columns is refused
@@ -329,7 +331,11 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     names = [parse_header(str(c).strip()).name for c in first]  # 'Albumin (g/L)': albumin
     id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
-    kept = [i for i, column in enumerate(header) if column in keep]
+    kept = [
+        i
+        for i, column in enumerate(header)
+        if column == "case_id" or (column and _kept_key(first[i], keep))
+    ]
     if not kept:
         raise InputError(_nothing_to_read(name, first, keep))
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
@@ -343,6 +349,16 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     for row in _as_read_whole(name, body, header, delimiter):
         writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
+
+
+def _kept_key(key: str, keep: frozenset[str]) -> bool:
+    """Whether a clinical CSV's column or JSON's key, as written, is stored: it reads as one of
+    ``keep``'s variables as a model's schema reads it, or nearly names one, which the load then
+    refuses (:func:`reads_as_one_of`: 'Cell type', 'Karnofsky_score' and 'karnofsky' under
+    Karnofsky_score were left out, their values imputed). The patient ID's and an outcome's are
+    not (:func:`_id_name` picks the ID's)."""
+    variables = keep - OUTCOME_COLUMNS
+    return not key_names(key) & OUTCOME_COLUMNS and reads_as_one_of(str(key).strip(), variables)
 
 
 def _nothing_to_read(name: str, written: list[str], keep: frozenset[str]) -> str:
@@ -470,8 +486,9 @@ def _with_own_rows(files: list[Cleaned], deid: Deidentifier, left_out: LeftOut) 
 
 def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
     """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
-    (g/L)', 'Case ID' or 'Patient ID' kept as case_id: :func:`key_names`, :func:`_id_name`; only
-    keys in lower case were kept, the others' values imputed unsaid), the others noted in
+    (g/L)', 'Cell type', a near miss 'karnofsky': :func:`_kept_key`; 'Case ID' or 'Patient ID'
+    kept as case_id: :func:`_id_name`; only keys in lower case were kept, the others' values
+    imputed unsaid), the others noted in
     ``left_out`` by key; a volume's sidecar (keys :data:`SIDECAR_KEYS` and none of ``keep``) as
     :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``) when it gives
     none: the rest names the scanner, the site and the date."""
@@ -483,15 +500,14 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
         raise InputError(f"{name} is not valid JSON: {err}") from err
     if not isinstance(raw, dict):
         raise InputError(f"{name} must hold one object of name: value pairs.")
-    names = {normalise_name(k) for k in keep}
     id_name = _id_name(parse_header(k.strip()).name for k in raw)
     ids = [k for k in raw if id_name in key_names(k)]  # 'Patient ID', 'MRN': the case id
-    read = {k: {"case_id"} if k in ids else key_names(k) - {"case_id"} for k in raw}
     if len(ids) > 1:  # kept under one key, the last would win unsaid
         raise ClinicalValueError(
             f"{name}: the case id is given under {' and '.join(map(repr, ids))}."
         )
-    kept = {"case_id" if "case_id" in read[k] else k: v for k, v in raw.items() if read[k] & names}
+    read = {k: "case_id" if k in ids else k for k in raw if k in ids or _kept_key(k, keep)}
+    kept = {read[k]: v for k, v in raw.items() if k in read}
     if raw.keys() & SIDECAR_KEYS and not kept:
         sequence = said_sequence(raw)
         if sequence is None:
@@ -499,7 +515,9 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
             return None
         return sidecar_text(sequence).encode()
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
-        (name, f"{_NOT_A_VARIABLE}: {k!r}") for k in raw if not read[k] & (names | OUTCOME_COLUMNS)
+        (name, f"{_NOT_A_VARIABLE}: {k!r}")
+        for k in raw
+        if k not in read and not key_names(k) & OUTCOME_COLUMNS
     )
     return json.dumps(kept, indent=1).encode()
 
@@ -862,17 +880,18 @@ def _lost_columns(folder: Path, keep: frozenset[str]) -> frozenset[str]:
     removed), the upload kept its old file and the new variable's values were never read. Matched
     as the cleaning matches them (:func:`_clinical_csv`, :func:`_clean_json`): a header's other
     readings ('albumin_g_l' of 'Albumin (g/L)') were counted lost, the upload cleaned twice."""
-    names = {normalise_name(k) for k in keep}
     lost: set[str] = set()
     for name, data in _stored_clinical(folder):
         if name.lower().endswith(".csv"):
             text = data.decode("utf-8", errors="replace")
-            header = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
-            lost.update(c for c in (parse_header(h.strip()).name for h in header) if c not in keep)
-        else:  # a JSON key is kept by any of its readings, a header by its name
-            lost.update(
-                parse_header(k.strip()).name for k in json.loads(data) if not key_names(k) & names
-            )
+            keys = next(csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text)), [])
+        else:
+            keys = list(json.loads(data))
+        lost.update(
+            parse_header(k.strip()).name
+            for k in keys
+            if not (key_names(k) & OUTCOME_COLUMNS or _kept_key(k, keep))  # the ID's aside
+        )
     return frozenset(lost)
 
 
