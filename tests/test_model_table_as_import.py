@@ -78,6 +78,57 @@ def test_a_lab_value_written_as_a_bound_is_the_bound(tmp_path: Path, gbsg2) -> N
     assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
 
 
+def test_a_lab_value_mostly_written_as_one_bound_is_the_bound(tmp_path: Path, gbsg2) -> None:
+    """466 of 686 estrogen receptors (68 %) written '<5', as a CRP below detection often is:
+    bounds as many as plain numbers or more were left as written, the column a category of 117
+    levels unsaid. Bounds all pointing one way are the bound whatever their share, in the model
+    tables and the cohort import alike."""
+    bounded = _rows(gbsg2, 466)
+    written = gbsg2.astype({"estrec": object})
+    written.loc[bounded, "estrec"] = "<5"
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    np.testing.assert_array_equal(table.X["estrec"], gbsg2["estrec"].where(~bounded, 5.0))
+    assert table.notes == ["'estrec': 466 value(s) written as bounds ('<5') read as the bound."]
+    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
+    imported = read_clinical_spreadsheet(path, time_unit="days").table
+    np.testing.assert_array_equal(imported["estrec"], gbsg2["estrec"].where(~bounded, 5.0))
+
+
+def test_one_bound_written_two_ways_is_the_bound(tmp_path: Path, gbsg2) -> None:
+    """20 estrogen receptors written '<1' and 10 '<1.0', one bound two ways: taken for the
+    thresholds of a category ('<10'/'>=10'), the column was left as text and the table refused
+    as numbers with 30 cells that are not. Only a number bounded both ways is a threshold."""
+    bounded = _rows(gbsg2, 30)
+    written = gbsg2.astype({"estrec": object})
+    written.loc[bounded, "estrec"] = "<1"
+    written.loc[bounded & (np.cumsum(bounded) <= 10), "estrec"] = "<1.0"
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    table = load_model_table([path])
+    np.testing.assert_array_equal(table.X["estrec"], gbsg2["estrec"].where(~bounded, 1.0))
+    assert table.notes == [
+        "'estrec': 30 value(s) written as bounds ('<1.0', '<1') read as the bound."
+    ]
+
+
+def test_numbers_and_bounds_with_too_many_cells_that_are_not_are_refused_naming_them(
+    tmp_path: Path, gbsg2
+) -> None:
+    """466 estrogen receptors written '<5' and 40 'n.v.': the bounds were counted as cells that
+    are not numbers, so the column was not mostly of numbers and became a category of 114 levels
+    unsaid. A bound counts as a number; the 40 'n.v.' are named."""
+    written = gbsg2.astype({"estrec": object})
+    written.loc[_rows(gbsg2, 466), "estrec"] = "<5"
+    written.loc[(unread := _rows(gbsg2, 40, 1)), "estrec"] = "n.v."
+    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
+    with pytest.raises(InputError) as refused:
+        load_model_table([path])
+    first = written["case_id"][unread].iloc[0]
+    assert str(refused.value).startswith(
+        f"Column 'estrec' holds numbers and 40 cell(s) that are not ({first} 'n.v.', "
+    )
+
+
 def test_numbers_with_too_many_cells_that_are_not_are_refused_naming_them(
     tmp_path: Path, gbsg2
 ) -> None:

@@ -848,16 +848,19 @@ def read_bounds(present: pd.Series, numeric: bool = False) -> tuple[pd.Series, i
 
 
 def _bounds_among_numbers(present: pd.Series, read: pd.Series, bounds: pd.Series) -> bool:
-    """Whether a column's ``bounds`` (read as ``read``) are a lab's few among its numbers: fewer
-    than its plain numbers, no two written bounds the same number ('<10' and '>=10': the two
-    levels of a category), and the column not constant once read."""
+    """Whether a column's ``bounds`` (read as ``read``) are a lab's among its numbers: the column
+    has plain numbers and is not constant once read, and its bounds all point one way, whatever
+    their share ('<5' for 68% of CRPs stayed a category of 159 levels), or are fewer than its
+    plain numbers with no number bounded both ways ('<10' and '>=10': the two levels of a
+    category; '<0.1' and '<0.10', one bound written two ways, are no such levels)."""
     plain = present.str.fullmatch(_PLAIN_NUMBER.pattern)
     numbers = pd.to_numeric(
         read[bounds | plain].str.strip().str.replace(",", ".", regex=False), errors="coerce"
     )
-    written = present[bounds].str.replace(r"\s+", "", regex=True)
-    return (
-        int(bounds.sum()) < int(plain.sum())
-        and numbers[bounds].nunique() == written.nunique()
-        and numbers.nunique() > 1
-    )
+    ways = pd.DataFrame(
+        {"way": present[bounds].str.strip().str[0], "number": numbers[bounds]}
+    ).drop_duplicates()
+    one_way = ways["way"].nunique() == 1
+    both_ways = ways["number"].duplicated().any()  # one number bounded both ways
+    few = int(bounds.sum()) < int(plain.sum())
+    return bool(plain.any() and numbers.nunique() > 1 and (one_way or (few and not both_ways)))

@@ -31,7 +31,12 @@ from survival_core.io.clinical_schema import (
     schema_beside,
     yes_no_words,
 )
-from survival_core.io.delimited import read_bounds, read_delimited, written_numbers
+from survival_core.io.delimited import (
+    BOUND_VALUE,
+    read_bounds,
+    read_delimited,
+    written_numbers,
+)
 from survival_core.io.headers import (
     DEATH_WORDS_ABROAD,
     STATE_OR_STATUS_NAMES,
@@ -768,13 +773,15 @@ def _refuse_numbers_as_levels(X: pd.DataFrame) -> None:
     more than :data:`MOST_NUMBER_LEVELS` levels, and its cells that are not numbers (by case
     id): too many to be typos read as missing (:func:`numbers_written_as_text`), they made it a
     category of one level per value (GBSG2's estrogen receptor of 231 levels, an apparent
-    c-index of 0.78 for 0.69). A column whose header names nominal codes (a centre's codes
-    and names, :func:`~survival_core.io.clinical_schema.names_nominal_codes`) is a category."""
+    c-index of 0.78 for 0.69). A detection bound ('<5', :data:`~survival_core.io.delimited.
+    BOUND_VALUE`) counts as a number: a CRP mostly '<5' was no column mostly of numbers. A
+    column whose header names nominal codes (a centre's codes and names,
+    :func:`~survival_core.io.clinical_schema.names_nominal_codes`) is a category."""
     for column in X.columns:
         if X[column].dtype != object or names_nominal_codes(str(column)):
             continue
         present = X[column].dropna().astype(str).str.strip()
-        numbers = present.str.fullmatch(_WRITTEN_NUMBER)
+        numbers = present.str.fullmatch(_WRITTEN_NUMBER) | present.str.fullmatch(BOUND_VALUE)
         levels = present.nunique()
         if numbers.all() or numbers.mean() <= 0.5 or levels <= MOST_NUMBER_LEVELS:
             continue
