@@ -57,11 +57,11 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
     A clinical model is refused (ValuesNeeded) when none of its inputs came with the case, as on
     the Risk and Report pages: its points would be the training cohort's typical patient's."""
     values = clinical_values(case)
-    if not reads_images(loaded):
+    clinical_only = not reads_images(loaded)
+    if clinical_only:
         _, imputed = case_features(dataclasses.replace(case, clinical=values), loaded)
         require_values(imputed, loaded, case.case_id)
-        return model_values(values, loaded)
-    if all(v.name in loaded.card.clinical_columns for v in nomo.variables):
+    if clinical_only or all(v.name in loaded.card.clinical_columns for v in nomo.variables):
         return model_values(values, loaded)
     with st.spinner("Extracting the case's radiomics..."):
         return _case_inputs(

@@ -198,12 +198,10 @@ def event_01(
     adam = _adam_censoring(h, present, stated)
     ispy = not stated and ispy_vital_status(h, present)
     ncdb = not stated and ncdb_vital_status(h, present)
-    if adam:  # CDISC ADaM: 0 the event, 1, 2... why censored
+    if adam or ncdb:  # CDISC ADaM: 0 the event, 1, 2... why censored; NCDB: 0 dead, 1 alive
         mapping = {value: int(value == "0") for value in present}
     elif ispy:
         mapping = {value: int(value == "8") for value in present}
-    elif ncdb:
-        mapping = {value: int(value == "0") for value in present}
     death_column = column_endpoint(h) == "death" and not censoring
     # a disease-specific survival's cells: another cause's death censored, one of unknown cause
     # left out (SEER's cause-specific classification: 'Dead (missing/unknown COD)' was an event)

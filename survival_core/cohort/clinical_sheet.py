@@ -20,11 +20,11 @@ from typing import Any
 
 import pandas as pd
 
-from survival_core.cohort.clinical_values import DECIMAL, redcap_field
+from survival_core.cohort.clinical_values import redcap_field
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import InputError
 from survival_core.io.clinical import MISSING_TOKENS
-from survival_core.io.delimited import check_row_widths, decode_text, table_text
+from survival_core.io.delimited import PLAIN_NUMBER, check_row_widths, decode_text, table_text
 from survival_core.io.headers import (
     ID_NAMES,
     TIME_UNIT_OF,
@@ -32,8 +32,6 @@ from survival_core.io.headers import (
     code_meanings,
     parse_header,
 )
-
-_NUMBER = re.compile(DECIMAL + r"(?:[eE][-+]?\d+)?")
 
 #: Rows searched for the header (a title or group rows above it are skipped).
 _HEADER_SEARCH = 20
@@ -335,7 +333,7 @@ def _from_header(rows: list[list[str]], report: list[Coercion]) -> list[list[str
         (
             i
             for i, r in enumerate(rows[:_HEADER_SEARCH])
-            if _filled(r) >= needed and not any(re.fullmatch(_NUMBER, c.strip()) for c in r)
+            if _filled(r) >= needed and not any(PLAIN_NUMBER.fullmatch(c) for c in r)
         ),
         0,
     )

@@ -72,8 +72,8 @@ def may_name_a_date(words: Iterable[str]) -> bool:
     """Whether a header's words name a date (:func:`names_a_date`) or end as CDISC's dates do
     (:data:`CDISC_DATE_ENDINGS`): such a column is a date when its values are day numbers."""
     words = list(words)
-    return names_a_date(words) or (
-        not _names_an_age(words) and any(w.endswith(CDISC_DATE_ENDINGS) for w in words)
+    return not _names_an_age(words) and any(
+        w in DATE_WORDS or _glued_date(w) or w.endswith(CDISC_DATE_ENDINGS) for w in words
     )
 
 

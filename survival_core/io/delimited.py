@@ -827,7 +827,7 @@ DECIMAL = r"[-+]?(?:\d+(?:[.,]\d*)?|[.,]\d+)"
 #: A lab value written as a detection bound: '<0.5', '> 1000', '<=5'.
 BOUND_VALUE = re.compile(r"\s*[<>]=?\s*" + DECIMAL + r"\s*")
 #: A number as written, without a bound: '12', '0,5', '6.370e-04'.
-_PLAIN_NUMBER = re.compile(r"\s*" + DECIMAL + r"(?:[eE][-+]?\d+)?\s*")
+PLAIN_NUMBER = re.compile(r"\s*" + DECIMAL + r"(?:[eE][-+]?\d+)?\s*")
 
 
 def read_bounds(present: pd.Series, numeric: bool = False) -> tuple[pd.Series, int]:
@@ -853,7 +853,7 @@ def _bounds_among_numbers(present: pd.Series, read: pd.Series, bounds: pd.Series
     their share ('<5' for 68% of CRPs stayed a category of 159 levels), or are fewer than its
     plain numbers with no number bounded both ways ('<10' and '>=10': the two levels of a
     category; '<0.1' and '<0.10', one bound written two ways, are no such levels)."""
-    plain = present.str.fullmatch(_PLAIN_NUMBER.pattern)
+    plain = present.str.fullmatch(PLAIN_NUMBER.pattern)
     numbers = pd.to_numeric(
         read[bounds | plain].str.strip().str.replace(",", ".", regex=False), errors="coerce"
     )

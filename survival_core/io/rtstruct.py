@@ -121,6 +121,7 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
     listed: list[ROI] = []
     warnings: list[str] = []
     items = ds.get("StructureSetROISequence", [])
+    declared = ""  # the character sets the data set declares, read once a name needs them
     for item, (name, given) in zip(items, rtstruct_roi_names(ds), strict=True):
         if item.get("ROINumber") is None:
             raise RTStructError(f"{path}: a structure without ROI number; the file is damaged.")
@@ -130,9 +131,10 @@ def _read_rois(ds: Dataset, path: Path | str) -> tuple[list[ROI], list[str]]:
                 f"Two structures are named {given!r}; ROI number {number} is called {name!r}."
             )
         if structure_text(item, "ROIName")[1]:
+            declared = declared or _declared(ds)
             warnings.append(
                 f"The name of ROI number {number} is not text of the character set the "
-                f"structure set declares ({_declared(ds)}); read as Latin-1 (Windows-1252), a "
+                f"structure set declares ({declared}); read as Latin-1 (Windows-1252), a "
                 f"guess, as {name!r}. Check the name, or export the structure set again "
                 "declaring its character set (SpecificCharacterSet)."
             )
