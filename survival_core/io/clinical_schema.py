@@ -834,15 +834,31 @@ def _nearly_names(key: Any, value: Any, variable: SchemaVariable) -> bool:
 
 def reads_as_one_of(key: Any, names: Iterable[str]) -> bool:
     """Whether a clinical ``key`` reads as a variable of ``names`` as :meth:`CohortSchema.keys`
-    reads it (case, spaces, punctuation and a stated unit aside: 'Cell type' for Celltype) or
-    nearly names one as :func:`refuse_near_misses` finds it ('karnofsky' beside
-    Karnofsky_score), whatever its value: what an upload's clinical file keeps of its keys
-    before any schema reads them (only keys of a variable's exact name were kept, a label read
-    as none and a near miss imputed unsaid)."""
-    variables = [SchemaVariable(str(n), YES_NO) for n in names]
-    return bool(_key_variables(key, variables)[0]) or any(
-        _nearly_names(key, None, v) for v in variables
+    reads it (case, spaces, punctuation and a stated unit aside: 'Cell type' for Celltype),
+    whatever its value: what an upload's clinical file keeps of its keys before any schema reads
+    them (only keys of a variable's exact name were kept, a label read as none). A key naming
+    the patient or a date ('Patient name', 'Age (DOB)') never does: its value identifies."""
+    words = set(normalise_name(str(key)).split("_"))
+    if words & _IDENTIFYING_WORDS and str(key) not in names:
+        return False
+    return bool(_key_variables(key, [SchemaVariable(str(n), YES_NO) for n in names])[0])
+
+
+def nearly_named(key: Any, names: Iterable[str]) -> str | None:
+    """The variable of ``names`` a key nearly names as :func:`refuse_near_misses` finds it
+    ('karnofsky' beside Karnofsky_score), None if none: an upload stores no such key (its value
+    may be anything: 'Patient name' nearly names patient_age), it names the variable to use."""
+    return next(
+        (n for n in names if _nearly_names(key, None, SchemaVariable(str(n), YES_NO))), None
     )
+
+
+#: Words of a key naming the patient, where they live or a date of theirs: never stored from an
+#: upload under a variable it reads as ('Age (DOB)' read as age; 'Patient name').
+_IDENTIFYING_WORDS = frozenset(
+    {"name", "surname", "forename", "initials", "dob", "birth", "birthdate", "address", "street",
+     "postcode", "zip", "mrn", "nhs", "ssn", "insurance", "phone", "telephone", "email", "mail"}
+)  # fmt: skip
 
 
 def _could_take(variable: SchemaVariable, value: Any) -> bool:

@@ -55,7 +55,7 @@ from pydicom.uid import MediaStorageDirectoryStorage
 from survival_core.errors import ArchiveError, ClinicalValueError, DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import OUTCOME_COLUMNS, SCHEMA, key_names, unique_pairs
-from survival_core.io.clinical_schema import reads_as_one_of
+from survival_core.io.clinical_schema import nearly_named, reads_as_one_of
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
@@ -339,7 +339,7 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     if not kept:
         raise InputError(_nothing_to_read(name, first, keep))
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
-        (name, f"{_NOT_A_VARIABLE}: {str(c).strip()!r}")
+        (name, f"{_NOT_A_VARIABLE}: {_left_out_key(str(c).strip(), keep)}")
         for i, c in enumerate(first)
         if i not in kept and str(c).strip() and not key_names(c) & OUTCOME_COLUMNS
     )
@@ -353,12 +353,20 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
 
 def _kept_key(key: str, keep: frozenset[str]) -> bool:
     """Whether a clinical CSV's column or JSON's key, as written, is stored: it reads as one of
-    ``keep``'s variables as a model's schema reads it, or nearly names one, which the load then
-    refuses (:func:`reads_as_one_of`: 'Cell type', 'Karnofsky_score' and 'karnofsky' under
-    Karnofsky_score were left out, their values imputed). The patient ID's and an outcome's are
-    not (:func:`_id_name` picks the ID's)."""
+    ``keep``'s variables as a model's schema reads it (:func:`reads_as_one_of`: 'Cell type' and
+    'Karnofsky_score' under Karnofsky_score were left out, their values imputed), never a key
+    naming the patient. The patient ID's and an outcome's are not (:func:`_id_name` picks the
+    ID's)."""
     variables = keep - OUTCOME_COLUMNS
     return not key_names(key) & OUTCOME_COLUMNS and reads_as_one_of(str(key).strip(), variables)
+
+
+def _left_out_key(key: str, keep: frozenset[str]) -> str:
+    """A key left out as the Case page names it, with the variable it nearly names ('karnofsky'
+    beside Karnofsky_score: its value is not stored, whatever it holds, and the variable would
+    be imputed unless given under its name)."""
+    near = nearly_named(key, keep - OUTCOME_COLUMNS - {"case_id"})
+    return f"{key!r}" + (f" (nearly {near}: give it under that name)" if near else "")
 
 
 def _nothing_to_read(name: str, written: list[str], keep: frozenset[str]) -> str:
@@ -515,7 +523,7 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
             return None
         return sidecar_text(sequence).encode()
     left_out.extend(  # outcomes are no misspelt variables: left out unsaid
-        (name, f"{_NOT_A_VARIABLE}: {k!r}")
+        (name, f"{_NOT_A_VARIABLE}: {_left_out_key(k, keep)}")
         for k in raw
         if k not in read and not key_names(k) & OUTCOME_COLUMNS
     )
