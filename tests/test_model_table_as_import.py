@@ -65,34 +65,28 @@ def test_missing_value_words_among_numbers_are_missing(tmp_path: Path, gbsg2) ->
     assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
 
 
-def test_a_lab_value_written_as_a_bound_is_the_bound(tmp_path: Path, gbsg2) -> None:
+@pytest.mark.parametrize(("count", "bound"), [(60, 1.0), (466, 5.0)], ids=["few", "most"])
+def test_a_lab_value_written_as_a_bound_is_the_bound(
+    tmp_path: Path, gbsg2, count: int, bound: float
+) -> None:
     """60 estrogen receptors written '<1' made the column a category of 231 levels (an apparent
-    c-index of 0.78 for 0.69); the import reads the bound, 1."""
-    bounded = _rows(gbsg2, 60)
+    c-index of 0.78 for 0.69); 466 of 686 (68 %) written '<5', as a CRP below detection often
+    is, were left as written (bounds as many as plain numbers or more), a category of 117 levels
+    unsaid. Bounds all pointing one way are the bound whatever their share, in the model tables
+    and the cohort import alike."""
+    bounded = _rows(gbsg2, count)
     written = gbsg2.astype({"estrec": object})
-    written.loc[bounded, "estrec"] = "<1"
+    written.loc[bounded, "estrec"] = f"<{bound:g}"
     written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
     table = load_model_table([path])
-    np.testing.assert_array_equal(table.X["estrec"], gbsg2["estrec"].where(~bounded, 1.0))
-    assert table.notes == ["'estrec': 60 value(s) written as bounds ('<1') read as the bound."]
-    assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
-
-
-def test_a_lab_value_mostly_written_as_one_bound_is_the_bound(tmp_path: Path, gbsg2) -> None:
-    """466 of 686 estrogen receptors (68 %) written '<5', as a CRP below detection often is:
-    bounds as many as plain numbers or more were left as written, the column a category of 117
-    levels unsaid. Bounds all pointing one way are the bound whatever their share, in the model
-    tables and the cohort import alike."""
-    bounded = _rows(gbsg2, 466)
-    written = gbsg2.astype({"estrec": object})
-    written.loc[bounded, "estrec"] = "<5"
-    written.to_csv(path := tmp_path / "gbsg2.csv", index=False)
-    table = load_model_table([path])
-    np.testing.assert_array_equal(table.X["estrec"], gbsg2["estrec"].where(~bounded, 5.0))
-    assert table.notes == ["'estrec': 466 value(s) written as bounds ('<5') read as the bound."]
+    expected = gbsg2["estrec"].where(~bounded, bound)
+    np.testing.assert_array_equal(table.X["estrec"], expected)
+    assert table.notes == [
+        f"'estrec': {count} value(s) written as bounds ('<{bound:g}') read as the bound."
+    ]
     assert TablePreprocessor().fit(table.X).feature_names_out_ == GBSG2_INPUTS
     imported = read_clinical_spreadsheet(path, time_unit="days").table
-    np.testing.assert_array_equal(imported["estrec"], gbsg2["estrec"].where(~bounded, 5.0))
+    np.testing.assert_array_equal(imported["estrec"], expected)
 
 
 def test_one_bound_written_two_ways_is_the_bound(tmp_path: Path, gbsg2) -> None:
