@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lifelines
 import numpy as np
@@ -910,3 +911,8 @@ def mama_mia(folder: Path, metastases: bool = False) -> Export:
     path = folder / "clinical_and_imaging_info.xlsx"
     frame.to_excel(path, sheet_name="dataset_info", index=False)
     return Export(path, X, y)
+
+
+def report_actions(result: Any, column: str) -> list[str]:
+    """What a clinical import's report says of ``column``, in order."""
+    return [c.action for c in result.report if c.column == column]

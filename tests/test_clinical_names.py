@@ -12,16 +12,13 @@ import pandas as pd
 import pytest
 from sksurv import datasets
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from survival_core.io.tables import TIME_UNITS, load_model_table
+from tests.clinical_exports import report_actions
 
 #: How a column the import drops as an identifier is reported.
 IDENTIFIER_DROPPED = "dropped: an identifier or free text (by its name)"
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def test_a_study_id_wins_over_a_chart_number_beside_it(tmp_path: Path) -> None:
@@ -42,7 +39,7 @@ def test_a_study_id_wins_over_a_chart_number_beside_it(tmp_path: Path) -> None:
     assert result.id_column == "ID"
     assert list(result.table.index) == list(frame["ID"])
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
-    assert _actions(result, "Prontuário") == [IDENTIFIER_DROPPED]
+    assert report_actions(result, "Prontuário") == [IDENTIFIER_DROPPED]
     assert "prontuario" not in result.table.columns
     alone = frame.drop(columns="ID").drop(index=1)  # no study ID: the chart number is the ID
     alone.to_csv(path, index=False)

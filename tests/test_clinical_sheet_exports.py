@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from sksurv import datasets
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from survival_core.io.tables import TIME_UNITS
 from tests import clinical_exports
+from tests.clinical_exports import report_actions
 
 #: cBioPortal's attributes of :func:`_cbioportal_patients`: (display name, datatype).
 CBIO_ATTRIBUTES = {
@@ -26,10 +27,6 @@ CBIO_ATTRIBUTES = {
     "OS_STATUS": ("Overall Survival Status", "STRING"),
     "OS_MONTHS": ("Overall Survival (Months)", "NUMBER"),
 }
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def _cbioportal_patients() -> tuple[pd.DataFrame, np.ndarray]:
@@ -72,7 +69,7 @@ def test_cbioportal_metadata_lines_are_no_header_nor_patients(tmp_path: Path) ->
         "OS_STATUS",
     )
     assert list(result.variables.columns) == ["age", "sex", "bmi"] and not result.no_outcome
-    assert _actions(result, "(file)")[0] == (
+    assert report_actions(result, "(file)")[0] == (
         "cBioPortal's metadata lines above the header ('#'-led: display names, descriptions, "
         "datatypes, priorities) skipped"
     )
@@ -91,7 +88,7 @@ def test_rows_repeating_the_header_or_its_datatypes_are_no_patients(tmp_path: Pa
     result = read_clinical_spreadsheet(path)
     assert len(result.table) == 500 and int(result.table["event"].sum()) == 215
     assert not result.no_outcome and "STRING" not in result.table.index
-    assert "rows repeating the header or its datatypes skipped" in _actions(result, "(rows)")
+    assert "rows repeating the header or its datatypes skipped" in report_actions(result, "(rows)")
     np.testing.assert_array_equal(result.table["age"], sheet["AGE"])
 
 
@@ -111,7 +108,7 @@ def test_a_row_index_headed_as_a_reader_names_a_blank_header_is_dropped(
     result = read_clinical_spreadsheet(path, **export.options)
     assert len(result.table) == 500 and int(result.table["event"].sum()) == 215
     assert list(result.variables.columns) == [c.lower() for c in export.X.columns]
-    [dropped] = _actions(result, blank)
+    [dropped] = report_actions(result, blank)
     assert dropped.startswith("dropped: row numbers or labels, not a variable")
 
 
@@ -149,7 +146,7 @@ def test_r_write_table_row_names_are_a_dropped_row_label_column(tmp_path: Path) 
     assert list(result.variables.columns) == [*variables, "treatment"]
     np.testing.assert_array_equal(table["karnofsky_score"], X["Karnofsky_score"])
     assert result.report[0].action == "read as CSV, whitespace-delimited, utf-8"
-    named, dropped = _actions(result, "column_1")
+    named, dropped = report_actions(result, "column_1")
     assert named == "a column without a header, named by its position"
     assert dropped.startswith("dropped: row numbers or labels, not a variable")
 
@@ -181,7 +178,7 @@ def test_redcap_export_of_labels_is_one_row_per_record(tmp_path: Path) -> None:
     np.testing.assert_array_equal(table["time"], export.y["time"])
     np.testing.assert_array_equal(table["cd4_count"], export.X["cd4"])
     assert list(result.variables.columns) == ["age", "cd4_count"]
-    assert _actions(result, "(rows)") == [
+    assert report_actions(result, "(rows)") == [
         "REDCap's longitudinal export: 2302 rows of 1151 records in the events "
         "'Baseline (Arm 1: Arm 1)', 'Follow-up (Arm 1)' joined into one row per record, each "
         "field from the event it is filled in; REDCap's event fields dropped: 'Event Name', "
@@ -221,7 +218,7 @@ def test_cbioportal_sample_bookkeeping_is_no_predictor(tmp_path: Path) -> None:
     np.testing.assert_allclose(result.table["time"], y["lenfol"], atol=0.2)
     assert list(result.variables.columns) == ["diagnosis_age", "bmi"]
     for column in ("Sample Type", "Number of Samples Per Patient"):
-        assert _actions(result, column) == [
+        assert report_actions(result, column) == [
             "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a "
             "clinical variable: a recurrence's sample, or a second one, tells the outcome"
         ]
@@ -281,10 +278,10 @@ def test_a_sample_type_is_dropped_only_when_it_is_cbioportals(
     if kept:
         assert list(result.variables.columns) == ["age", "sample_type"]
         assert result.table["sample_type"].value_counts().to_dict() == {"FFPE": 69, "frozen": 68}
-        assert not any("bookkeeping" in action for action in _actions(result, "Sample type"))
+        assert not any("bookkeeping" in action for action in report_actions(result, "Sample type"))
     else:
         assert list(result.variables.columns) == ["age"]
-        assert _actions(result, "Sample type") == [
+        assert report_actions(result, "Sample type") == [
             "dropped: the dataset's bookkeeping of the patient's samples (cBioPortal's), not a "
             "clinical variable: a recurrence's sample, or a second one, tells the outcome"
         ]

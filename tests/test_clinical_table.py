@@ -20,13 +20,9 @@ from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.io.tables import TIME_UNITS, load_model_table
 from tests import clinical_exports
-from tests.clinical_exports import MESSY
+from tests.clinical_exports import MESSY, report_actions
 
 MONTH = TIME_UNITS["months"]
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def _validates_every_row(result: ClinicalImport) -> None:
@@ -63,7 +59,7 @@ def test_gbsg2_outcome_in_days_and_schema(gbsg2: tuple[ClinicalImport, np.ndarra
     assert (schema["age"].kind, schema["age"].low, schema["age"].high) == (NUMBER, 0, 110)
     assert schema["pnodes"].low == 0  # never below zero for counts
     assert not result.no_outcome
-    assert any("converted to days" in a for a in _actions(result, "RFS (months)"))
+    assert any("converted to days" in a for a in report_actions(result, "RFS (months)"))
     _validates_every_row(result)
 
 
@@ -92,7 +88,7 @@ def test_veterans_with_alive_dead_text(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(export.path)
     assert (result.table["time"].to_numpy() == y["Survival_in_days"]).all()
     assert (result.table["event"].to_numpy(bool) == y["Status"]).all()
-    assert "event from 'Alive' -> 0, 'Dead' -> 1" in _actions(result, "Status")
+    assert "event from 'Alive' -> 0, 'Dead' -> 1" in report_actions(result, "Status")
     schema = result.schema
     assert schema["celltype"].categories == ("adeno", "large", "smallcell", "squamous")
     assert schema["treatment"].categories == ("standard", "test")
@@ -287,7 +283,7 @@ def test_age_from_birth_and_diagnosis_dates(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(path)
     assert list(result.table["age"]) == [70.0, 59.0]
     assert (result.schema["age"].unit, result.schema["age"].kind) == ("years", NUMBER)
-    assert "age (years) computed from 'dob' and 'diagnosis date'" in _actions(result, "age")
+    assert "age (years) computed from 'dob' and 'diagnosis date'" in report_actions(result, "age")
 
 
 def test_stated_codes_in_the_status_header(tmp_path: Path) -> None:
@@ -321,7 +317,7 @@ def test_a_header_stating_one_code_reads_the_other_as_the_other_outcome(
     path.write_text(f"id,os_days,{header}\n{rows}")
     result = read_clinical_spreadsheet(path)
     assert list(result.table["event"]) == events
-    assert any(note in action for action in _actions(result, header))
+    assert any(note in action for action in report_actions(result, header))
 
 
 def test_a_header_whose_codes_the_column_does_not_hold_is_refused(tmp_path: Path) -> None:
@@ -398,7 +394,7 @@ def test_xlsx_cells_dates_units_in_values_and_deceased_living(tmp_path: Path) ->
     assert list(result.table["event"]) == [1, 0, 1]
     assert list(result.table["rt_dose"]) == [60, 70, 66]
     assert (result.schema["rt_dose"].unit, result.schema["rt_dose"].kind) == ("Gy", INTEGER)
-    assert "unit 'Gy' removed from the values" in _actions(result, "RT dose")
+    assert "unit 'Gy' removed from the values" in report_actions(result, "RT dose")
     assert list(result.dates["Surgery date"][:2]) == [
         pd.Timestamp("2019-05-03"),
         pd.Timestamp("2020-01-30"),
@@ -437,7 +433,7 @@ def test_outcome_from_dates_of_diagnosis_follow_up_and_death(
     assert result.time_column == "(from dates)"
     assert (
         "survival time (days) from 'Date of diagnosis' to 'Date of death' or "
-        "'Date of last follow-up'" in _actions(result, "(from dates)")
+        "'Date of last follow-up'" in report_actions(result, "(from dates)")
     )
 
 
@@ -468,7 +464,9 @@ def test_the_start_date_of_several_is_given_as_the_time_column(tmp_path: Path) -
     result = read_clinical_spreadsheet(path, time_column="Date of surgery")
     np.testing.assert_array_equal(result.table["time"].to_numpy(float), y["Survival_in_days"])
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), dead)
-    assert "from 'Date of surgery' to 'Date of death'" in " ".join(_actions(result, "(from dates)"))
+    assert "from 'Date of surgery' to 'Date of death'" in " ".join(
+        report_actions(result, "(from dates)")
+    )
     assert list(result.variables.columns) == ["age"]
     # an end date given was taken as the start: every death 0 days (a birth date: a lifetime)
     for end in ("Date of death", "Date of last follow-up"):
@@ -512,7 +510,7 @@ def test_event_from_a_death_date_beside_a_time_column(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(tmp_path / "t.csv")
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), y["Status"])
     assert result.event_column == "(from dates)"
-    assert "event: a date in 'date of death'" in _actions(result, "(from dates)")
+    assert "event: a date in 'date of death'" in report_actions(result, "(from dates)")
 
 
 def test_an_id_column_named_only_by_its_id_suffix(tmp_path: Path) -> None:
@@ -703,13 +701,17 @@ def test_space_separated_pairs_and_codes_are_no_thousands(tmp_path: Path) -> Non
     result = read_clinical_spreadsheet(path)
     np.testing.assert_array_equal(result.table["time"], y["time"])
     assert "bp" not in result.schema.names
-    assert _actions(result, "bp")[-1].startswith("dropped: ")
+    assert report_actions(result, "bp")[-1].startswith("dropped: ")
     assert result.schema["icd_o_code"].kind == CATEGORY
     assert result.schema["icd_o_code"].categories == ("8 140", "8 500", "8 520", "8 522")
-    assert not [a for a in _actions(result, "icd_o_code") + _actions(result, "bp") if "spaces" in a]
+    assert not [
+        a
+        for a in report_actions(result, "icd_o_code") + report_actions(result, "bp")
+        if "spaces" in a
+    ]
     first = _french(y["time"][y["time"] >= 1000][0], 0)
     assert f"{first!r} read as {first.replace(' ', '')}, its spaces grouping thousands" in (
-        _actions(result, "RFS (days)")
+        report_actions(result, "RFS (days)")
     )
 
 
@@ -739,8 +741,10 @@ def test_bounds_french_hospital_numbers_and_repeated_headers(tmp_path: Path) -> 
     assert list(result.table.columns) == ["time", "event", "kappa"]
     assert result.table["kappa"].dtype.kind == "f" and result.table["kappa"].iloc[0] == 0.5
     assert result.table["kappa"].iloc[5] == pytest.approx(float(kappa[5]))
-    assert any("read as the bound" in a for a in _actions(result, "kappa"))
-    assert all("identifier" in a for c in ("N° dossier", "Numéro IPP") for a in _actions(result, c))
+    assert any("read as the bound" in a for a in report_actions(result, "kappa"))
+    assert all(
+        "identifier" in a for c in ("N° dossier", "Numéro IPP") for a in report_actions(result, c)
+    )
     path.write_text("Patient ID,time_days,event,age,age\nA,10,1,50,51\nB,20,0,60,61\n")
     with pytest.raises(InputError, match="header 'age' is written on more than one column"):
         read_clinical_spreadsheet(path)
@@ -855,7 +859,7 @@ def test_a_cohort_without_events_is_said_to_be_one(tmp_path: Path) -> None:
     path = tmp_path / "none.csv"
     path.write_text("id,os_days,status\na,100,alive\nb,200,censored\nc,300,alive\n")
     result = read_clinical_spreadsheet(path)
-    said = [a for a in _actions(result, "status") if "no patient has the event" in a]
+    said = [a for a in report_actions(result, "status") if "no patient has the event" in a]
     assert said and said[0].startswith("No events: ") and asks_to_act(said[0])
 
 
@@ -1014,7 +1018,7 @@ def test_two_digit_birth_years_are_put_before_the_diagnosis(tmp_path: Path) -> N
     assert (
         f"ages below 0 or above 130 years ({wrong}) read as missing: check 'DOB' and "
         "'Diagnosis date'"
-    ) in _actions(result, "age")
+    ) in report_actions(result, "age")
 
 
 def _veterans_registry(
@@ -1109,9 +1113,9 @@ def test_lengths_in_mm_and_cm_are_read_in_mm(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(path, event_column="event")
     assert result.table["tsize"].tolist() == [float(s) for s in sizes]
     assert result.schema["tsize"].unit == "mm"
-    assert "lengths in cm and mm read in mm (cm x 10)" in _actions(result, "tsize")
+    assert "lengths in cm and mm read in mm (cm x 10)" in report_actions(result, "tsize")
     assert "estrec" not in result.table
-    assert "dropped: values in several units ('kg', 'mm'): convert them to one" in _actions(
+    assert "dropped: values in several units ('kg', 'mm'): convert them to one" in report_actions(
         result, "estrec"
     )
 
@@ -1379,9 +1383,11 @@ def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Pa
     result = read_clinical_spreadsheet(export.path)
     assert result.schema["horth"].categories == ("none", "tamoxifen")
     assert (result.table["horth"] == "none").sum() == 440 and result.table["horth"].notna().all()
-    assert "read 'none' as a level of this text column, not missing" in _actions(result, "horTh")
+    assert "read 'none' as a level of this text column, not missing" in report_actions(
+        result, "horTh"
+    )
     assert result.table["pnodes"].isna().sum() == 14
-    assert "read 'none' as missing" in _actions(result, "pnodes")
+    assert "read 'none' as missing" in report_actions(result, "pnodes")
     assert result.schema.validate({"horth": "None"}).values["horth"] == "none"
     _validates_every_row(result)
     # in a column of yes and no, 'none' is no value, as before (it became a third level)
@@ -1390,4 +1396,4 @@ def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Pa
     table.to_csv(export.path, index=False)
     result = read_clinical_spreadsheet(export.path)
     assert result.schema["horth"].kind == "yes/no" and result.table["horth"].isna().sum() == 69
-    assert "read 'none' as missing" in _actions(result, "horTh")
+    assert "read 'none' as missing" in report_actions(result, "horTh")

@@ -13,17 +13,13 @@ import pandas as pd
 import pytest
 from sksurv import datasets
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from tests import clinical_exports
-from tests.clinical_exports import DUKE_COLUMNS
+from tests.clinical_exports import DUKE_COLUMNS, report_actions
 
 #: Duke's recurrence-free time and event, as a user gives them.
 DUKE_TIME, DUKE_EVENT = DUKE_COLUMNS[9][1], DUKE_COLUMNS[8][1]
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def test_a_notes_row_of_units_and_ranges_under_the_header_is_no_patient(tmp_path: Path) -> None:
@@ -40,7 +36,7 @@ def test_a_notes_row_of_units_and_ranges_under_the_header_is_no_patient(tmp_path
     assert (units["age"], units["tumour_size"], units["positive_nodes"]) == ("years", "mm", "n")
     assert (
         "a row of units and ranges under the header ('Notes') read: years, mm, I-III, n, days"
-        in _actions(result, "(file)")
+        in report_actions(result, "(file)")
     )
 
 
@@ -58,8 +54,9 @@ def test_a_row_whose_id_is_a_note_is_no_patient(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(path)
     assert len(result.table) == 137 and int(result.table["event"].sum()) == 128
     assert not result.no_outcome
-    assert "rows of notes, not patients, skipped: 'Notes', 'Legend: Status as of 1972'" in _actions(
-        result, "(rows)"
+    assert (
+        "rows of notes, not patients, skipped: 'Notes', 'Legend: Status as of 1972'"
+        in report_actions(result, "(rows)")
     )
 
 
@@ -80,7 +77,7 @@ def test_a_code_legend_row_under_the_header_states_each_columns_codes(tmp_path: 
     assert len(result.table) == 137 and int(result.table["event"].sum()) == 128
     assert result.event_column == "Status (1 = alive, 2 = dead)"
     assert "a row of units and codes under the header read: years, 1 = alive, 2 = dead" in (
-        _actions(result, "(file)")
+        report_actions(result, "(file)")
     )
 
 
@@ -99,10 +96,10 @@ def test_dukes_recurrence_time_is_split_between_two_columns(tmp_path: Path) -> N
     np.testing.assert_array_equal(table["event"], export.y["event"].astype(int))
     censored_time = DUKE_COLUMNS[10][1]
     assert result.time_column == f"({DUKE_TIME} / {censored_time})"
-    assert f"time: {DUKE_TIME} for the events, else {censored_time}" in _actions(
+    assert f"time: {DUKE_TIME} for the events, else {censored_time}" in report_actions(
         result, result.time_column
     )
-    assert "event from the codes stated in the header (0 = no, 1 = yes)" in _actions(
+    assert "event from the codes stated in the header (0 = no, 1 = yes)" in report_actions(
         result, f"{DUKE_EVENT} (0 = no, 1 = yes)"
     )
     assert result.endpoint == "disease"
@@ -123,13 +120,13 @@ def test_a_birth_date_in_days_before_diagnosis_is_the_age(tmp_path: Path) -> Non
     )
     np.testing.assert_array_equal(result.table["age"], export.X["age"])
     assert result.schema["age"].unit == "years"
-    assert _actions(result, "Date of Birth (Days)") == [
+    assert report_actions(result, "Date of Birth (Days)") == [
         "read as the age (years) at the date its days count from (diagnosis): -days / 365.25"
     ]
     (path := tmp_path / "unitless.csv").write_text(
         "id,os_days,os_event,date_of_birth\na,100,1,-19358\nb,200,0,-25000\n"
     )
-    (dropped,) = _actions(read_clinical_spreadsheet(path), "date_of_birth")
+    (dropped,) = report_actions(read_clinical_spreadsheet(path), "date_of_birth")
     assert dropped.endswith(
         "its values are negative whole numbers, as days before diagnosis are; to read them as "
         "the age, state their unit in the header ('date_of_birth (days)')"
@@ -145,7 +142,7 @@ def test_gdc_rows_of_one_case_per_treatment_are_one_patient(tmp_path: Path) -> N
     assert len(table) == 137 and int(table["event"].sum()) == 128
     np.testing.assert_array_equal(table["time"], export.y["Survival_in_days"])
     assert "treatment_type" not in table.columns and table["treatment_or_therapy"].all()
-    assert _actions(result, "(rows)") == [
+    assert report_actions(result, "(rows)") == [
         "137 row(s) repeating a case with another treatment (GDC's one row per treatment) "
         "joined into one row per case; the treatment fields that differ within a case "
         "dropped: 'treatment_type'"
@@ -170,7 +167,7 @@ def test_redcap_rows_of_one_record_per_event_are_one_patient(tmp_path: Path) -> 
     races = [f"raceth_{code}" for code in export.X["raceth"].cat.categories]
     assert list(result.variables.columns) == ["age", "cd4", *races]
     assert (table[races].idxmax(axis=1).str[7:] == export.X["raceth"].to_numpy()).all()
-    assert _actions(result, "(rows)") == [
+    assert report_actions(result, "(rows)") == [
         "REDCap's longitudinal export: 2302 rows of 1151 records in the events "
         "'baseline_arm_1', 'followup_arm_1' joined into one row per record, each field from "
         "the event it is filled in; REDCap's event fields dropped: 'redcap_event_name', "

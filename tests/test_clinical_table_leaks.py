@@ -16,19 +16,16 @@ import pandas as pd
 import pytest
 from sksurv import datasets
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
 from survival_core.io.clinical_schema import INTEGER
 from survival_core.io.dates import EXCEL_EPOCH
 from survival_core.io.tables import load_model_table
 from survival_core.models.tabular import TablePreprocessor
 from tests import clinical_exports
+from tests.clinical_exports import report_actions
 
 DIAGNOSED = pd.Timestamp("2009-01-05")
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +80,7 @@ def test_other_outcome_columns_are_never_predictors(tmp_path: Path, whas: pd.Dat
         "Local control_duration",
         "Cause of Death",
     ):
-        assert _actions(result, column) == [
+        assert report_actions(result, column) == [
             "dropped: another outcome or ID column, not a clinical variable"
         ]
     np.testing.assert_allclose(result.table["time"], whas["days"], atol=0.2)
@@ -131,7 +128,7 @@ def test_excel_serial_dates_are_dates_not_numbers(tmp_path: Path, whas: pd.DataF
     assert list(result.variables.columns) == ["age"]
     assert result.time_column == "(from dates)"
     np.testing.assert_array_equal(result.table["time"], whas["days"])
-    assert any("Excel serial day numbers" in a for a in _actions(result, "Date of Diagnosis"))
+    assert any("Excel serial day numbers" in a for a in report_actions(result, "Date of Diagnosis"))
 
 
 def test_a_date_named_column_that_is_not_dates_is_dropped(tmp_path: Path) -> None:
@@ -139,7 +136,7 @@ def test_a_date_named_column_that_is_not_dates_is_dropped(tmp_path: Path) -> Non
     (path := tmp_path / "t.csv").write_text(text)
     result = read_clinical_spreadsheet(path)
     assert list(result.variables.columns) == ["age"]
-    assert any("named as a date" in a for a in _actions(result, "Date of surgery"))
+    assert any("named as a date" in a for a in report_actions(result, "Date of surgery"))
 
 
 def test_a_small_cohorts_us_dates_take_the_files_order(tmp_path: Path) -> None:
@@ -153,7 +150,7 @@ def test_a_small_cohorts_us_dates_take_the_files_order(tmp_path: Path) -> None:
     result = read_clinical_spreadsheet(path)
     assert result.table["time"].tolist() == [415, 1592, 222, 1543]
     assert result.table["event"].tolist() == [1, 0, 1, 0]
-    assert all("month/day/year" in a for c in result.dates for a in _actions(result, c)[-1:])
+    assert all("month/day/year" in a for c in result.dates for a in report_actions(result, c)[-1:])
 
 
 def test_thousands_separators_in_a_comma_file(tmp_path: Path) -> None:
@@ -188,7 +185,9 @@ def test_an_unread_unit_needs_and_takes_time_unit(tmp_path: Path) -> None:
         read_clinical_spreadsheet(path, time_column="OS (since RT)")
     result = read_clinical_spreadsheet(path, time_column="OS (since RT)", time_unit="years")
     np.testing.assert_allclose(result.table["time"], [12 * 365.25, 3 * 365.25])
-    assert "unit 'since RT' not read; time_unit='years' used" in _actions(result, "OS (since RT)")
+    assert "unit 'since RT' not read; time_unit='years' used" in report_actions(
+        result, "OS (since RT)"
+    )
 
 
 def test_one_letter_units_and_substages(tmp_path: Path) -> None:
@@ -212,7 +211,7 @@ def test_excel_error_values_are_missing(tmp_path: Path) -> None:
     book.save(path := tmp_path / "t.xlsx")
     result = read_clinical_spreadsheet(path)
     assert result.table["bmi"].isna().sum() == 2 and result.table["bmi"].notna().sum() == 38
-    assert "read '#DIV/0!', '#N/A' as missing" in _actions(result, "BMI")
+    assert "read '#DIV/0!', '#N/A' as missing" in report_actions(result, "BMI")
 
 
 def test_tcga_bcr_header_rows_are_not_patients(tmp_path: Path) -> None:
@@ -277,7 +276,7 @@ def test_ids_differing_only_in_case_punctuation_or_zeros_are_reported_by_row(
     )
     result = read_clinical_spreadsheet(path)
     assert len(result.table) == 6
-    said = [a for a in _actions(result, "id") if "differ only in case" in a]
+    said = [a for a in report_actions(result, "id") if "differ only in case" in a]
     assert said and said[0].startswith("the IDs of rows 2 and 4; 3 and 5 differ only in case")
 
 
@@ -306,7 +305,9 @@ def test_hospital_numbers_are_identifiers_never_variables(tmp_path: Path) -> Non
     result = read_clinical_spreadsheet(path)
     assert list(result.variables.columns) == ["number_of_nodes"]
     for column in ("Medical Record Number", "Hospital No", "NHS number"):
-        assert _actions(result, column) == ["dropped: an identifier or free text (by its name)"]
+        assert report_actions(result, column) == [
+            "dropped: an identifier or free text (by its name)"
+        ]
 
 
 def test_a_new_spreadsheet_redrafts_the_schema_unless_it_was_edited(tmp_path: Path) -> None:
@@ -405,7 +406,7 @@ def test_outcomes_headed_in_dutch_portuguese_spanish_or_german_are_never_predict
     assert list(result.variables.columns)[1:] == ["ecog"]  # and the age, named in its language
     outcomes = [header for header, kind in others.items() if kind != "date"]
     for header in outcomes:
-        assert _actions(result, header)[-1] == (
+        assert report_actions(result, header)[-1] == (
             "dropped: another outcome or ID column, not a clinical variable"
         )
     sheet = pd.read_csv(export.path, sep=";", decimal=",")
@@ -425,7 +426,7 @@ def test_nlsts_lung_cancer_death_and_diagnosis_are_outcomes(tmp_path: Path) -> N
     assert (len(result.table), int(result.table["event"].sum())) == (228, 165)
     assert list(result.variables.columns) == list(export.X.columns)
     for header in ("conflc", "candx_days", "finaldeathlc", "death_days"):
-        assert _actions(result, header)[-1] == (
+        assert report_actions(result, header)[-1] == (
             "dropped: another outcome or ID column, not a clinical variable"
         )
 

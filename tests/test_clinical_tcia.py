@@ -22,12 +22,9 @@ from tests.clinical_exports import (
     lymph_node,
     nsclc_radiogenomics,
     radcure,
+    report_actions,
     veterans,
 )
-
-
-def _action(result, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def test_hcc_codes_written_in_the_header_are_read_as_stated(tmp_path: Path) -> None:
@@ -39,7 +36,7 @@ def test_hcc_codes_written_in_the_header_are_read_as_stated(tmp_path: Path) -> N
     )
     assert int(ttp.table["event"].sum()) == 35
     assert (ttp.endpoint, ttp.deaths_counted) == ("disease", False)
-    assert _action(ttp, "Censored_0_progressed_1")[-1].startswith(
+    assert report_actions(ttp, "Censored_0_progressed_1")[-1].startswith(
         "event from the codes stated in the header"
     )
     os_ = read_clinical_spreadsheet(path, time_unit="months")
@@ -149,7 +146,7 @@ def test_head_neck_pet_ct_censored_lr_times_come_from_the_last_follow_up(tmp_pat
     assert (
         "blank for censored patients: their censoring time taken from 'Time – diagnosis to last "
         "follow-up(days)', the last follow-up"
-    ) in _action(result, "Time – diagnosis to LR(days)")
+    ) in report_actions(result, "Time – diagnosis to LR(days)")
 
 
 def _veterans_blank_for_the_living(folder: Path, follow_up: str, values) -> Path:
@@ -191,7 +188,7 @@ def test_a_year_age_or_date_of_the_last_follow_up_is_no_censoring_time(
     path = _veterans_blank_for_the_living(tmp_path, follow_up, values)
     result = read_clinical_spreadsheet(path)
     assert (len(result.no_outcome), result.table["time"].max()) == (9, 999)
-    time_lines = _action(result, "Time to death (days)")
+    time_lines = report_actions(result, "Time to death (days)")
     assert not any("their censoring time taken from" in line for line in time_lines)
     assert (said in time_lines) if said else not any(follow_up in line for line in time_lines)
     warning = next(c.action for c in result.report if c.column == "(rows)")
@@ -216,7 +213,7 @@ def test_radiogenomics_time_to_death_blank_for_the_living_is_not_the_time(tmp_pa
     assert from_dates.time_column == "(from dates)"
     assert from_dates.table["time"].tolist() == dated.table["time"].tolist()
     assert "not the time: blank for every censored patient; the time is from the dates" in (
-        _action(from_dates, "Time to Death (days)")
+        report_actions(from_dates, "Time to Death (days)")
     )
     sheet = pd.read_csv(path).drop(columns=["Date of Last Known Alive", "Date of Death"])
     sheet.to_csv(undated := tmp_path / "undated.csv", index=False)

@@ -19,15 +19,12 @@ from tests.clinical_exports import (
     hnscc_mdacc,
     ispy1,
     opc_radiomics,
+    report_actions,
     soft_tissue_sarcoma,
 )
 
 STS_STATUS = "Status (NED, AWD, D)"
 STS_TIME = "Time - diagnosis to last follow-up (days)"
-
-
-def _action(result, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def test_a_lone_d_among_vital_status_codes_is_a_death(tmp_path: Path) -> None:
@@ -40,7 +37,8 @@ def test_a_lone_d_among_vital_status_codes_is_a_death(tmp_path: Path) -> None:
     assert result.table["event"].notna().all() and not result.no_outcome
     assert (result.endpoint, result.deaths_counted) == ("death", True)
     assert any(
-        a.startswith("'D' as dead: a vital status's letter") for a in _action(result, STS_STATUS)
+        a.startswith("'D' as dead: a vital status's letter")
+        for a in report_actions(result, STS_STATUS)
     )
 
 
@@ -49,7 +47,7 @@ def test_a_lone_d_elsewhere_is_not_guessed(tmp_path: Path) -> None:
     path = tmp_path / "arms.csv"
     path.write_text("id,os_days,status\na,100,D\nb,200,C\nc,300,dead\n")
     result = read_clinical_spreadsheet(path)
-    assert "unreadable events 'c', 'd' read as missing" in _action(result, "status")
+    assert "unreadable events 'c', 'd' read as missing" in report_actions(result, "status")
 
 
 def test_a_length_of_follow_up_is_every_patients_time(tmp_path: Path) -> None:
@@ -75,7 +73,7 @@ def test_an_outcome_flag_beside_its_time_is_no_predictor(tmp_path: Path) -> None
         "m_stage",
         "distant_metastasis_at_diagnosis",
     ]
-    assert _action(hnscc, "Local control") == [
+    assert report_actions(hnscc, "Local control") == [
         "dropped: another outcome, the event of 'Local control_duration', not a clinical variable"
     ]
     sts = read_clinical_spreadsheet(
@@ -140,7 +138,7 @@ def test_ispy1_glued_survival_status_and_time_are_outcomes(tmp_path: Path) -> No
     assert (len(result.table), int(result.table["event"].sum())) == (221, 111)
     assert {"sstat", "survdtd2"}.isdisjoint(result.variables.columns)
     for column in ("sstat", "survDtD2 (tx)"):
-        assert _action(result, column) == [
+        assert report_actions(result, column) == [
             "dropped: another outcome or ID column, not a clinical variable"
         ]
 
@@ -167,7 +165,7 @@ def test_a_censoring_headers_yes_is_censored(tmp_path: Path, header: str) -> Non
         path, time_column="Survival (months)", event_column=header, id_column="TCIA code"
     )
     assert int(result.table["event"].sum()) == 128
-    said = _action(result, header)[-1]
+    said = report_actions(result, header)[-1]
     assert said.endswith("; its yes is censored: event = its no") is censoring
 
 
@@ -178,12 +176,12 @@ def test_measures_after_treatment_are_no_baseline_predictors(tmp_path: Path) -> 
         ispy1(tmp_path), time_column="RFS", event_column="rfs_ind", time_unit="days"
     )
     assert list(result.variables.columns) == ["age", "mri_ld_baseline"]
-    assert _action(result, "MRI LD PreSurg") == [
+    assert report_actions(result, "MRI LD PreSurg") == [
         "dropped: measured after treatment (its header says 'presurg'): not a baseline "
         "predictor; if it is one, rename the column so its header does not say so"
     ]
     for column in ("MRI LD InterReg", "PCR", "RCBClass"):
-        assert _action(result, column)[0].startswith("dropped: measured after treatment")
+        assert report_actions(result, column)[0].startswith("dropped: measured after treatment")
 
 
 @pytest.mark.parametrize(
@@ -226,7 +224,7 @@ def test_dataset_bookkeeping_columns_are_no_predictors(tmp_path: Path) -> None:
         "distant_metastasis_at_diagnosis",
     ]
     for column in ("BraTS21 Segmentation Cohort", "BraTS21 MGMT Cohort", "split"):
-        assert _action(result, column) == [
+        assert report_actions(result, column) == [
             "dropped: which dataset or split the patient is in, not a clinical variable"
         ]
 
@@ -240,7 +238,7 @@ def test_ispy1_vital_status_codes_are_read(tmp_path: Path) -> None:
     assert (len(result.table), int(result.table["event"].sum())) == (221, 102)
     assert (result.endpoint, result.endpoint_name) == ("death", "os")  # 8: dead
     assert "event = 8 (I-SPY's vital status codes: 8 dead; 7 alive and 9 lost, censored)" in (
-        _action(result, "sstat")
+        report_actions(result, "sstat")
     )
 
 
@@ -256,4 +254,4 @@ def test_a_vital_status_is_read_before_an_ambiguous_censor_column(tmp_path: Path
     result = read_clinical_spreadsheet(path, id_column="TCIA code")
     assert (result.event_column, int(result.table["event"].sum())) == ("Survival_Status", 128)
     assert (result.endpoint, result.endpoint_name) == ("death", "os")
-    assert _action(result, "Survival_Censor")[0].startswith("not the event: its 1 may mean")
+    assert report_actions(result, "Survival_Censor")[0].startswith("not the event: its 1 may mean")

@@ -11,13 +11,9 @@ import pytest
 
 from survival_core.cohort.clinical_table import read_clinical_spreadsheet
 from survival_core.errors import InputError
-from tests.clinical_exports import mama_mia
+from tests.clinical_exports import mama_mia, report_actions
 
 PAIR = "(days_to_recurrence / days_to_follow_up)"
-
-
-def _actions(result, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def test_days_to_recurrence_else_to_follow_up_are_the_outcome(tmp_path: Path) -> None:
@@ -36,10 +32,10 @@ def test_days_to_recurrence_else_to_follow_up_are_the_outcome(tmp_path: Path) ->
     np.testing.assert_array_equal(table["event"].to_numpy(bool), export.y["cens"])
     assert (result.time_column, result.event_column) == (PAIR, "days_to_recurrence")
     assert result.endpoint == "disease"
-    assert _actions(result, PAIR) == [
+    assert report_actions(result, PAIR) == [
         "time: days_to_recurrence for the events, else days_to_follow_up"
     ]
-    assert _actions(result, "days_to_death")[0].startswith(
+    assert report_actions(result, "days_to_death")[0].startswith(
         "holds no days: not the outcome (an overall survival without a death); the days to "
         "'days_to_recurrence' are read instead"
     )

@@ -18,6 +18,7 @@ from survival_core.io.tables import load_model_table
 from tests.clinical_exports import (
     AFTER_TREATMENT_LOOKALIKES,
     AFTER_TREATMENT_OUTCOMES,
+    report_actions,
     tcga_cdr,
     veterans_after_treatment,
 )
@@ -25,10 +26,6 @@ from tests.clinical_exports import (
 #: What the import says of a column of another outcome and of one measured after treatment.
 ANOTHER_OUTCOME = "dropped: another outcome or ID column, not a clinical variable"
 AFTER_TREATMENT = "dropped: measured after treatment (its header says {!r})"
-
-
-def _actions(result, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def _model_table(sheet: pd.DataFrame, folder: Path, renamed: dict[str, str]) -> Path:
@@ -50,7 +47,7 @@ def test_tcgas_first_course_outcome_is_no_predictor(tmp_path: Path) -> None:
         "type", "age_at_initial_pathologic_diagnosis", "gender", "histological_grade",
         "margin_status",
     ]  # fmt: skip
-    assert _actions(result, "treatment_outcome_first_course") == [ANOTHER_OUTCOME]
+    assert report_actions(result, "treatment_outcome_first_course") == [ANOTHER_OUTCOME]
     sheet = pd.read_excel(export.path)
     renamed = {"bcr_patient_barcode": "case_id", "OS.time": "time", "OS": "event"}
     model = load_model_table([_model_table(sheet, tmp_path, renamed)])
@@ -78,7 +75,7 @@ def test_the_disease_after_treatment_is_no_predictor_and_its_lookalikes_stay(
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
     lookalikes = {parse_header(header).name for header in AFTER_TREATMENT_LOOKALIKES}
     assert set(result.variables.columns) == {"age"} | lookalikes
-    said = {header: _actions(result, header) for header in AFTER_TREATMENT_OUTCOMES}
+    said = {header: report_actions(result, header) for header in AFTER_TREATMENT_OUTCOMES}
     outcomes = [header for header, actions in said.items() if actions == [ANOTHER_OUTCOME]]
     assert outcomes == [
         "Local Control", "Locoregional control", "Regional Control", "Distant Control", "LRF",
@@ -131,6 +128,6 @@ def test_a_time_free_of_disease_or_counted_from_diagnosis_is_an_outcome(tmp_path
     sheet.to_csv(path := tmp_path / "veterans_free.csv", index=False)
     result = read_clinical_spreadsheet(path)
     assert (len(result.table), int(result.table["event"].sum())) == (137, 128)
-    assert [h for h in outcomes if _actions(result, h) == [ANOTHER_OUTCOME]] == outcomes
+    assert [h for h in outcomes if report_actions(result, h) == [ANOTHER_OUTCOME]] == outcomes
     kept = {parse_header(h).name for h in baseline}
     assert set(result.variables.columns) == {"age"} | kept

@@ -16,15 +16,12 @@ import pandas as pd
 import pytest
 from sksurv import datasets
 
-from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from tests.clinical_exports import report_actions
 
 COVARIATES = ["age", "estrec", "horTh", "menostat", "pnodes", "progrec", "tgrade", "tsize"]
 SAS_EPOCH = pd.Timestamp("1960-01-01")  # SAS and Stata count days from here
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def _actions(result: ClinicalImport, column: str) -> list[str]:
-    return [c.action for c in result.report if c.column == column]
 
 
 def _days(dates: pd.Series, epoch: pd.Timestamp) -> pd.Series:
@@ -62,7 +59,7 @@ def test_day_numbers_under_date_headers_are_dates_not_variables(
     result = read_clinical_spreadsheet(path)
     assert list(result.dates.columns) == ["RANDDT", "ADT"]
     assert list(result.variables.columns) == [c.lower() for c in COVARIATES]
-    assert any("kept aside, not a model variable" in a for a in _actions(result, "ADT"))
+    assert any("kept aside, not a model variable" in a for a in report_actions(result, "ADT"))
 
     stata = adam.drop(columns=["RANDDT", "ADT"])
     stata["dxdate"] = _days(gbsg2["diag"], SAS_EPOCH)
@@ -130,7 +127,9 @@ def test_r_row_names_are_not_a_variable(tmp_path: Path, gbsg2: pd.DataFrame, lab
     frame.to_csv(path := tmp_path / "r.csv", index_label="")
     result = read_clinical_spreadsheet(path)
     assert list(result.variables.columns) == [c.lower() for c in COVARIATES]
-    assert any("row numbers or labels, not a variable" in a for a in _actions(result, "column_1"))
+    assert any(
+        "row numbers or labels, not a variable" in a for a in report_actions(result, "column_1")
+    )
 
 
 def test_a_headerless_column_of_measurements_stays_a_variable(
@@ -167,8 +166,10 @@ def test_redcap_form_status_and_fields_are_not_variables(tmp_path: Path) -> None
     frame.to_csv(path := tmp_path / "redcap.csv", index=False)
     result = read_clinical_spreadsheet(path, time_unit="days")
     assert list(result.variables.columns) == ["age", "bmi", "resection_complete"]
-    assert any("REDCap's form status" in a for a in _actions(result, "visit_6m_complete"))
-    assert any("REDCap's own field" in a for a in _actions(result, "redcap_data_access_group"))
+    assert any("REDCap's form status" in a for a in report_actions(result, "visit_6m_complete"))
+    assert any(
+        "REDCap's own field" in a for a in report_actions(result, "redcap_data_access_group")
+    )
 
 
 @pytest.mark.parametrize("values", [["Complete", "Incomplete"], [0, 1, 2]])
@@ -200,7 +201,7 @@ def test_a_given_event_column_headed_alive_or_censored_is_inverted(
     frame.to_csv(path := tmp_path / "alive.csv", index=False)
     result = read_clinical_spreadsheet(path, event_column=header)
     np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
-    assert any(a.startswith(f"event = 1 - {header!r}") for a in _actions(result, header))
+    assert any(a.startswith(f"event = 1 - {header!r}") for a in report_actions(result, header))
 
 
 @pytest.mark.parametrize("header", ["cens", "death (1) / alive (0)", "Dead/Alive", "DeadAlive"])
@@ -232,7 +233,7 @@ def test_a_no_value_code_in_the_time_is_missing(
     result = read_clinical_spreadsheet(path)
     assert result.table["time"].isna().to_numpy().tolist() == unknown.tolist()
     assert result.table["time"].max() < 2660
-    assert f"read {code} as missing (a no-value code)" in _actions(result, f"os_{unit}")
+    assert f"read {code} as missing (a no-value code)" in report_actions(result, f"os_{unit}")
 
 
 def test_sas_and_stata_missing_codes_are_missing(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
@@ -248,8 +249,8 @@ def test_sas_and_stata_missing_codes_are_missing(tmp_path: Path, gbsg2: pd.DataF
     assert pd.api.types.is_numeric_dtype(result.table["tsize"])
     assert set(result.table["tgrade"].dropna()) == {"I", "II", "III"}
     assert result.table["tsize"].isna().sum() == (rows % 12 == 0).sum()
-    assert "read '.' as missing" in _actions(result, "tsize")
-    assert "read '.a' as missing" in _actions(result, "pnodes")
+    assert "read '.' as missing" in report_actions(result, "tsize")
+    assert "read '.a' as missing" in report_actions(result, "pnodes")
 
 
 def test_an_adam_cnsr_of_several_censoring_reasons_is_event_at_zero(
@@ -263,7 +264,7 @@ def test_an_adam_cnsr_of_several_censoring_reasons_is_event_at_zero(
     frame.to_csv(path := tmp_path / "adtte.csv", index=False)
     result = read_clinical_spreadsheet(path, time_column="AVAL", time_unit="days")
     np.testing.assert_array_equal(result.table["event"], gbsg2["event"])
-    assert any("CDISC ADaM" in a for a in _actions(result, "CNSR"))
+    assert any("CDISC ADaM" in a for a in report_actions(result, "CNSR"))
 
 
 def test_columns_that_tell_the_event_are_not_variables(tmp_path: Path, gbsg2: pd.DataFrame) -> None:
@@ -280,7 +281,7 @@ def test_columns_that_tell_the_event_are_not_variables(tmp_path: Path, gbsg2: pd
     result = read_clinical_spreadsheet(path, time_column="AVAL", time_unit="days")
     assert set(result.variables.columns) == {c.lower() for c in COVARIATES}
     for column in ("EVNTDESC", "CNSDTDSC", "SRCDOM"):
-        assert any("it tells the outcome" in a for a in _actions(result, column)), column
+        assert any("it tells the outcome" in a for a in report_actions(result, column)), column
     X, y = datasets.load_flchain()
     flchain = X.assign(futime=y["futime"], death=y["death"].astype(int), pid=range(len(X)))
     flchain.to_csv(path := tmp_path / "flchain.csv", index=False)

@@ -20,6 +20,7 @@ from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     CENSOR_NAMES,
     DEATH_WORDS,
+    OTHER_CAUSE,
     Header,
     code_meanings,
     endpoint_name,
@@ -115,7 +116,7 @@ def states_codes(h: Header) -> bool:
 #: Words of a death's cause other than the disease ('dead of other causes', SEER's 'Dead
 #: (attributable to causes other than this cancer dx)', oncology's DOC: dead of other causes),
 #: and of a cause not known (SEER's 'Dead (missing/unknown COD)').
-_OTHER_CAUSE_WORDS = frozenset({"other", "others", "doc"})
+_OTHER_CAUSE_WORDS = OTHER_CAUSE | {"doc"}
 _UNKNOWN_CAUSE_WORDS = frozenset({"unknown", "missing", "uncertain", "unspecified"})
 
 

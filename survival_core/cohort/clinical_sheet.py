@@ -521,8 +521,10 @@ def refuse_samples_as_patients(
         return
     outcome = _written(cells[outcomes])
     for text, h in headers.items():
+        if text == column or h.name not in ID_NAMES:
+            continue
         patients = cells[text].str.strip()
-        if text == column or h.name not in ID_NAMES or patients.is_unique:
+        if patients.is_unique:
             continue
         if (outcome.groupby(patients.to_numpy()).nunique(dropna=False) > 1).any(axis=None):
             continue  # another grouping ('Study ID'), not the patients'

@@ -102,7 +102,6 @@ from survival_core.cohort.survival_times import (
     blank_for_the_censored,
     censor_marks,
     censored_from_follow_up,
-    days_to_death_or_follow_up,
     days_to_event_or_censoring,
     follow_up_said,
     time_days,
@@ -457,8 +456,9 @@ def read_clinical_spreadsheet(
         and blank_for_the_censored(days, event)
     )
     if days is None and death_text and follow_text:
-        days, event = days_to_death_or_follow_up(
-            cells, headers, death_text, follow_text, event, time_unit, report, numbers
+        to_death, _ = time_days(cells[death_text], headers[death_text], time_unit, report, numbers)
+        days, event = days_to_event_or_censoring(
+            cells, headers, (death_text, to_death), follow_text, event, time_unit, report, numbers
         )
         unit, time_text = "days", f"({death_text} / {follow_text})"
         event_text = event_text or death_text  # the dead: those with days to death
@@ -803,11 +803,11 @@ def _missing_outcomes(
     """The IDs of the rows left without an outcome, said in ``report`` (a warning where they
     are most rows or all censored ones), with the warnings of a cohort without a censored
     patient (unless said so) or without an event."""
-    no_outcome = list(table.index[table["time"].isna() | table["event"].isna()])
+    lost = table["time"].isna() | table["event"].isna()
+    no_outcome = list(table.index[lost])
     warned = False  # the rows left without an outcome said as a warning
     if no_outcome:
         said = f"no usable time/event for {show(no_outcome)}: kept, outcome left missing"
-        lost = table["time"].isna() | table["event"].isna()
         censored = (
             f"each of the {len(no_outcome)} is censored (event 0) without a time, and every "
             "patient kept had the event: survival curves and models of the cohort would fall to "

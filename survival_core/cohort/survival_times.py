@@ -168,24 +168,6 @@ def _import_again(unit: str) -> str:
     )
 
 
-def days_to_death_or_follow_up(
-    cells: pd.DataFrame,
-    headers: dict[str, Header],
-    death: str,
-    follow_up: str,
-    event: pd.Series | None,
-    time_unit: str | None,
-    report: list[Coercion],
-    numbers: NumberMarks,
-) -> tuple[pd.Series, pd.Series]:
-    """Time and event of a TCGA / GDC export without a time column: days to death for the dead,
-    days to the last follow-up for the others (:func:`days_to_event_or_censoring`)."""
-    to_death, _ = time_days(cells[death], headers[death], time_unit, report, numbers)
-    return days_to_event_or_censoring(
-        cells, headers, (death, to_death), follow_up, event, time_unit, report, numbers
-    )
-
-
 def days_to_event_or_censoring(
     cells: pd.DataFrame,
     headers: dict[str, Header],

@@ -19,7 +19,7 @@ from survival_core.case import Case
 from survival_core.errors import ClinicalValueError, InputError, MaskError, ValuesNeeded
 from survival_core.io.clinical_schema import refuse_near_misses
 from survival_core.models.scoring import LoadedModel
-from survival_core.models.training_range import impossible_value
+from survival_core.models.training_range import impossible_value, numeric_inputs
 from survival_core.text import first_few
 
 if TYPE_CHECKING:
@@ -114,22 +114,19 @@ def _without_codes(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
 
 def model_values(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, Any]:
     """``values`` with each of the model's variables read as its schema reads a patient's values
-    alone (a case's horTh 'yes' under a model trained on True/False was refused as a level it
-    never saw, and left the nomogram's field empty, imputed); a value it cannot read, or a
-    no-value code of the training table (:func:`no_value_coded`), is left as written for the
-    checks that name it."""
-    coded = no_value_coded(values, loaded)
+    alone, under its name (a case's horTh 'yes' under a model trained on True/False was refused
+    as a level it never saw, and left the nomogram's field empty, imputed); a value it cannot
+    read, or a no-value code of the training table (:func:`no_value_coded`), is left as written
+    for the checks that name it."""
     try:
         keys, _ = loaded.schema.keys(values)
     except ClinicalValueError:  # a variable given twice: the schema's validation says so
         return dict(values)
-    read = dict(values)
+    coded = _coded(values, keys, training_codes(loaded))
+    read = {k: v for k, v in values.items() if k not in keys.values()}
     for name, key in keys.items():
-        if key in coded:
-            read[name] = values[key]
-            continue
         try:
-            read[name] = loaded.schema[name].read(values[key])
+            read[name] = values[key] if key in coded else loaded.schema[name].read(values[key])
         except ClinicalValueError:
             read[name] = values[key]
     return read
@@ -149,6 +146,14 @@ def no_value_coded(values: Mapping[str, Any], loaded: LoadedModel) -> dict[str, 
         keys, _ = loaded.schema.keys(values)
     except ClinicalValueError:  # a variable given twice: the schema's validation says so
         keys = {}
+    return _coded(values, keys, codes)
+
+
+def _coded(
+    values: Mapping[str, Any], keys: Mapping[str, str], codes: Mapping[str, list[float]]
+) -> dict[str, float]:
+    """:func:`no_value_coded` of ``values`` whose keys the schema matched as ``keys`` (variable:
+    key), ``codes`` the training table's."""
     named = {key: name for name, key in keys.items()} | {k: k for k in values if k in codes}
     numbers = {k: _number(values[k]) for k, name in named.items() if name in codes}
     return {k: number for k, number in numbers.items() if number in codes[named[k]]}
@@ -188,11 +193,8 @@ def _refuse_impossible(frame: pd.DataFrame, loaded: LoadedModel) -> None:
     """ClinicalValueError for a numeric input's value the model cannot score
     (:func:`~survival_core.models.training_range.impossible_value`: a tsize of -25, a Karnofsky
     score of 600, scored with a range caution alone)."""
-    for spec in getattr(getattr(loaded.model, "preprocessor_", None), "columns_", None) or []:
-        if spec["kind"] != "numeric" or spec["name"] not in frame:
-            continue
-        value = pd.to_numeric(frame[spec["name"]], errors="coerce").iloc[0]
-        why = impossible_value(spec, float(value), loaded)
+    for spec, value in numeric_inputs(frame, loaded):
+        why = impossible_value(spec, value, loaded)
         if why is not None:
             raise ClinicalValueError(why)
 

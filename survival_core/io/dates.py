@@ -59,13 +59,18 @@ def _glued_date(word: str) -> bool:
     return (word.startswith("date") or word.endswith("date")) and word not in _NOT_DATES
 
 
+def _date_word(word: str) -> bool:
+    """Whether a header word is a date word ('date', 'dob') or one glued to another ('dxdate')."""
+    return word in DATE_WORDS or _glued_date(word)
+
+
 def names_a_date(words: Iterable[str]) -> bool:
     """Whether a header's words (:attr:`~survival_core.io.headers.Header.words`) name a date:
     a date word ('Date of birth', 'DiagnosisDate' split at its case) or one glued to another
     ('dxdate', as Stata exports name them): its numbers are day numbers, never a variable. An
     age's header never does (:func:`_names_an_age`)."""
     words = list(words)
-    return not _names_an_age(words) and any(w in DATE_WORDS or _glued_date(w) for w in words)
+    return not _names_an_age(words) and any(_date_word(w) for w in words)
 
 
 def may_name_a_date(words: Iterable[str]) -> bool:
@@ -73,7 +78,7 @@ def may_name_a_date(words: Iterable[str]) -> bool:
     (:data:`CDISC_DATE_ENDINGS`): such a column is a date when its values are day numbers."""
     words = list(words)
     return not _names_an_age(words) and any(
-        w in DATE_WORDS or _glued_date(w) or w.endswith(CDISC_DATE_ENDINGS) for w in words
+        _date_word(w) or w.endswith(CDISC_DATE_ENDINGS) for w in words
     )
 
 

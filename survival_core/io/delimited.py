@@ -193,6 +193,13 @@ def _cut_to_header(text: str, name: str, delimiter: str) -> str:
     (:func:`check_row_widths` refuses a filled one): pandas read a row one cell wider than the
     header ('P1,61,38,') with its first column as the row label, each value under the next
     column's name, and refused a wider row below the first with its own message."""
+    if '"' not in text:  # a line a record at most: no row can be wider than its delimiters say
+        lines = re.split(r"\r\n|\r|\n", text)  # the line ends csv reads
+        header = next((line for line in lines if not _blank(line.split(delimiter))), None)
+        if header is not None:
+            width = header.count(delimiter)
+            if all(line.count(delimiter) <= width for line in lines):
+                return text
     rows, at = table_records(text, delimiter)
     width = len(rows[at]) if at < len(rows) else 0
     if all(len(row) <= width for row in rows):

@@ -1056,8 +1056,7 @@ def drawn_on(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[Ser
     (which picks the stack of a series holding several), else those it names by series UID, else
     the non-scout series sharing its frame of reference."""
     refs = annotation.references
-    by_slices = [s for s in series if _names_slices(annotation, s)]
-    by_uid = [s for s in series if s.series_uid in refs.series_uids]
+    by_slices, by_uid = _named_series(annotation, series)
     return (
         by_slices
         or by_uid
@@ -1234,6 +1233,16 @@ def _unclear_kind(
     return ""
 
 
+def _named_series(
+    annotation: AnnotationEntry, series: list[SeriesEntry]
+) -> tuple[list[SeriesEntry], list[SeriesEntry]]:
+    """The ``series`` a structure set names by their slices, and those it names by series UID."""
+    uids = annotation.references.series_uids
+    return [s for s in series if _names_slices(annotation, s)], [
+        s for s in series if s.series_uid in uids
+    ]
+
+
 def _names_slices(annotation: AnnotationEntry, series: SeriesEntry) -> bool:
     """Whether a structure set names slices of ``series`` (its ContourImageSequence)."""
     sops = set(annotation.references.sop_instance_uids)
@@ -1254,8 +1263,7 @@ def _references_disagree(
     names one, its slice references another (a native CT's UID, the contrast phase's slices),
     both here; reading either, a warning said it was drawn on the other. '' when none does."""
     for annotation in annotations:
-        by_slices = [s for s in series if _names_slices(annotation, s)]
-        by_uid = [s for s in series if s.series_uid in annotation.references.series_uids]
+        by_slices, by_uid = _named_series(annotation, series)
         if by_slices and by_uid and not {s.key for s in by_slices} & {s.key for s in by_uid}:
             return (
                 f"{inventory.display(annotation.path)}: the structure set's references disagree: "

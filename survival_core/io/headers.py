@@ -316,7 +316,7 @@ _NOT_A_DEATH = frozenset(
      "others"}
 )  # fmt: skip
 #: The words of :data:`_NOT_A_DEATH` that name another cause: an overall survival's death still.
-_OTHER_CAUSE = frozenset({"other", "others"})
+OTHER_CAUSE = frozenset({"other", "others"})
 
 
 def names_a_death(meaning: str, any_cause: bool = False) -> bool:
@@ -327,7 +327,7 @@ def names_a_death(meaning: str, any_cause: bool = False) -> bool:
     'alive or dead of other cause' nor 'dead of other causes' (each read as 1 was every
     censored patient's or another cause's death counted as an event). With ``any_cause`` (an
     overall survival's code) another cause's death is a death: 'dead of other causes'."""
-    not_a_death = _NOT_A_DEATH - _OTHER_CAUSE if any_cause else _NOT_A_DEATH
+    not_a_death = _NOT_A_DEATH - OTHER_CAUSE if any_cause else _NOT_A_DEATH
     words = re.split(r"[\W_]+", folded(meaning).lower())
     deaths = [
         at
@@ -377,11 +377,6 @@ def _name_codes(text: str) -> list[tuple[str, str]]:
     return pairs if outcome else []
 
 
-def _codes_in_name(text: str) -> bool:
-    """Whether a header is its codes (:func:`_name_codes`)."""
-    return bool(_name_codes(text))
-
-
 def code_meanings(codes: str) -> dict[str, str]:
     """``1=dead, 2=alive`` -> {"1": "dead", "2": "alive"}: the codes a header states, a
     hyphen's words kept whole ('0=death-free' was read as '0=death'), a comma's or a bracket's
@@ -422,9 +417,8 @@ class Header:
         """The name of the event a header of codes states as its 1 ('progressed' of
         'Censored_0_progressed_1', 'death' of 'Death_1_StillAliveorLostToFU_0'): found as an
         event column by it, named by its header; None for other headers."""
-        if not _codes_in_name(self.codes):
-            return None
-        return normalise_name(code_meanings(self.codes).get("1", "")) or None
+        meanings = {code: meaning for meaning, code in _name_codes(self.codes)}
+        return normalise_name(_CASE_TURN.sub(" ", meanings.get("1", "")).lower()) or None
 
     @property
     def base(self) -> str:
@@ -486,7 +480,7 @@ def parse_header(text: str) -> Header:
             codes = bracket.group(2).strip()
         else:
             unit = bracket.group(2).strip()
-    if not codes and _codes_in_name(label):  # its name and label as written
+    if not codes and _name_codes(label):  # its name and label as written
         codes = label
     name = normalise_name(label)
     tokens = name.split("_")

@@ -99,7 +99,7 @@ WHO_TOKENS = frozenset({"patient", "subject", "case"})
 NUMBER_TOKENS = frozenset({"number", "no", "nr", "num", "code", "key"})
 #: A hospital with a number word is the patient's hospital number ('Hospital No'), an
 #: identifier; the hospital alone is the centre (:func:`names_a_centre`).
-HOSPITAL_NUMBER_TOKENS = frozenset({"number", "no", "nr", "num"})
+HOSPITAL_NUMBER_TOKENS = NUMBER_TOKENS - {"code", "key"}
 
 
 def is_identifier(name: str) -> bool:

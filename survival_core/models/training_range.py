@@ -5,8 +5,10 @@ patients had 30 or more) that the score passed without a word."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+import pandas as pd
 
 from survival_core.io.clinical_schema import SchemaVariable, names_a_scale
 from survival_core.models.scoring import LoadedModel
@@ -31,6 +33,15 @@ CLINICAL_FACTOR = 2.0
 #: scored, risk -17. A measurement has no such bound: a tumour of 300 mm under 8-80 mm (largest
 #: 120), a creatinine of 10 under flchain's 100 patients of 0.7-1.6 are patients beyond them.
 IMPOSSIBLE_FACTOR = 5.0
+
+
+def numeric_inputs(X: pd.DataFrame, loaded: LoadedModel) -> Iterator[tuple[dict, float]]:
+    """(spec, value) of each numeric input of ``loaded``'s table preprocessing that the one-row
+    ``X`` holds (NaN where it holds no number), for :func:`impossible_value` and
+    :func:`outside_caution`."""
+    for spec in getattr(getattr(loaded.model, "preprocessor_", None), "columns_", None) or []:
+        if spec["kind"] == "numeric" and spec["name"] in X:
+            yield spec, float(pd.to_numeric(X[spec["name"]], errors="coerce").iloc[0])
 
 
 def impossible_value(spec: Mapping[str, Any], value: float, loaded: LoadedModel) -> str | None:

@@ -31,7 +31,7 @@ from survival_core.models.scoring import (
     case_model,
 )
 from survival_core.models.survival_band import SurvivalBand, follow_up_times, survival_band
-from survival_core.models.training_range import outside_caution
+from survival_core.models.training_range import numeric_inputs, outside_caution
 from survival_core.text import decimals_apart, first_few
 
 
@@ -248,13 +248,8 @@ def extrapolation(X: pd.DataFrame, risk: float, loaded: LoadedModel) -> list[str
             f"({low:.{shown}f} to {high:.{shown}f}): the model extrapolates."
         )
     used = set(loaded.used_inputs)  # a LASSO's zeroed variable changes no risk: no caution
-    preprocessor = getattr(loaded.model, "preprocessor_", None)
-    for spec in getattr(preprocessor, "columns_", None) or []:
-        name = spec["name"]
-        if name not in X or name not in used:
-            continue
-        value = pd.to_numeric(X[name], errors="coerce").iloc[0]
-        caution = outside_caution(spec, float(value), loaded)
+    for spec, value in numeric_inputs(X, loaded):
+        caution = outside_caution(spec, value, loaded) if spec["name"] in used else None
         if caution is not None:
             cautions.append(caution)
     return cautions
