@@ -884,6 +884,22 @@ def test_two_structure_sets_alike_are_named_by_label_and_structures(
     assert abs(_gtv_ml(load_case(folder, roles={"gtv": ["Tumor"]})) - 617.0) < 1.0
 
 
+def test_the_sets_of_a_ct_and_an_mr_sharing_a_frame_are_not_said_drawn_on_one_image(
+    shared_data: Path,
+) -> None:
+    """The real sarcoma CT and T1 MR, each with its RTSTRUCT, both linked by frame of reference
+    only: the MR's GTV chosen read the MR, yet a warning said "The case holds 2 structure sets
+    drawn on this image", leaving the CT's aside (the series choice knew it was the CT's, by its
+    kind of image). Only a set drawn on the image read is named."""
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    for gtv, modality in (("GTV_Mass_MR_T1", "MR"), ("GTV_Mass_CT", "CT")):
+        case = load_case(study, roles={"gtv": [gtv]})
+        assert (case.modality, list(case.structures)) == (modality, [gtv])
+        assert not [w for w in case.warnings if "structure sets drawn on" in w], gtv
+
+
 def test_each_structure_offered_of_several_sets_loads_from_its_set(
     shared_data: Path, tmp_path: Path
 ) -> None:

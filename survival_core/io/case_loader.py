@@ -71,6 +71,7 @@ from survival_core.io.dicom_series import (
     SeriesInfo,
     SeriesSummary,
     companion_series,
+    drawn_on_kind,
     read_dicom,
     read_series,
     scan_dicom,
@@ -502,8 +503,9 @@ def _pick_structure_set(
     """The structure set (RTSTRUCT or SEG entry) to read and what a reader should know of the
     others: the one ``chosen`` names (a manifest's ``rtstruct``), else the one holding every
     structure the roles name (``named``: the user chose from it), else the one drawn on this
-    series, else on its frame of reference. Sets left aside that are drawn on this image are
-    named in a warning (a research set beside the planning one was passed over without a word);
+    series, else on its frame of reference. Sets left aside that are drawn on this image
+    (:func:`_drawn_on_image`: not the MR's set sharing the CT's frame of reference) are named in
+    a warning (a research set beside the planning one was passed over without a word);
     several alike are refused naming each by its label, date and structures. A file ``chosen``
     names that is none of several is refused."""
     entries = inventory.annotations
@@ -541,7 +543,7 @@ def _pick_structure_set(
             f"{_sets_shown(pool, inventory)}. Keep only the one to use."
         )
     entry = (own or pool)[0]
-    aside = [e for e in entries if e is not entry and _drawn_on(e, info)]
+    aside = [e for e in entries if e is not entry and _drawn_on_image(e, inventory, info)]
     if not aside:
         return entry, []
 
@@ -576,6 +578,15 @@ def _drawn_on(entry: Any, info: SeriesInfo) -> str | None:
         return "series"
     frame = info.frame_of_reference_uid
     return "frame" if frame and frame in entry.references.frame_of_reference_uids else None
+
+
+def _drawn_on_image(entry: AnnotationEntry, inventory: DicomInventory, info: SeriesInfo) -> bool:
+    """Whether a structure set was drawn on the image read, as the series choice tells
+    (:func:`~.dicom_series.drawn_on_kind`: by its slices, series, or frame of reference and kind
+    of image): the real sarcoma T1 MR's set, sharing the CT's frame of reference, is not the
+    CT's."""
+    image = (info.series_uid, info.stack)
+    return any((s.series_uid, s.stack) == image for s in drawn_on_kind(entry, inventory.series))
 
 
 def _sets_shown(entries: list[Any], inventory: DicomInventory, files: bool = True) -> str:
