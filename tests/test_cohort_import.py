@@ -1154,6 +1154,48 @@ def test_a_two_echo_mr_is_refused_saying_what_an_import_can_do(
     assert "say which" not in outcome.reason and "cases/" not in outcome.reason
 
 
+def test_a_set_naming_the_pet_by_series_and_the_ct_by_slices_names_no_option_in_an_import(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """TCIA STS_001's CT with a PET of its frame of reference (a PET/CT), its RTSTRUCT naming the
+    PET's series UID and the CT's slices: the import's refusal ended '... and import again
+    (--series).', an option the import has not (score's and extract's). It says what to do in
+    the download alone."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    from tests.test_pet_suv import PET_STORAGE
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    patient = tmp_path / "download" / "STS_001"
+    shutil.copytree(source, patient / "ct")
+    (patient / "pt").mkdir()
+    pet_uid, ct_slices = generate_uid(), {}
+    for path in sorted((source / "image").glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ct_slices[round(float(ds.ImagePositionPatient[2]), 1)] = ds.SOPInstanceUID
+        ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber, ds.Units = "PT", pet_uid, 7, "BQML"
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = PET_STORAGE
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(patient / "pt" / path.name)
+    rs = pydicom.dcmread(patient / "ct" / "mask" / "RS.dcm")
+    study = rs.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence[0]
+    study.RTReferencedSeriesSequence[0].SeriesInstanceUID = pet_uid
+    for contour in rs.ROIContourSequence[0].ContourSequence:
+        z = round(float(contour.ContourData[2]), 1)
+        contour.ContourImageSequence[0].ReferencedSOPInstanceUID = ct_slices[z]
+    rs.save_as(patient / "ct" / "mask" / "RS.dcm")
+    (outcome,) = import_images(tmp_path / "download", tmp_path / "cohort", workers=1).outcomes
+    assert outcome.status == "failed"
+    assert "the structure set's references disagree: its series reference names " in outcome.reason
+    assert outcome.reason.endswith(
+        "so which one its contours were drawn on is unknown; keep only the one to analyse in "
+        "the download (move the other's files out of it) and import again."
+    )
+
+
 def test_a_patient_withdrawn_during_an_extraction_stays_out_of_its_table(
     small_cohort: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:

@@ -75,6 +75,7 @@ from survival_core.io.deid import (
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     SAY_WHICH_SERIES,
+    SERIES_OPTION,
     AnnotationEntry,
     SeriesEntry,
     companion_series,
@@ -1160,12 +1161,14 @@ def import_patient(task: PatientTask) -> PatientOutcome:
 
 def _in_import(err: RadSurvError, staging: Path) -> str:
     """``err``'s message as an import must say it: how to choose a structure or series there (the
-    loader's 'say which one to use' named no way to), and the patient's download, not the staged
-    case folder, as what holds several series (no case folder is written for a failure)."""
+    loader's 'say which one to use' named no way to, its '(--series)' an option the import has
+    not), and the patient's download, not the staged case folder, as what holds several series
+    (no case folder is written for a failure)."""
     return (
         str(err)
         .replace(WHERE_TO_SAY, _WHERE_TO_SAY_HERE)
         .replace(f"{staging} holds", "The patient's files in the download hold")
+        .replace(f" {SERIES_OPTION}", "")
         .replace(SAY_WHICH_SERIES, _SAY_WHICH_SERIES_HERE)
     )
 
