@@ -19,6 +19,7 @@ from tests.clinical_exports import (
     BASELINE_LOOKALIKES,
     gbsg2_with_baseline_lookalikes,
     lymph_node,
+    report_actions,
 )
 
 
@@ -519,6 +520,29 @@ def test_every_death_of_a_vital_status_is_the_event(tmp_path: Path) -> None:
     )
     result = read_clinical_spreadsheet(_write(tmp_path, frame))
     np.testing.assert_array_equal(result.table["event"].to_numpy(bool), died)
+
+
+@pytest.mark.parametrize(
+    "cell", ["Unknown if dead", "unknown whether dead", "Dead?", "Not known if dead"]
+)
+def test_a_vital_status_not_known_is_missing_not_a_death(tmp_path: Path, cell: str) -> None:
+    """'Unknown if dead' in a vital status was read as a death ('dead' in the cell), so was
+    'Dead?': the 9 veterans censored alive, so written, counted as deaths. Each is read as
+    missing, named with its count, as 'unknown' is; a death of unknown cause stays a death."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], "Dead", "Alive").astype(object)
+    status[np.flatnonzero(~y["Status"])[:6]] = cell
+    status[np.flatnonzero(~y["Status"])[6:]] = cell.upper()  # read alike, counted together
+    status[np.flatnonzero(y["Status"])[:4]] = "Dead (unknown cause)"
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    event = result.table["event"]
+    assert (int(event.sum()), int(event.isna().sum()), len(event)) == (128, 9, 137)
+    said = f"deaths not known '{cell.lower()}' read as missing: neither an event nor censored"
+    assert said in report_actions(result, "vital_status")
+    assert next(c.count for c in result.report if c.action == said) == 9
 
 
 #: lymph_node.csv's variables known at diagnosis: neither endpoint's time or event.

@@ -133,6 +133,26 @@ def _cause_of_death(text: str) -> str | None:
     return "other" if words & _OTHER_CAUSE_WORDS else None
 
 
+#: Words of doubt before an event cell's death ('possibly dead'); names_a_death's 'unknown',
+#: 'uncertain', 'alive' and negations are the others.
+_DOUBT_WORDS = frozenset({"unclear", "unsure", "possibly", "probably", "maybe", "perhaps"})
+
+
+def _death_unknown(text: str) -> bool:
+    """Whether an event cell leaves the death itself unknown: a question ('dead?'), 'alive'
+    ('dead or alive unknown'), or words of doubt or a negation before its death ('Unknown if
+    dead', 'not known whether dead'); read as an event, each counted a patient not known dead.
+    After the death they name its cause ('Dead (unknown cause)': a death,
+    :func:`_cause_of_death`)."""
+    words = re.split(r"[\W_]+", text.lower())
+    at = next((i for i, w in enumerate(words) if w.removesuffix("s") in DEATH_WORDS), None)
+    if at is None:
+        return False
+    before = words[: at + 1]
+    doubt = set(before) & _DOUBT_WORDS or "alive" in words or "?" in text
+    return bool(doubt) or not names_a_death(" ".join(before))
+
+
 def _other_cause_codes(h: Header) -> set[str]:
     """The codes a disease-specific survival's header states for a death of another cause
     ('DSS status (0=alive, 1=dead of disease, 2=dead of other causes)': '2'): censored, as the
@@ -208,8 +228,15 @@ def event_01(
     # left out (SEER's cause-specific classification: 'Dead (missing/unknown COD)' was an event)
     dss = endpoint_name(h) == "dss" and not censoring
     causes = {value: _cause_of_death(value) for value in present} if dss else {}
-    unknown_cause = sorted(value for value, cause in causes.items() if cause == "unknown")
-    for value in present - set(mapping) - set(unknown_cause):
+    not_known = sorted(  # not SEER's 'Alive or dead of other cause': censored
+        v
+        for v in present - set(mapping) - set(stated)
+        if causes.get(v) != "other" and _death_unknown(v)
+    )
+    unknown_cause = sorted(
+        v for v, cause in causes.items() if cause == "unknown" and v not in not_known
+    )
+    for value in present - set(mapping) - set(unknown_cause) - set(not_known):
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
         elif causes.get(value) == "other":
@@ -223,7 +250,7 @@ def event_01(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
             f"header, e.g. '{h.label} (1=alive, 2=dead)', or recode it as 0/1."
         )
-    unknown = sorted(present - set(mapping) - set(unknown_cause))
+    unknown = sorted(present - set(mapping) - set(unknown_cause) - set(not_known))
     _refuse_other_outcomes(h, unknown, stated)
     if unknown and len(unknown) == len(present):
         raise ClinicalValueError(
@@ -237,6 +264,15 @@ def event_01(
     if unknown:
         count = int(lowered.isin(unknown).sum())
         report.append(Coercion(h.text, f"unreadable events {show(unknown)} read as missing", count))
+    if not_known:
+        report.append(
+            Coercion(
+                h.text,
+                f"deaths not known {show(not_known)} read as missing: neither an event nor "
+                "censored",
+                int(lowered.isin(not_known).sum()),
+            )
+        )
     if unknown_cause:
         report.append(
             Coercion(
