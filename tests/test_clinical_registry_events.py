@@ -118,26 +118,30 @@ def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, o
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("time", "header"),
     [
-        "DSS status (0=alive, 1=dead of disease, 2=dead of other causes)",
-        "DSS status (0=alive, 1=DOD, 2=DOC)",
+        ("DSS (days)", "DSS status (0=alive, 1=dead of disease, 2=dead of other causes)"),
+        ("DSS (days)", "DSS status (0=alive, 1=DOD, 2=DOC)"),
+        ("css_days", "css_status (0=alive, 1=dead of disease, 2=dead of other causes)"),
+        ("CSS time (days)", "CSS event (0=alive, 1=DOD, 2=DOC)"),
     ],
 )
 def test_a_disease_specific_survivals_other_causes_are_censored(
-    tmp_path: Path, header: str
+    tmp_path: Path, time: str, header: str
 ) -> None:
     """'DSS (days)' beside 'DSS status (0=alive, 1=dead of disease, 2=dead of other causes)'
     was recognised as neither time nor event (refused), and given, its 2 was read as missing
     (or, as DOC, as the event). FLCHAIN's 745 circulatory deaths as the disease's (1), its 1424
-    other deaths (2): found by name, the 2 censored, said so, 745 events."""
+    other deaths (2): found by name, the 2 censored, said so, 745 events. A cancer-specific
+    survival's 'css_days' and 'css_status' (or 'CSS time', 'CSS event') were found as no
+    outcome (refused) where DSS's were: read as a DSS, its other causes' deaths not counted."""
     X, y, cause = _flchain_causes()
     sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
-    sheet["DSS (days)"] = y["futime"]
+    sheet[time] = y["futime"]
     sheet[header] = np.where(cause == "Circulatory", 1, np.where(y["death"], 2, 0))
     sheet.to_csv(path := tmp_path / "dss.csv", index=False)
     result = read_clinical_spreadsheet(path)
-    assert (result.time_column, result.event_column) == ("DSS (days)", header)
+    assert (result.time_column, result.event_column) == (time, header)
     events = result.table["event"]
     assert (int(events.sum()), int((events == 0).sum()), int(events.isna().sum())) == (
         745,

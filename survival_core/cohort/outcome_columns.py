@@ -53,6 +53,7 @@ ENDPOINT_EVENTS = {
     "pfi": ("pfi_event", "pfi_status", "pfi"),
     "dfi": ("dfi_event", "dfi_status", "dfi"),
     "dss": ("dss_event", "dss_status", "dss"),
+    "css": ("css_event", "css_status", "css"),  # a cancer-specific survival's: a DSS
     "rfs": ("rfs_event", "rfs_status", "rfs", *_RECURRENCE_EVENTS),
     "dfs": ("dfs_event", "dfs_status", "dfs", *_RECURRENCE_EVENTS),
     "pfs": ("pfs_event", "pfs_status", "pfs", "progression", "progressed"),

@@ -22,8 +22,9 @@ TIME_NAMES = (
     "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
     "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
     "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
-    # a disease-specific survival's (its event a death from the disease: 'DSS (days)')
-    "dss", "dss_time",
+    # a disease-specific survival's (its event a death from the disease: 'DSS (days)'), a
+    # cancer-specific one's too ('css_months', 'CSS time')
+    "dss", "dss_time", "css", "css_time",
     # written out ('Progression free survival (months)', 'disease-free survival')
     "progression_free_survival", "disease_free_survival", "recurrence_free_survival",
     "relapse_free_survival", "event_free_survival",
