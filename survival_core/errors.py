@@ -35,8 +35,9 @@ class GeometryError(InputError):
 
 
 class PlacementConflict(GeometryError):
-    """A mask lies whole voxels off its image as read, but exactly on it by the other placement
-    of a NIfTI header whose qform and sform disagree: which one is right only the user can say."""
+    """A mask lies whole voxels off its image, or mirrored, as read, but exactly on it by the other
+    placement of a NIfTI header whose qform and sform disagree: which one is right only the user
+    can say."""
 
 
 class MaskError(InputError):

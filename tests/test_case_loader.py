@@ -713,6 +713,59 @@ def test_a_mask_lined_up_by_the_placement_not_read_is_refused(
     )
 
 
+def _sform_mirrored_along_x(path: Path) -> Path:
+    """``path`` (an uncompressed NIfTI-1) with its sform (srow_x, srow_y, srow_z at bytes 280,
+    296, 312) mirrored along the voxels' x axis, about the volume's centre, and its qform not."""
+    import struct
+
+    with open(path, "r+b") as file:
+        file.seek(42)
+        (size,) = struct.unpack("<h", file.read(2))  # dim[1]: voxels along x
+        last = size - 1
+        for at in (280, 296, 312):
+            file.seek(at)
+            x, y, z, offset = struct.unpack("<4f", file.read(16))
+            file.seek(at)
+            file.write(struct.pack("<4f", -x, y, z, offset + x * last))
+    return path
+
+
+@pytest.mark.parametrize("edited", ["image.nii", "gtv.nii"])
+def test_a_mask_mirrored_by_the_placement_read_is_refused(
+    shared_data: Path, tmp_path: Path, edited: str
+) -> None:
+    """Real lung1 as NIfTI, one file's sform mirrored in x and its qform not, by which image
+    and GTV line up: read by the sform, the GTV (837 voxels) was measured mirrored (-598.7 HU
+    instead of -63.9) with only the 'qform and sform disagree' warning, where the same fault as
+    a shift is refused. It is refused, saying the mask is mirrored along x by one placement and
+    not by the other; a GTV stored mirrored with a header saying so still lands on the tumour."""
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii"))
+    sitk.WriteImage(gtv, str(tmp_path / "gtv.nii"))
+    _sform_mirrored_along_x(tmp_path / edited)
+    said = (
+        f"gtv.nii is mirrored along x against image.nii as read, but {edited}'s header places its "
+        "volume twice, up to 47.34 mm apart: by its sform, which was read, and by its qform, by "
+        "which gtv.nii lies exactly on the image's voxels, not mirrored. One placement was "
+        "written wrongly (a tool that updated one only), and the mask would be measured on "
+        f"voxels mirrored from the structure: not scored. Save {edited} with the right "
+        "placement alone"
+    )
+    with pytest.raises(PlacementConflict) as refused:
+        load_case(tmp_path)
+    assert str(refused.value).startswith(said)
+    with pytest.raises(PlacementConflict) as refused:  # uploaded files, named by role
+        load_case_files(tmp_path / "image.nii", {"gtv": tmp_path / "gtv.nii"}, None, "lung1")
+    assert str(refused.value).startswith(said)
+
+    sitk.WriteImage(image, str(tmp_path / "image.nii"))
+    sitk.WriteImage(sitk.Flip(gtv, (True, False, False)), str(tmp_path / "gtv.nii"))
+    case = load_case(tmp_path)  # stored mirrored, both placements saying so: no conflict
+    tumour = case.mask_array("gtv")
+    np.testing.assert_array_equal(tumour, sitk.GetArrayFromImage(gtv) > 0)
+    assert tumour.sum() == 837 and round(float(case.array()[tumour].mean()), 1) == -63.9
+
+
 def test_a_full_size_mask_off_by_whole_voxels_is_placed_with_a_warning(tmp_path: Path) -> None:
     """A mask of the image's size whose origin is one slice off (a header written wrongly more
     often than a crop, which is smaller): placed as its header says, and now said."""

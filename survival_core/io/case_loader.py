@@ -980,16 +980,15 @@ def _structures_on(
     """The structures of mask volume ``path`` (``name`` in the case) on ``image``'s grid (of a
     map of very many labels, those the ``roles``' structure names name); on a ``pet`` image also
     from another grid (its CT's), resampled. ``warnings`` notes that, a mask placed whole voxels
-    off, and segments named alike united; such a mask is refused where the other placement of
-    a NIfTI header of it or of ``image_file`` (the image's volume file) lines it up
-    (:func:`placement_refusal`)."""
+    off, and segments named alike united; a mask of the image's size placed off, mirrored or
+    turned is refused where the other placement of a NIfTI header of it or of ``image_file``
+    (the image's volume file) lines it up (:func:`placement_refusal`)."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
         simplefilter("always", MaskShifted)
         simplefilter("always", SegmentsUnited)
         structures = label_structures(path, name, image, resample=pet, roles=roles or ())
-    shifted = any(w.category is MaskShifted for w in caught)
-    refusal = placement_refusal(image_file, path) if shifted and image_file else None
+    refusal = placement_refusal(image_file, path) if image_file else None
     if refusal is not None:
         raise refusal
     noted = (MaskResampled, MaskShifted, SegmentsUnited)

@@ -718,21 +718,27 @@ class MaskShifted(UserWarning):
 
 
 def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | None:
-    """The refusal of a mask of the image's size lying whole voxels off it (:class:`MaskShifted`)
-    where one of the two files' NIfTI header places its volume twice (qform and sform disagree)
-    and, by the placement ITK did not read, the mask lies exactly on the image: a tool updated
-    one placement only, and the mask would be measured on voxels beside the structure (lung1's
-    GTV at -462 HU, mostly lung, instead of -64). None otherwise, the mask placed as read."""
+    """The refusal of a mask of the image's size lying whole voxels off it, mirrored or with its
+    axes in another order, as read, where one of the two files' NIfTI header places its volume
+    twice (qform and sform disagree) and, by the placement ITK did not read, the mask lies on the
+    image voxel for voxel: a tool updated one placement only, and the mask would be measured on
+    other voxels than the structure's (lung1's GTV at -462 HU, mostly lung, instead of -64; at
+    -599 HU mirrored). None otherwise, the mask placed as read (stored mirrored, its header
+    saying so, it lands where it was drawn)."""
+    placements = {
+        path: _two_placements(path, _placement_header(path)) for path in (image_path, mask_path)
+    }
     image_grid, mask_grid = _itk_grid(image_path), _itk_grid(mask_path)
-    if image_grid is None or mask_grid is None:
+    if not any(placements.values()) or image_grid is None or mask_grid is None:
         return None
-    (image_read, _), (mask_read, mask_size) = image_grid, mask_grid
-    found = _voxel_map(image_read, mask_read, mask_size)
-    shift = None if found is None else _first_voxel(*found, mask_size)
-    if shift is None or not shift.any():
+    (image_read, image_size), (mask_read, mask_size) = image_grid, mask_grid
+    same_size = (image_size == mask_size).all()
+    found = _voxel_map(image_read, mask_read, mask_size) if same_size else None
+    how = "" if found is None else _misplacement(*found, mask_size)
+    if found is None or not how:
         return None
-    for path in (image_path, mask_path):
-        two = _two_placements(path, _placement_header(path))
+    turned = _turned_word(found[0])
+    for path, two in placements.items():
         if two is None:
             continue
         other = _voxel_map(
@@ -740,20 +746,51 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
             two.other if path == mask_path else mask_read,
             mask_size,
         )
-        if other is not None and not _first_voxel(*other, mask_size).any():
-            return PlacementConflict(
-                f"{mask_path.name} lies {_shown_shift(shift)} voxels "
-                f"off {image_path.name} as read, but {path.name}'s header places its volume "
-                f"twice, up to {two.apart:.2f} mm apart: by its {two.read_name}, which was read, "
-                f"and by its {two.other_name}, by which {mask_path.name} lies exactly on the "
-                "image's voxels. One placement was written wrongly (a tool that updated one "
-                "only), and the mask would be measured on voxels beside the structure: not "
-                f"scored. Save {path.name} with the right placement alone (nibabel: "
-                "img.set_sform(img.get_qform(), code=1) keeps the qform, "
-                "img.set_qform(img.get_sform(), code=1) the sform), or set the wrong one's code "
-                "(qform_code or sform_code) to 0, and load the case again."
-            )
+        if other is None or _misplacement(*other, mask_size):
+            continue
+        return PlacementConflict(
+            f"{mask_path.name} {how} {image_path.name} as read, but {path.name}'s header places "
+            f"its volume twice, up to {two.apart:.2f} mm apart: by its {two.read_name}, which was "
+            f"read, and by its {two.other_name}, by which {mask_path.name} lies exactly on the "
+            f"image's voxels{f', not {turned}' if turned else ''}. One placement was written "
+            "wrongly (a tool that updated one only), and the mask would be measured on voxels "
+            f"{f'{turned} from' if turned else 'beside'} the structure: not scored. Save "
+            f"{path.name} with the right placement alone (nibabel: "
+            "img.set_sform(img.get_qform(), code=1) keeps the qform, "
+            "img.set_qform(img.get_sform(), code=1) the sform), or set the wrong one's code "
+            "(qform_code or sform_code) to 0, and load the case again."
+        )
     return None
+
+
+_VOXEL_AXES = ("x", "y", "z")
+
+
+def _turned_word(R: np.ndarray) -> str:
+    """'' for the identity :func:`lattice_map` ``R``, 'mirrored' for one that only reverses
+    axes, else 'turned'."""
+    if np.array_equal(R, np.eye(3)):
+        return ""
+    return "mirrored" if np.array_equal(np.abs(R), np.eye(3)) else "turned"
+
+
+def _misplacement(R: np.ndarray, b: np.ndarray, mask_size: np.ndarray) -> str:
+    """How a mask of the image's size lies on it by :func:`lattice_map`'s ``(R, b)``, in words
+    ending where the image's name goes ('is mirrored along x against', 'lies 10x0x0 voxels
+    off'); '' where voxel for voxel."""
+    source = np.abs(R).argmax(axis=1)  # image axis a takes mask axis source[a]
+    mirrored = [_VOXEL_AXES[a] for a in range(3) if R[a, source[a]] < 0]
+    first = _first_voxel(R, b, mask_size)
+    said = []
+    if (source != np.arange(3)).any():
+        said.append(f"has its axes in another order ({', '.join(_VOXEL_AXES[s] for s in source)})")
+    if mirrored:
+        said.append(f"is mirrored along {' and '.join(mirrored)}")
+    if first.any():
+        said.append(f"lies {_shown_shift(first)} voxels off")
+    elif said:
+        said[-1] += " against"
+    return " and ".join(said)
 
 
 def _voxel_ml(image: sitk.Image) -> float:
