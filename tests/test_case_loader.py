@@ -766,6 +766,32 @@ def test_a_mask_mirrored_by_the_placement_read_is_refused(
     assert tumour.sum() == 837 and round(float(case.array()[tumour].mean()), 1) == -63.9
 
 
+def test_an_image_whose_unread_sform_is_zeros_beside_a_shifted_mask_loads(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Real lung1 as NIfTI, the image's sform all zeros (read by its qform) and the GTV's header
+    10 voxels off: looking for the other placement's fit raised numpy's 'Singular matrix', a
+    traceback. The GTV is placed as read, with both files' warnings."""
+    import struct
+
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii"))
+    with open(tmp_path / "image.nii", "r+b") as header:
+        header.seek(280)  # srow_x, srow_y, srow_z
+        header.write(struct.pack("<12f", *[0.0] * 12))
+    off = sitk.Image(gtv)
+    off.SetOrigin(gtv.TransformIndexToPhysicalPoint((10, 0, 0)))
+    sitk.WriteImage(off, str(tmp_path / "gtv.nii"))
+    case = load_case(tmp_path)
+    placed = np.zeros_like(sitk.GetArrayFromImage(gtv))
+    placed[:, :, 10:] = sitk.GetArrayFromImage(gtv)[:, :, :-10]
+    np.testing.assert_array_equal(case.mask_array("gtv"), placed > 0)
+    assert any(
+        "gtv.nii (gtv.nii) has the size of the image but lies 10x0x0" in w for w in case.warnings
+    )
+    assert any(w.startswith("image.nii: its header places the volume twice") for w in case.warnings)
+
+
 def test_a_full_size_mask_off_by_whole_voxels_is_placed_with_a_warning(tmp_path: Path) -> None:
     """A mask of the image's size whose origin is one slice off (a header written wrongly more
     often than a crop, which is smaller): placed as its header says, and now said."""

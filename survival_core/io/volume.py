@@ -564,8 +564,11 @@ def _voxel_map(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`lattice_map` of an image and a mask of ``mask_size`` voxels placed by these 3 x 4
     voxel-to-world affines (both in one frame: LPS or RAS)."""
-    scale = np.linalg.solve(to_image[:, :3], from_mask[:, :3])
-    shift = np.linalg.solve(to_image[:, :3], from_mask[:, 3] - to_image[:, 3])
+    try:
+        scale = np.linalg.solve(to_image[:, :3], from_mask[:, :3])
+        shift = np.linalg.solve(to_image[:, :3], from_mask[:, 3] - to_image[:, 3])
+    except np.linalg.LinAlgError:  # axes of no volume (a NIfTI sform of zeros): no voxel map
+        return None
     R, b = np.rint(scale), np.rint(shift)
     signed_permutation = (np.abs(R).sum(axis=0) == 1).all() and (np.abs(R).sum(axis=1) == 1).all()
     if not signed_permutation or np.abs(scale - R).max() > SPACING_RTOL + DIRECTION_ATOL:
