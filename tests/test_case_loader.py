@@ -485,6 +485,39 @@ def test_load_case_files(tmp_path: Path) -> None:
     assert any("The GTV reaches the edge of the image (first x plane" in w for w in case.warnings)
 
 
+def test_a_gtv_filling_the_whole_image_is_refused(shared_data: Path, tmp_path: Path) -> None:
+    """A GTV marking every voxel of real lung1 (a probability map thresholded at 0) was accepted
+    as a 20,463 mL tumour with only 'reaches the edge of the image (every face)': refused, naming
+    the file; lung1's GTV in its CT cropped to the tumour's box touches every face, filling
+    part of it, and loads with that warning."""
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(gtv * 0 + 1, str(tmp_path / "gtv.nii.gz"))
+    said = (
+        "The GTV (gtv.nii.gz) fills the whole image: it marks 346,752 of its 346,752 voxels "
+        "(100.0%, 564 mL), where a tumour marks a part. A probability map thresholded at 0, or a "
+        "label map whose background was given a label, is the usual cause: save the GTV with its "
+        "tumour's voxels alone (0 elsewhere) and load the case again."
+    )
+    with pytest.raises(MaskError) as refused:
+        load_case(tmp_path)
+    assert str(refused.value) == said
+    with pytest.raises(MaskError) as refused:  # uploaded files, named by role
+        load_case_files(tmp_path / "image.nii.gz", {"gtv": tmp_path / "gtv.nii.gz"}, None, "l")
+    assert str(refused.value) == said
+
+    box = sitk.LabelShapeStatisticsImageFilter()
+    box.Execute(gtv)
+    x, y, z, sx, sy, sz = box.GetBoundingBox(1)
+    sitk.WriteImage(image[x : x + sx, y : y + sy, z : z + sz], str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(gtv[x : x + sx, y : y + sy, z : z + sz], str(tmp_path / "gtv.nii.gz"))
+    case = load_case(tmp_path)
+    assert case.mask_array("gtv").sum() == 837
+    assert any(
+        "The GTV reaches the edge of the image (first x plane, last x" in w for w in case.warnings
+    )
+
+
 def test_missing_or_wrong_paths(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load_case(tmp_path / "nowhere")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from warnings import catch_warnings, simplefilter
 
+import numpy as np
 import SimpleITK as sitk
 
 from survival_core.case import LEGACY_ROLES, ROLES, Case
@@ -93,7 +94,7 @@ from survival_core.io.manifest import CaseRead, cohort_row
 from survival_core.io.modality_view import companion_modality
 from survival_core.io.mr_sequence import file_sequence, sidecar_sequence
 from survival_core.io.orientation import case_in_lps
-from survival_core.io.role_masks import assign_roles
+from survival_core.io.role_masks import RoleAssignment, assign_roles
 from survival_core.io.rtstruct import (
     CLOSED_TYPES,
     RTStruct,
@@ -1074,6 +1075,32 @@ def _volume_sequence(image_file: Path) -> str | None:
     return sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
 
 
+#: Share of the image's voxels from which a GTV fills the image: no tumour, but a probability
+#: map thresholded at 0 or a label map whose background took a label (all of lung1's grid was
+#: a 20,463 mL GTV). A tumour in an image cropped around it reaches its faces, filling far less.
+WHOLE_IMAGE_SHARE = 0.99
+
+
+def _refuse_whole_image(assigned: RoleAssignment) -> None:
+    """:class:`MaskError` naming the GTV's structures (its files) when it marks
+    :data:`WHOLE_IMAGE_SHARE` of the image's voxels or more: its features would be the scan's."""
+    gtv = assigned.masks.get("gtv")
+    if gtv is None:
+        return
+    inside = sitk.GetArrayViewFromImage(gtv)
+    count = np.count_nonzero(inside)
+    if count < WHOLE_IMAGE_SHARE * inside.size:
+        return
+    raise MaskError(
+        f"The GTV ({', '.join(assigned.names['gtv'])}) fills the whole image: it marks "
+        f"{count:,} of its {inside.size:,} voxels ({count / inside.size:.1%}, "
+        f"{count * np.prod(gtv.GetSpacing()) / 1000:,.0f} mL), where a tumour marks a part. "
+        "A probability map thresholded at 0, or a label map whose background was given a "
+        "label, is the usual cause: save the GTV with its tumour's voxels alone (0 elsewhere) "
+        "and load the case again."
+    )
+
+
 _AXES = ("x", "y", "z")
 
 
@@ -1199,6 +1226,7 @@ def load_case(
             default_id = case_pseudonym(header)
             _check_clinical_patient(raw, header, default_id)
         assigned = _roles(structures, explicit, required, site, warnings)
+        _refuse_whole_image(assigned)
         refused: dict[str, str] | None = {} if correctable else None
         clinical = (
             clinical_values(raw, schema, warnings, refused=refused)
@@ -1386,6 +1414,7 @@ def load_case_files(
         if len(names) > 1:
             warnings.append(f"The {role} is the union of {', '.join(map(repr, names))}.")
     assigned = assign_roles(structures, chosen, ("gtv",) if "gtv" in chosen else (), site)
+    _refuse_whole_image(assigned)
     volume, masks, filled = fill_missing_values(volume, assigned.masks)
     case = Case(
         case_id=case_id,
