@@ -213,6 +213,35 @@ def test_horizons_are_given_in_the_tables_time_unit(tmp_path, capsys):
     assert cards[1]["cut"]["threshold"] == pytest.approx(cards[0]["cut"]["threshold"])
 
 
+@pytest.mark.parametrize("command", ["cv", "fit"])
+def test_a_cohorts_clinical_csv_is_read_in_days_whatever_unit_its_sheet_wrote(
+    tmp_path, capsys, command
+):
+    """GBSG2 imported from 'RFS (months)' (its clinical.csv in days) then read with --cohort
+    --time-unit months, as cv's help invited for its horizons: the days were converted again,
+    the card's curves running to 80,933 days (222 years) and cv's td-AUC evaluated past the
+    follow-up. Another unit is refused naming the import's; in days the fit is GBSG2's own."""
+    from survival_core.cohort.clinical_join import import_table
+    from tests.clinical_exports import gbsg2
+
+    import_table(cohort := tmp_path / "cohort", gbsg2(tmp_path).path)
+    out = tmp_path / "model"
+    args = [command, "--cohort", str(cohort), "--model", "coxph", "--json"]
+    args += ["--out", str(out)] if command == "fit" else ["--repeats", "1", "--folds", "2"]
+    assert main([*args, "--time-unit", "months"]) == 2
+    assert _last_json(capsys)["error"] == (
+        f"{cohort / 'clinical.csv'} is an imported cohort's clinical.csv: its import read the "
+        "times of 'RFS (months)' in months and wrote them in days; read in months, every time "
+        "would be 30.4 times as long. Read it in days (cv, fit: leave --time-unit out; Cohort "
+        "page: Time unit days) and give times in days: --horizons, --horizon, --param edges= "
+        "(1, 2 and 3 years: 365,730,1095)."
+    )
+    if command == "fit":
+        assert main(args) == 0
+        card = json.loads((out / "card.json").read_text())
+        assert max(card["stratification"]["km"]["0"]["time"]) == pytest.approx(2659)
+
+
 def test_discrete_edges_are_given_in_the_tables_time_unit(tmp_path, capsys):
     """GBSG2 in months with --param edges=[0,12,24,36,48]: the edges were read as days, so the
     grid held none of the 299 events and every patient's 3-year survival came out at 0.999

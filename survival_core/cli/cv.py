@@ -54,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--horizons",
-        help="td-AUC and calibration horizons in --time-unit, comma-separated (--time-unit "
-        "months: 12,24,36); default 1, 2 and 3 years (365,730,1095 days); reported in days",
+        help="td-AUC and calibration horizons in --time-unit, comma-separated (a table in months, "
+        "--time-unit months: 12,24,36; a cohort's clinical.csv: days, 365,730,1095); default 1, "
+        "2 and 3 years (365,730,1095 days); reported in days",
     )
     parser.add_argument(
         "--bootstrap",

@@ -44,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--horizon",
         type=float,
-        help="--cut youden only: its horizon, in --time-unit (default: 2 years, 730 days)",
+        help="--cut youden only: its horizon, in --time-unit (days for a cohort's clinical.csv; "
+        "default: 2 years, 730 days)",
     )
     parser.add_argument(
         "--cv-repeats",

@@ -88,7 +88,8 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-unit",
         choices=TIME_UNIT_NAMES,
         default="days",
-        help="unit of 'time' (default: %(default)s)",
+        help="unit of 'time' in --table (default: %(default)s); a cohort's clinical.csv is in "
+        "days, as its import wrote it: another unit is refused there",
     )
 
 

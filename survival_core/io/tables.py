@@ -45,6 +45,7 @@ from survival_core.io.headers import (
     measured_after_treatment,
     parse_header,
 )
+from survival_core.io.outcome_source import OutcomeSource, load_outcome_source
 from survival_core.text import first_few
 
 #: A longest follow-up shorter than this (days) suggests times in months or years read as days.
@@ -898,6 +899,25 @@ def _give_time_unit(unit: str) -> str:
     )
 
 
+def imported_outcome(path: Path) -> OutcomeSource | None:
+    """The outcome record of the imported cohort whose clinical.csv ``path`` is: its times are
+    in days, whatever unit the sheet wrote them in (:attr:`OutcomeSource.time_unit`); None for
+    another table, or a cohort imported before the record was kept."""
+    return load_outcome_source(path.parent) if path.name == "clinical.csv" else None
+
+
+def _converted_again(path: Path, source: OutcomeSource, time_unit: str) -> str:
+    """The refusal of ``time_unit`` for a cohort's clinical.csv (``path``): GBSG2 imported from
+    'os_months', read again in months, had a longest follow-up of 222 years."""
+    return (
+        f"{path} is an imported cohort's clinical.csv: its import read the times of "
+        f"{source.time_column!r} in {source.time_unit} and wrote them in days; read in "
+        f"{time_unit}, every time would be {TIME_UNITS[time_unit]:.3g} times as long. Read it in "
+        "days (cv, fit: leave --time-unit out; Cohort page: Time unit days) and give times in "
+        "days: --horizons, --horizon, --param edges= (1, 2 and 3 years: 365,730,1095)."
+    )
+
+
 def load_model_table(
     paths: list[Path | str],
     *,
@@ -907,7 +927,9 @@ def load_model_table(
 ) -> ModelTable:
     """Join ``paths`` on case_id (inner join), split off the outcome, select features by regex;
     ``unit_advice``: how the reader gives a time unit, for a note on a follow-up implausible in
-    ``time_unit`` (:func:`follow_up_unit_note`; the command line's options unless said)."""
+    ``time_unit`` (:func:`follow_up_unit_note`; the command line's options unless said). The
+    outcomes of an imported cohort's clinical.csv are in days: another ``time_unit`` is refused
+    (:func:`imported_outcome`)."""
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"Unknown time unit {time_unit!r}; choose {', '.join(TIME_UNITS)}.")
     if not paths:
@@ -930,6 +952,9 @@ def load_model_table(
             "outcomes are in its clinical.csv: give it too (--table COHORT/clinical.csv)."
             + (f" Their columns: {shown}. {_IMPORT_FIRST}" if seen else "")
         )
+    source = imported_outcome(Path(paths[with_outcome[0]]))
+    if source is not None and time_unit != "days":
+        raise ConfigError(_converted_again(Path(paths[with_outcome[0]]), source, time_unit))
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
     frames = [
