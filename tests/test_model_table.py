@@ -203,17 +203,37 @@ def test_an_imported_cohort_in_the_wrong_unit_is_told_to_import_the_sheet_again(
 ) -> None:
     """Veterans' days imported as years: train's note on the cohort's clinical.csv (in days, a
     longest follow-up of 999 years) said to leave out a --time-unit train has not, where the
-    sheet must be imported again with the right one."""
+    sheet must be imported again with the right one. Read in the unit the import recorded
+    (years), the note names the unit the sheet is likely in, days, as the import's did."""
     from survival_core.cohort.clinical_join import import_table
 
     veterans.to_csv(sheet := tmp_path / "days.csv", index=False)
     import_table(cohort := tmp_path / "cohort", sheet, time_unit="years")
     notes = load_model_table([cohort / "clinical.csv"]).notes
     said = [n for n in notes if "longest follow-up" in n]
-    assert said and said[0].startswith("The longest follow-up is 364885 days (999 years; time ")
-    again = "import the sheet again with cohort import --time-unit and the unit the sheet is"
-    assert again in said[0]
-    assert "leave --time-unit out" not in said[0]
+    assert said and said[0].startswith(
+        "The longest follow-up is 364885 days (999 years; time read in years), likely in days "
+        "(read so, 999 days: 2.7 years)"
+    )
+    assert "import the sheet again with cohort import --time-unit days" in said[0]
+    assert "cv and fit" not in said[0] and "leave --time-unit out" not in said[0]
+
+
+def test_an_imported_short_study_is_noted_as_its_import_noted_it(tmp_path: Path) -> None:
+    """AIDS, its 364 days under 'time (days)': fit and cv on the cohort's clinical.csv said its
+    times were likely in weeks, to be given --time-unit weeks (every time 7 times as long) or
+    imported again with --time-unit weeks, which its header refuses. As the import notes it:
+    a short follow-up in the unit its header states, no other unit suggested."""
+    from survival_core.cohort.clinical_join import import_table
+    from tests.clinical_exports import aids
+
+    export = aids(tmp_path)
+    import_table(cohort := tmp_path / "cohort", export.path, **export.options)
+    notes = load_model_table([cohort / "clinical.csv"]).notes
+    assert [n for n in notes if "follow-up" in n] == [
+        "short follow-up: the longest is 364 days (364 days), in the unit its header "
+        "'time (days)' states; survival at 12, 24 and 36 months lies past it"
+    ]
 
 
 def test_zero_times_are_noted_and_one_time_for_all_is_refused(

@@ -57,7 +57,6 @@ from survival_core.cohort.clinical_values import (
     holds_stages,
     is_redcap_export,
     present_texts,
-    stated_unit,
 )
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.cohort.outcome_columns import (
@@ -122,6 +121,7 @@ from survival_core.io.headers import (
     is_outcome_like,
     measured_after_treatment,
     parse_header,
+    stated_unit,
     timed_events,
 )
 from survival_core.io.outcome_source import OutcomeSource

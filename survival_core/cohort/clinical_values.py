@@ -17,7 +17,6 @@ from collections.abc import Mapping
 import pandas as pd
 
 from survival_core.cohort.import_report import Coercion, show
-from survival_core.errors import InputError
 from survival_core.io.clinical import (
     LEVEL_WORDS,
     MISSING_TOKENS,
@@ -42,7 +41,7 @@ from survival_core.io.dates import (
     parse_dates,
 )
 from survival_core.io.delimited import DECIMAL, NumberMarks, as_ascii, read_bounds
-from survival_core.io.headers import TIME_UNIT_OF, Header, name_unit, normalise_name
+from survival_core.io.headers import Header, stated_unit
 from survival_core.io.tables import TIME_UNITS
 
 #: Name parts of identifier and free-text columns (never model variables).
@@ -134,22 +133,6 @@ def _word_levels(
     report.append(Coercion(column, f"read {said} as a level of this text column, not missing",
                            int(words.sum())))  # fmt: skip
     return words
-
-
-def stated_unit(h: Header) -> str:
-    """The time unit a header states: the one unit word in its brackets ('(months)', '(in
-    months)', '(mois)', '(months from diagnosis)'), else its name's (:func:`name_unit`); ""
-    when none."""
-    if h.unit:
-        said = {TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in TIME_UNIT_OF}
-        if len(said) > 1:
-            raise InputError(
-                f"The time column {h.text!r} states several units ({h.unit!r}); rename it to "
-                f"say one of {', '.join(TIME_UNITS)}."
-            )
-        if said:
-            return said.pop()
-    return name_unit(h)
 
 
 def _shouting(text: str) -> int:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from survival_core.cohort.clinical_events import DEATH_HEADER_WORDS, column_endpoint
-from survival_core.cohort.clinical_values import holds_dates, present_texts, stated_unit
+from survival_core.cohort.clinical_values import holds_dates, present_texts
 from survival_core.cohort.import_report import give_option, show
 from survival_core.cohort.outcome_dates import FOLLOW_UP_DATE_WORDS
 from survival_core.cohort.survival_times import DEATH_DAYS_NAMES, FOLLOW_UP_DAYS_NAMES
@@ -32,6 +32,7 @@ from survival_core.io.headers import (
     glued_to_censoring,
     name_unit,
     normalise_name,
+    stated_unit,
 )
 
 #: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.

@@ -12,17 +12,12 @@ import re
 
 import pandas as pd
 
-from survival_core.cohort.clinical_values import missing_mask, sentinels, stated_unit
+from survival_core.cohort.clinical_values import missing_mask, sentinels
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import InputError
 from survival_core.io.delimited import NumberMarks
-from survival_core.io.headers import Header, d_names_death
-from survival_core.io.tables import (
-    SHORT_FOLLOW_UP_DAYS,
-    TIME_UNITS,
-    TYPICAL_FOLLOW_UP_DAYS,
-    follow_up_unit_note,
-)
+from survival_core.io.headers import Header, d_names_death, stated_unit
+from survival_core.io.tables import TIME_UNITS, imported_follow_up_note
 
 #: Columns of days to death and of days to the last follow-up (TCGA / GDC exports): the time is
 #: the first for the dead, the second for the others (:func:`censoring_days`).
@@ -108,56 +103,18 @@ def time_days(
     return days, stated
 
 
-#: A longest follow-up shorter than this (days, half a year: a tenth of a typical 5 years, as 50
-#: years is ten times it) is no study's in the unit its time column's header states: GBSG2's
-#: months under 'rfs_days' (87 days) are told to rename it; Rossi's 52 weeks under 'week' are
-#: a short study, noted as such (:func:`_short_follow_up`).
-STATED_FOLLOW_UP_FLOOR_DAYS = TYPICAL_FOLLOW_UP_DAYS / 10
-
-
 def follow_up_said(
     days: pd.Series, column: str, unit: str, stated_by: Header | None = None
 ) -> list[Coercion]:
     """A warning when the longest of the times (``days``, read in ``unit``) suggests another
-    unit, the check cv and fit make (:func:`~survival_core.io.tables.follow_up_unit_note`):
-    GBSG2's days imported as years made a 2,659-year follow-up without a word. ``stated_by``:
-    the time column's header where it states the unit, which is then to be corrected (another
-    unit given beside it is refused) where the follow-up cannot be in it (over 50 years or
-    under :data:`STATED_FOLLOW_UP_FLOOR_DAYS`); one under a year, in the unit its header
-    states, is noted as short (:func:`_short_follow_up`)."""
+    unit (:func:`~survival_core.io.tables.imported_follow_up_note`, said again where cv and fit
+    read the cohort's clinical.csv): GBSG2's days imported as years made a 2,659-year follow-up
+    without a word. ``stated_by``: the time column's header where it states the unit."""
     times = days.dropna()
     if not len(times):
         return []
-    longest = float(times.max())
-    if stated_by is not None and STATED_FOLLOW_UP_FLOOR_DAYS <= longest < SHORT_FOLLOW_UP_DAYS:
-        return [Coercion(column, _short_follow_up(longest, unit, stated_by), len(times))]
-    give = _import_again if stated_by is None else lambda u: _rename_time_column(stated_by, u)
-    note = follow_up_unit_note(longest, unit, give)
+    note = imported_follow_up_note(float(times.max()), unit, stated_by, _import_again)
     return [Coercion(column, note, len(times))] if note else []
-
-
-def _short_follow_up(longest: float, unit: str, h: Header) -> str:
-    """The report line of a follow-up shorter than a year (``longest`` days) in the ``unit`` the
-    time column's header ``h`` states: a study's own length, no unit to correct. Rossi's
-    recidivism study, followed 52 weeks under 'week', was told its times were likely in months
-    and to rename the column so, which would have made every time 4.35 times as long."""
-    return (
-        f"short follow-up: the longest is {longest / TIME_UNITS[unit]:g} {unit} ({longest:g} "
-        f"days), in the unit its header {h.text!r} states; survival at 12, 24 and 36 months lies "
-        "past it"
-    )
-
-
-def _rename_time_column(h: Header, unit: str) -> str:
-    """How to correct the unit the time column's header ``h`` states to ``unit`` ("": unknown):
-    GBSG2's days under 'os_months' were told to be imported with --time-unit days, which the
-    header refuses."""
-    named = "_".join(filter(None, (h.base, unit)))
-    said = f"say {unit} (e.g. {named!r})" if unit else "say the unit its times are in"
-    return (
-        f"rename the time column {h.text!r} to {said} and import the sheet again; its header "
-        "states the unit, so no other can be given"
-    )
 
 
 def _import_again(unit: str) -> str:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from survival_core.errors import InputError
+
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
 TIME_NAMES = (
     "os", "os_time", "overall_survival", "overall_survival_time", "survival_time", "survival",
@@ -548,6 +550,22 @@ def name_unit(h: Header) -> str:
     if d_names_death(h):
         return ""
     return next((TIME_UNIT_OF[t] for t in reversed(h.tokens) if t in TIME_UNIT_OF), "")
+
+
+def stated_unit(h: Header) -> str:
+    """The time unit a header states: the one unit word in its brackets ('(months)', '(in
+    months)', '(mois)', '(months from diagnosis)'), else its name's (:func:`name_unit`); ""
+    when none."""
+    if h.unit:
+        said = {TIME_UNIT_OF[t] for t in normalise_name(h.unit).split("_") if t in TIME_UNIT_OF}
+        if len(said) > 1:
+            raise InputError(
+                f"The time column {h.text!r} states several units ({h.unit!r}); rename it to "
+                f"say one of {', '.join(UNIT_ALIASES)}."
+            )
+        if said:
+            return said.pop()
+    return name_unit(h)
 
 
 def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:

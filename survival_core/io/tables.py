@@ -44,6 +44,7 @@ from survival_core.io.headers import (
     is_outcome_like,
     measured_after_treatment,
     parse_header,
+    stated_unit,
 )
 from survival_core.io.outcome_source import OutcomeSource, load_outcome_source
 from survival_core.text import first_few
@@ -55,6 +56,11 @@ LONG_FOLLOW_UP_DAYS = 50 * 365.25
 #: A typical oncology follow-up (days, 5 years): the likely unit of implausible times puts their
 #: longest follow-up nearest it (:func:`likely_time_unit`).
 TYPICAL_FOLLOW_UP_DAYS = 5 * 365.25
+#: A longest follow-up shorter than this (days, half a year: a tenth of a typical 5 years, as 50
+#: years is ten times it) is no study's in the unit its time column's header states: GBSG2's
+#: months under 'rfs_days' (87 days) are told to rename it; Rossi's 52 weeks under 'week' are
+#: a short study, noted as such (:func:`imported_follow_up_note`).
+STATED_FOLLOW_UP_FLOOR_DAYS = TYPICAL_FOLLOW_UP_DAYS / 10
 #: How a note on a follow-up implausible in its unit starts (:func:`follow_up_unit_note`).
 FOLLOW_UP_NOTE_START = "The longest follow-up is "
 #: Days per unit for ``--time-unit``.
@@ -890,12 +896,63 @@ def follow_up_unit_note(longest: float, time_unit: str, give: Callable[[str], st
 
 
 def _give_time_unit(unit: str) -> str:
-    """How to give the time unit ``unit`` ("": unknown) to what reads a model table."""
+    """How to give the time unit ``unit`` ("": unknown) to what reads a model table whose
+    import recorded no unit (a table by path, a cohort imported before the record)."""
     option = f"--time-unit {unit}" if unit else "--time-unit"
     return (
-        f"cv and fit: {option}; a cohort's clinical.csv, which train reads, is in days: import "
-        f"the sheet again with cohort import {option}"
-        + ("" if unit else " and the unit the sheet is written in")
+        f"cv and fit: {option}; a cohort's clinical.csv, which train reads, is in days: "
+        f"{_import_sheet_again(unit)}"
+    )
+
+
+def imported_follow_up_note(
+    longest: float, unit: str, stated_by: Header | None, import_again: Callable[[str], str]
+) -> str:
+    """The import's note on its times (the longest ``longest`` days, read in ``unit``), said
+    again where cv and fit read the cohort's clinical.csv (:func:`load_model_table`).
+    ``stated_by``: the time column's header where it states the unit, which is then to be
+    corrected (another unit given beside it is refused) where the follow-up cannot be in it
+    (over 50 years or under :data:`STATED_FOLLOW_UP_FLOOR_DAYS`); one under a year, in the unit
+    its header states, is noted as short. Else :func:`follow_up_unit_note`, with
+    ``import_again(unit)``: how to import the sheet again in the likely unit."""
+    if stated_by is not None and STATED_FOLLOW_UP_FLOOR_DAYS <= longest < SHORT_FOLLOW_UP_DAYS:
+        return _short_follow_up(longest, unit, stated_by)
+    give = import_again if stated_by is None else lambda u: _rename_time_column(stated_by, u)
+    return follow_up_unit_note(longest, unit, give)
+
+
+def _short_follow_up(longest: float, unit: str, h: Header) -> str:
+    """The report line of a follow-up shorter than a year (``longest`` days) in the ``unit`` the
+    time column's header ``h`` states: a study's own length, no unit to correct. Rossi's
+    recidivism study, followed 52 weeks under 'week', was told its times were likely in months
+    and to rename the column so, which would have made every time 4.35 times as long."""
+    return (
+        f"short follow-up: the longest is {longest / TIME_UNITS[unit]:g} {unit} ({longest:g} "
+        f"days), in the unit its header {h.text!r} states; survival at 12, 24 and 36 months lies "
+        "past it"
+    )
+
+
+def _rename_time_column(h: Header, unit: str) -> str:
+    """How to correct the unit the time column's header ``h`` states to ``unit`` ("": unknown):
+    GBSG2's days under 'os_months' were told to be imported with --time-unit days, which the
+    header refuses."""
+    named = "_".join(filter(None, (h.base, unit)))
+    said = f"say {unit} (e.g. {named!r})" if unit else "say the unit its times are in"
+    return (
+        f"rename the time column {h.text!r} to {said} and import the sheet again; its header "
+        "states the unit, so no other can be given"
+    )
+
+
+def _import_sheet_again(unit: str) -> str:
+    """How to import a cohort's sheet again in the time unit ``unit`` ("": unknown): its
+    clinical.csv is in days, converted so by the import."""
+    chosen = f" {unit}" if unit else ""
+    option = f"--time-unit{chosen}" + ("" if unit else " and the unit the sheet is written in")
+    return (
+        f"import the sheet again with cohort import {option} (Cohort page: Import mode, Time "
+        f"unit{chosen})"
     )
 
 
@@ -918,6 +975,15 @@ def _converted_again(path: Path, source: OutcomeSource, time_unit: str) -> str:
     )
 
 
+def _recorded_follow_up_note(longest: float, source: OutcomeSource) -> str:
+    """The import's note on a cohort's clinical.csv (:func:`imported_follow_up_note`), in the
+    unit its import recorded, never --time-unit, which would convert the days again: AIDS's 364
+    days under 'os_days' were said to be likely in weeks, and to give --time-unit weeks."""
+    header = parse_header(source.time_column)
+    stated_by = header if stated_unit(header) else None
+    return imported_follow_up_note(longest, source.time_unit, stated_by, _import_sheet_again)
+
+
 def load_model_table(
     paths: list[Path | str],
     *,
@@ -928,8 +994,8 @@ def load_model_table(
     """Join ``paths`` on case_id (inner join), split off the outcome, select features by regex;
     ``unit_advice``: how the reader gives a time unit, for a note on a follow-up implausible in
     ``time_unit`` (:func:`follow_up_unit_note`; the command line's options unless said). The
-    outcomes of an imported cohort's clinical.csv are in days: another ``time_unit`` is refused
-    (:func:`imported_outcome`)."""
+    outcomes of an imported cohort's clinical.csv are in days: another ``time_unit`` is refused,
+    and its follow-up noted as its import noted it (:func:`imported_outcome`)."""
     if time_unit not in TIME_UNITS:
         raise ConfigError(f"Unknown time unit {time_unit!r}; choose {', '.join(TIME_UNITS)}.")
     if not paths:
@@ -1060,7 +1126,11 @@ def load_model_table(
     # 2-year horizon (its td-AUC differed from the same table's in days)
     days = np.round(time.to_numpy(float) * TIME_UNITS[time_unit], 6)
     y = Surv.from_arrays(event.astype(bool).to_numpy(), days)
-    note = follow_up_unit_note(float(y["time"].max()), time_unit, unit_advice)
+    longest = float(y["time"].max())
+    if source is None:
+        note = follow_up_unit_note(longest, time_unit, unit_advice)
+    else:
+        note = _recorded_follow_up_note(longest, source)
     notes.extend([note] if note else [])
     zero = int((y["time"] == 0).sum())
     if zero:
