@@ -208,6 +208,37 @@ def test_a_calibration_slope_of_barely_different_predictions_is_noted(gbsg2):
     assert not any("barely differs" in n for n in fitted.summary["preprocessing_notes"])
 
 
+def test_the_calibration_slope_reads_extreme_predictions_as_they_are():
+    """Veterans (real), 2 x 5 Cox folds: out-of-fold S(365) under 1e-10 (the least 1e-16) were
+    clipped at 1e-10, and the slope was 0.787 where lifelines' Cox on log(-log S) gives 0.740.
+    It is that Cox coefficient now; an S of 0 or 1, whose log(-log S) is infinite, is still
+    taken at a bound, and the notes count such predictions."""
+    from sksurv.datasets import load_veterans_lung_cancer
+
+    from survival_core.workflows.crossval import pooled_calibration
+
+    X, raw = load_veterans_lung_cancer()
+    y = Surv.from_arrays(raw["Status"], raw["Survival_in_days"])
+    folds = splits.nested_cv(y["event"], n_repeats=2, n_folds=5, seed=0)
+    result = cross_validate(
+        X, y, lambda: make_model("coxph"), folds, horizons=[365.0], n_bootstrap=10
+    )
+    survival = result.oof["survival_365"].to_numpy()
+    assert (survival < 1e-10).sum() >= 2 and survival.min() > 0
+    x = pd.DataFrame({"t": y["time"], "e": y["event"], "x": np.log(-np.log(survival))})
+    slope = CoxPHFitter().fit(x, "t", "e", fit_options={"precision": 1e-12}).params_["x"]
+    assert result.summary["calibration"]["slope"] == pytest.approx(slope, rel=1e-6)
+    assert not any("of 0 or 1" in n for n in result.summary["preprocessing_notes"])
+    notes: list[str] = []
+    bounds = result.oof.assign(survival_365=np.r_[0.0, 1.0, survival[2:]])
+    pooled_calibration(y, bounds, np.ones(len(y), bool), np.array([365.0]), notes)
+    (said,) = [n for n in notes if "of 0 or 1" in n]
+    assert said.startswith(
+        "Calibration at 365 days: 2 predicted survival(s) of 0 or 1, whose log(-log S) is "
+        "infinite, were taken at the nearest finite value for the slope ("
+    )
+
+
 def test_an_external_cohort_with_categories_the_model_never_saw_is_noted():
     """Veterans (real) with its 'large' cell type renamed 'large cell' in the external rows:
     the model encoded them as the reference level, which a note alone said; they are now left

@@ -40,6 +40,10 @@ from survival_core.evaluation.td_auc import check_horizons
 from survival_core.outcome import Outcome, survival_arrays
 
 _CLIP = 1e-10
+#: The predicted survival :func:`cloglog_risk` reads within: the smallest positive float and the
+#: largest below 1, where ``log(-log S)`` is finite. Clipped at 1e-10, two veterans' out-of-fold
+#: S(365) of 1e-16 and 3e-15 moved the calibration slope from 0.740 to 0.787.
+CLOGLOG_BOUNDS = (float(np.finfo(float).tiny), float(np.nextafter(1.0, 0.0)))
 #: The fewest patients per risk group :func:`calibration_at` makes by default.
 GROUP_SIZE = 10
 #: The smoothing models of :func:`smoothed_calibration`.
@@ -100,9 +104,18 @@ def _checked(
 
 
 def cloglog_risk(predicted_survival: np.ndarray) -> np.ndarray:
-    """``log(-log S)``, i.e. the complementary log-log of the predicted risk ``1 - S``."""
-    surv = np.clip(np.asarray(predicted_survival, dtype=float), _CLIP, 1.0 - _CLIP)
+    """``log(-log S)``, i.e. the complementary log-log of the predicted risk ``1 - S``; an S of
+    0 or 1, where it is infinite, taken at :data:`CLOGLOG_BOUNDS` (:func:`cloglog_clipped`)."""
+    surv = np.clip(np.asarray(predicted_survival, dtype=float), *CLOGLOG_BOUNDS)
     return np.log(-np.log(surv))
+
+
+def cloglog_clipped(predicted_survival: np.ndarray) -> int:
+    """How many predictions :func:`cloglog_risk` takes at a bound: an S of 0 or 1 (below the
+    smallest positive float, or within a float of 1), whose ``log(-log S)`` is infinite."""
+    surv = np.asarray(predicted_survival, dtype=float)
+    low, high = CLOGLOG_BOUNDS
+    return int(((surv < low) | (surv > high)).sum())
 
 
 def _risk_groups(surv: np.ndarray, n_groups: int) -> np.ndarray:

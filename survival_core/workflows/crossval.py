@@ -776,6 +776,7 @@ def pooled_calibration(
     from survival_core.evaluation.calibration import (
         calibration_in_the_large,
         calibration_slope,
+        cloglog_clipped,
         cloglog_risk,
     )
 
@@ -790,6 +791,13 @@ def pooled_calibration(
         if notes is not None:
             notes.append(f"Calibration at {horizon:g} days: {err}")
         return None
+    clipped = cloglog_clipped(survival)
+    if clipped and notes is not None:
+        notes.append(
+            f"Calibration at {horizon:g} days: {clipped} predicted survival(s) of 0 or 1, whose "
+            "log(-log S) is infinite, were taken at the nearest finite value for the slope "
+            f"({slope.value:.3g}), which leans on them: check the model's extreme predictions."
+        )
     spread = float(np.std(cloglog_risk(survival)))
     if spread < FLAT_CLOGLOG_SD and notes is not None:  # a slope of 1e5 was reported unexplained
         notes.append(
