@@ -70,7 +70,7 @@ def test_tilted_series_resampled_onto_its_planes(tmp_path: Path, degrees: float)
 
     t = math.radians(degrees)
     assert image.GetSpacing()[2] == pytest.approx(TABLE_STEP * math.cos(t))
-    assert any(f"Gantry tilt of {abs(degrees):.1f} degrees" in w for w in info.warnings)
+    assert any(f"Gantry tilt of {degrees:.1f} degrees" in w for w in info.warnings)
     shift_per_slice = TABLE_STEP * math.sin(abs(t)) / SPACING[1]
     assert image.GetSize()[:2] == (SHAPE[2], SHAPE[1] + math.ceil(9 * shift_per_slice))
 
@@ -85,6 +85,35 @@ def test_tilted_series_resampled_onto_its_planes(tmp_path: Path, degrees: float)
     # linear interpolation reproduces the linear field but for the stored values' rounding
     np.testing.assert_allclose(values[inside], hu(points[inside]), atol=0.51)
     assert np.all(values[outside] == values.min())
+
+
+@pytest.mark.parametrize("degrees", [-12.0, 12.0])
+def test_the_real_sarcoma_ct_tilted_is_said_tilted_by_its_signed_angle(
+    shared_data: Path, tmp_path: Path, degrees: float
+) -> None:
+    """The real sarcoma CT's slices turned to a gantry tilt of -12 degrees (column cosine (0,
+    cos t, -sin t), their origins where the table put them): the warning said 'Gantry tilt of
+    12.0 degrees', the sign lost, and nothing of the texture the interpolation smooths."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT" / "image"
+    if not source.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    t = math.radians(degrees)
+    (tmp_path / "ct").mkdir()
+    for path in sorted(source.glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, math.cos(t), -math.sin(t)]
+        ds.save_as(tmp_path / "ct" / path.name)
+    _, info = read_series(tmp_path / "ct")
+    (said,) = [w for w in info.warnings if w.startswith("Gantry tilt")]
+    assert said == (
+        f"Gantry tilt of {degrees:.1f} degrees: the slices were shifted sideways by up to 40.4 "
+        "voxels onto a regular grid (linear interpolation in each slice's plane), as dcm2niix "
+        "and 3D Slicer correct it. The interpolation smooths the texture (a sarcoma CT tilted 12 "
+        "degrees lost 17% of its GTV's HU standard deviation): its texture features are not "
+        "comparable with those of untilted scans."
+    )
 
 
 def test_contours_land_on_the_corrected_grid(tmp_path: Path) -> None:
