@@ -491,6 +491,42 @@ def test_mr_contours_picked_by_the_roi_map_are_read_on_the_mr(
     assert "contours were drawn on the MR series and are read on the CT series" in outcome.reason
 
 
+def test_mr_contours_naming_no_image_beside_the_ct_are_refused_naming_both(
+    sarcoma: Path, tmp_path: Path
+) -> None:
+    """STS_001's MR RTSTRUCT naming no slice, series or kind of image (a re-export naming its
+    frame of reference only), picked by the ROI map: the import read the CT under it (GTV mean
+    28.5 HU, the MR's 325.8), where the Case page refuses it. It is refused naming both series
+    and how to choose; --modality MR, the import's way to, reads the MR."""
+    from tests.test_upload_case import _naming_no_slice
+
+    roi_map = check_roi_map({"default": {"gtv": ["GTV_Mass_MR_T1"]}})
+    shutil.copytree(sarcoma, tmp_path / "download" / "STS_001")
+    _naming_no_slice(tmp_path / "download" / "STS_001" / "MR_T1" / "mask" / "RS.dcm")
+    result = import_images(tmp_path / "download", tmp_path / "cohort", roi_map=roi_map, workers=1)
+    (outcome,) = result.outcomes
+    assert outcome.status == "failed", outcome.reason
+    assert outcome.reason == (
+        "the structure set RTSTRUCT with 'GTV_Mass_MR_T1' shares a frame of reference with 2 "
+        "image series of different modalities and names the slices or the kind of image (SOP "
+        "class) of none of them, while RTSTRUCT with 'GTV_Mass_CT' was drawn on the CT read by "
+        "default, so which one its contours were drawn on is unknown (CT series 2 (198 x 202 x "
+        "59 voxels, 3.27 mm slices, kernel SOFT); MR series 5436027 (174 x 158 x 59 voxels, "
+        "3.27 mm slices)); keep only the one to analyse in the download (move the other's files "
+        "out of it) and import again, or import with --modality (the Cohort page's 'Modality of "
+        "the images') naming the modality of the one to analyse, which then is read for every "
+        "patient"
+    )
+    result = import_images(
+        tmp_path / "download", tmp_path / "mr", roi_map=roi_map, modality="MR", workers=1
+    )
+    (outcome,) = result.outcomes
+    assert outcome.status == "imported", outcome.reason
+    case = load_case(tmp_path / "mr" / "cases" / outcome.patient)
+    assert case.modality == "MR" and list(case.structures) == ["GTV_Mass_MR_T1"]
+    assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(325.8, abs=0.1)
+
+
 def test_an_organ_preset_on_a_sarcoma_says_the_organ_is_missing(sarcoma: Path) -> None:
     """wei2021 on a GTV-only sarcoma case said 'No structure is recognised as the sarcoma'."""
     with pytest.raises(RTStructError) as refused:

@@ -83,6 +83,7 @@ from survival_core.io.dicom_series import (
     drawn_on_kind,
     in_frame,
     series_naming,
+    unclear_kind,
 )
 from survival_core.io.hashing import file_sha256
 from survival_core.io.label_maps import label_reference
@@ -707,7 +708,10 @@ def _choose_dicom(
     reference, the MR its set's slices name), else one any set was drawn on (:func:`drawn_on`:
     unasked, the CT and MR sets of one frame are refused naming both); with ``modality``, the
     series of that modality: the one drawn on, else the one in the frame of reference of the
-    series drawn on (a PET/CT study's PET, its contours drawn on the CT)."""
+    series drawn on (a PET/CT study's PET, its contours drawn on the CT). Without it, a set
+    naming neither the slices nor the kind of image of a CT and an MR of its frame, another set
+    being the CT's, is refused naming both (:func:`unclear_kind`, as the Case page's loading):
+    the CT was read under the MR's contours."""
     inventory = patient.dicom
     series = [s for s in inventory.series if not s.is_scout] if inventory else []
     listing = "; ".join(_series_text(s) for s in (inventory.series if inventory else [])) or "none"
@@ -728,7 +732,8 @@ def _choose_dicom(
         if _maps_gtv(patient, a, roi_map, own)
         for s in drawn_on_kind(a, series)
     ]
-    candidates = list({id(s): s for _, s in mapped or pairs}.values())
+    considered = list({id(s): s for _, s in mapped or pairs}.values())
+    candidates = considered
     if len(candidates) > 1:
         for preferred in (modality, *DEFAULT_MODALITY_PREFERENCE):
             matching = [s for s in candidates if s.modality == preferred]
@@ -753,6 +758,14 @@ def _choose_dicom(
             "the other study's folder out)"
         )
     drawn = candidates[0]
+    sets = list({id(a): a for a, _ in mapped}.values()) or inventory.annotations  # as load_case
+    if modality is None and (unclear := unclear_kind(inventory, sets, considered, drawn)):
+        listing = "; ".join(_series_text(s) for s in considered)
+        raise InputError(
+            f"{unclear} ({listing}); {_SAY_WHICH_SERIES_HERE}, or import with --modality (the "
+            "Cohort page's 'Modality of the images') naming the modality of the one to analyse, "
+            "which then is read for every patient"
+        )
     annotations = [a for a, s in pairs if s is drawn]
     chosen = drawn if modality in (None, drawn.modality) else _in_frame(series, drawn, modality)
     found, refused = [], []

@@ -1198,7 +1198,7 @@ def _default_candidates(
     return list(referenced.values()) or images
 
 
-def _unclear_kind(
+def unclear_kind(
     inventory: DicomInventory,
     annotations: list[AnnotationEntry],
     candidates: list[SeriesEntry],
@@ -1208,7 +1208,9 @@ def _unclear_kind(
     it names the slices or kind of image of none of several modalities sharing its frame of
     reference, and the series the modality preference takes (``preferred``) is another set's
     too (the MR set chosen beside the CT's: the CT would be read under the MR's contours). ''
-    when it can, or no other set is drawn on ``preferred`` (a PET/CT's only set: its CT)."""
+    when it can, or no other set is drawn on ``preferred`` (a PET/CT's only set: its CT). The
+    loader's choice of series and a cohort import's
+    (:func:`survival_core.cohort.importer.import_images`) refuse it, each saying how to choose."""
     if len({c.modality for c in candidates}) < 2:
         return ""
     for annotation in annotations:
@@ -1221,14 +1223,11 @@ def _unclear_kind(
         ]
         if others:
             return (
-                f"{inventory.source}: the structure set {annotation.shown()} shares a frame of "
+                f"the structure set {annotation.shown()} shares a frame of "
                 f"reference with {len(candidates)} image series of different modalities and "
                 "names the slices or the kind of image (SOP class) of none of them, while "
                 f"{'; '.join(a.shown() for a in others)} was drawn on the {preferred.modality} "
-                "read by default, so which one its contours were drawn on is unknown; "
-                f"{SAY_WHICH_SERIES} {SERIES_OPTION}: "
-                + "; ".join(c.describe() for c in candidates)
-                + "."
+                "read by default, so which one its contours were drawn on is unknown"
             )
     return ""
 
@@ -1346,8 +1345,11 @@ def _choose_series(
     if len(candidates) == 1:
         return candidates[0]
     preferred = _preferred(inventory, candidates, modality_preference)
-    if unclear := _unclear_kind(inventory, sets, candidates, preferred):
-        raise DicomError(unclear)
+    if unclear := unclear_kind(inventory, sets, candidates, preferred):
+        listing = "; ".join(c.describe() for c in candidates)
+        raise DicomError(
+            f"{inventory.source}: {unclear}; {SAY_WHICH_SERIES} {SERIES_OPTION}: {listing}."
+        )
     return preferred
 
 
@@ -1878,7 +1880,7 @@ def read_series(
     only one of the first modality in ``modality_preference`` that has any (of its
     :func:`reconstructions`: a PET's attenuation-corrected series over its NAC one, as beside a
     CT: a same-frame PET/CT's set naming neither), unless a set leaving the modalities open
-    was not drawn on it, another set being so (:func:`_unclear_kind`: the MR's set beside the
+    was not drawn on it, another set being so (:func:`unclear_kind`: the MR's set beside the
     CT's); otherwise :class:`DicomError` lists the candidates. The series left
     aside are named in the warnings, and so are image files cut short that may be its slices
     (in its refusal too: a slice cut short inside its header was refused as a missing slice,
