@@ -151,12 +151,13 @@ def pick_upload() -> None:
     schema = chosen_schema(model)
     # clinical files keep case_id and the variables of the HCC schema and of every model offered
     # (switching models must neither store the upload again nor lose its other values)
-    keep = CLINICAL_KEEP | offered_variables()
+    offered = offered_variables()
+    keep = CLINICAL_KEEP | {v.name for v in offered}
     uploaded = tuple(f.file_id for f in files)
     if st.session_state.get("upload-files") != uploaded:
         clear_current_case()  # a new upload: no patient is current while it is read
         st.session_state["upload-files"] = uploaded
-    folder, contents = stored_upload([(f.name, f.getvalue()) for f in files], keep)
+    folder, contents = stored_upload([(f.name, f.getvalue()) for f in files], keep, offered)
     known_as = uploaded_volume_names(f.name for f in files)  # volumes are stored neutrally named
     mark_used(folder)  # stored before, this upload is in use again: retention counts from now
     origin = f"upload:{folder.name}"

@@ -125,6 +125,44 @@ def test_uploaded_clinical_file_keeps_the_models_variables(tmp_path: Path, monke
     assert any('"stage": "III"' in p.read_text() for p in stored)
 
 
+def test_an_uploaded_near_miss_of_the_models_variable_is_shown_refused(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A clinical.json's 'dose' (nearly the lung model's dose_gy) was left out when stored and
+    dose_gy imputed, with a note alone. The Case page shows the refusal naming the file, the key
+    and the variable, no traceback and no case, and nothing of the upload is stored."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from survival_core.paths import data_subdir
+    from tests.conftest import ROOT
+    from tests.test_case_page_safety import lung_zip
+    from ui import models
+
+    clinical = _lung_cohort_table(tmp_path / "cohort")
+    out = tmp_path / "model"
+    train_model([clinical], "coxph", {}, out, cv_repeats=0)
+    monkeypatch.setattr(models, "model_choices", lambda: [models.ModelChoice("lung coxph", out)])
+    before = {p.name for p in data_subdir("cases").glob("upload-*")}
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.segmented_control[0].set_value("Upload").run()
+    app.file_uploader[0].set_value(
+        [
+            ("lung.zip", lung_zip(), "application/zip"),
+            ("clinical.json", json.dumps({"stage": "III", "dose": 60}).encode(), "text/json"),
+        ]
+    ).run()
+    assert not app.exception and not app.subheader
+    assert [e.value for e in app.error] == [
+        "clinical.json: 'dose' is none of the models' variables but nearly names 'dose_gy', "
+        "which the file gives under no other key: a key naming no variable is not stored (its "
+        "value may identify the patient), so its value would be lost and dose_gy imputed. Give "
+        "it under that name, or remove it."
+    ]
+    assert {p.name for p in data_subdir("cases").glob("upload-*")} == before
+
+
 def test_a_model_refitted_into_its_folder_is_written_whole(tmp_path: Path, monkeypatch) -> None:
     """The folder holds the new model alone: a model of a table without a schema refitted over
     the lung model kept its schema.yaml, and scoring read the case's values through it (all

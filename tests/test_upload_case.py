@@ -179,8 +179,8 @@ def test_clinical_csvs_of_other_delimiters_upload(small_cohort, csv):
 def _sarcoma_with(shared_data, clinical: str, name: str = "clinical.csv", schema=None):
     """The sarcoma CT of STS_001 (its DICOM zipped) uploaded with ``clinical`` as ``name``,
     loaded as the Case page loads it (a refused value named, not raised), under a model of
-    ``schema`` (its variables kept, as the page keeps those of the models offered) or of the
-    HCC variables."""
+    ``schema`` (its variables kept and given, as the page keeps and gives those of the models
+    offered) or of the HCC variables."""
     from tests.dicom_fixtures import zip_bytes
 
     source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
@@ -188,8 +188,9 @@ def _sarcoma_with(shared_data, clinical: str, name: str = "clinical.csv", schema
         pytest.skip("the sarcoma CT is not installed")
     members = {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.dcm")}
     files = [("ct.zip", zip_bytes(members)), (name, clinical.encode())]
-    keep = CLINICAL_KEEP | frozenset(schema.names if schema else ())
-    contents = describe_upload(store_upload(files, keep))
+    variables = frozenset(schema.variables if schema else ())
+    keep = CLINICAL_KEEP | {v.name for v in variables}
+    contents = describe_upload(store_upload(files, keep, variables))
     return load_upload(contents, contents.suggested_roles(), correctable=True, schema=schema)
 
 
@@ -276,8 +277,9 @@ def test_an_uploads_clinical_keys_are_stored_as_the_models_schema_reads_them(sha
     and 'karnofsky' (nearly Karnofsky_score), and a clinical CSV's 'Karnofsky_score',
     'Prior_therapy' and 'Treatment', were left out when stored (only keys reading as a
     variable's name in lower case were kept): their variables were imputed, only 'not read:
-    'Cell type'' said. Stored as the schema reads them; a key of no variable, or nearly naming
-    one, is still not stored (its value may be anything), the near miss named."""
+    'Cell type'' said. Stored as the schema reads them; a key of no variable is still not stored
+    (its value may be anything). A key nearly naming one ('karnofsky': 60) is refused: left out,
+    Karnofsky_score was imputed with a note alone, while one patient's scoring refuses it."""
     schema = _veterans_schema()
     given = json.dumps({"Cell type": "squamous", "Karnofsky score": 60, "Name": "Doe^Jane"})
     case = _sarcoma_with(shared_data, given, "clinical.json", schema)
@@ -287,13 +289,8 @@ def test_an_uploads_clinical_keys_are_stored_as_the_models_schema_reads_them(sha
         "model's variable, not read: 'Name'."
     ]
     near = json.dumps({"Cell type": "squamous", "karnofsky": 60})
-    case = _sarcoma_with(shared_data, near, "clinical.json", schema)
-    assert case.clinical["Karnofsky_score"] is None
-    assert [w for w in case.warnings if "naming no model's variable" in w] == [
-        "Not stored from the upload: 1 clinical value(s) under a key or column naming no "
-        "model's variable, not read: 'karnofsky' (nearly Karnofsky_score: give it under that "
-        "name)."
-    ]
+    with pytest.raises(InputError, match=r"clinical.json: 'karnofsky' .* nearly names "):
+        _sarcoma_with(shared_data, near, "clinical.json", schema)
     csv = "case_id,Karnofsky_score,Prior_therapy,Treatment\nSTS_001,60,yes,test\n"
     case = _sarcoma_with(shared_data, csv, schema=schema)
     read = {k: case.clinical[k] for k in ("Karnofsky_score", "Prior_therapy", "Treatment")}
@@ -323,6 +320,61 @@ def test_an_uploads_identifying_columns_are_never_stored_under_a_variable(shared
     stored = b"".join(p.read_bytes() for p in data_subdir("cases").rglob("*.csv"))
     assert b"Patient age" in stored
     assert not any(value in stored for value in (b"SMITH", b"Elm Road", b"1961-03-14"))
+
+
+def _stored_uploads() -> set[str]:
+    """The upload folders under the data folder, a half-written one's included."""
+    return {p.name for p in data_subdir("cases").glob("upload-*")}
+
+
+def test_an_uploads_near_miss_of_a_missing_variable_is_refused_storing_nothing(shared_data):
+    """A clinical CSV's 'karnofsky' of 60 under a veterans model was left out when stored (a key
+    naming no variable may identify) and Karnofsky_score imputed with a note alone, while
+    `score --values` refuses the same key. The upload is refused naming the file, the key and
+    the variable, and nothing of it, its CT included, is stored."""
+    before = _stored_uploads()
+    clinical = "case_id,Celltype,karnofsky\nSTS_001,squamous,60\n"
+    with pytest.raises(InputError) as refused:
+        _sarcoma_with(shared_data, clinical, schema=_veterans_schema())
+    assert str(refused.value) == (
+        "clinical.csv: 'karnofsky' is none of the models' variables but nearly names "
+        "'Karnofsky_score', which the file gives under no other key: a key naming no variable "
+        "is not stored (its value may identify the patient), so its value would be lost and "
+        "Karnofsky_score imputed. Give it under that name, or remove it."
+    )
+    assert _stored_uploads() == before
+
+
+def test_an_uploads_near_miss_beside_its_variable_is_left_out_not_refused(shared_data):
+    """'karnofsky' beside 'Karnofsky score' (an export giving the score twice): the variable is
+    given under its own name and nothing is lost, so the near miss is only left out and named."""
+    given = json.dumps({"Karnofsky score": 60, "karnofsky": 60})
+    case = _sarcoma_with(shared_data, given, "clinical.json", _veterans_schema())
+    assert case.clinical["Karnofsky_score"] == 60
+    assert [w for w in case.warnings if "naming no model's variable" in w] == [
+        "Not stored from the upload: 1 clinical value(s) under a key or column naming no "
+        "model's variable, not read: 'karnofsky' (nearly Karnofsky_score: give it under that "
+        "name)."
+    ]
+
+
+def test_an_uploads_patients_name_nearly_naming_patient_age_is_neither_refused_nor_stored(
+    shared_data,
+):
+    """'Patient name' and 'Patient age group' nearly name a variable patient_age, left missing:
+    the first names the patient (never stored, never refused), the second holds 'elderly', which
+    can be no age. Neither is refused as a near miss, nor stored, nor said to nearly name it."""
+    schema = CohortSchema([SchemaVariable("patient_age", NUMBER)])
+    given = json.dumps({"Patient name": "Doe^Jane", "Patient age group": "elderly"})
+    case = _sarcoma_with(shared_data, given, "clinical.json", schema)
+    assert case.clinical["patient_age"] is None
+    assert [w for w in case.warnings if "naming no model's variable" in w] == [
+        "Not stored from the upload: 1 clinical value(s) under a key or column naming no "
+        f"model's variable, not read: {key!r}."
+        for key in ("Patient name", "Patient age group")
+    ]
+    stored = b"".join(p.read_bytes() for p in data_subdir("cases").rglob("*.json"))
+    assert b"Doe" not in stored and b"elderly" not in stored
 
 
 def test_an_uploaded_csv_row_whose_last_cell_is_left_off_is_read(shared_data):

@@ -17,7 +17,7 @@ import streamlit as st
 
 from survival_core.case import Case
 from survival_core.errors import InputError
-from survival_core.io.clinical_schema import CohortSchema
+from survival_core.io.clinical_schema import CohortSchema, SchemaVariable
 
 if TYPE_CHECKING:
     from survival_core.runs.store import ActiveModel
@@ -224,14 +224,15 @@ def chosen_schema(choice: ModelChoice | None) -> CohortSchema | None:
     return None if choice is None else _model_schema(str(choice.folder), choice.modified)
 
 
-def offered_variables() -> frozenset[str]:
+def offered_variables() -> frozenset[SchemaVariable]:
     """The clinical variables of every model offered (their own schemas'): what an upload's
-    clinical file keeps, whichever model is chosen now or later."""
-    names: set[str] = set()
+    clinical file keeps, whichever model is chosen now or later, and which values a key nearly
+    naming one could be (such a key is refused)."""
+    variables: set[SchemaVariable] = set()
     for choice in listed_choices():
         schema = chosen_schema(choice)
-        names |= set(schema.names) if schema is not None else set()
-    return frozenset(names)
+        variables |= set(schema.variables) if schema is not None else set()
+    return frozenset(variables)
 
 
 def listed_choices() -> list[ModelChoice]:

@@ -304,13 +304,16 @@ def case_pool():
         return CasePool(workers=workers, ray_address=case_pool_ray_address())
 
 
-def stored_upload(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[Path, Any]:
+def stored_upload(
+    files: list[tuple[str, bytes]], keep: frozenset[str], variables: frozenset = frozenset()
+) -> tuple[Path, Any]:
     """An upload de-identified, stored by content and classified in the case pool (see
-    :func:`~survival_core.workflows.case_pool.store`), its place in the queue shown meanwhile:
-    the folder and its :class:`~survival_core.io.upload_case.UploadContents`."""
+    :func:`~survival_core.workflows.case_pool.store`; ``variables``: the offered models'), its
+    place in the queue shown meanwhile: the folder and its
+    :class:`~survival_core.io.upload_case.UploadContents`."""
     from survival_core.workflows.case_pool import store
 
-    folder, contents = waited(store(case_pool(), files, keep), "Reading the upload")
+    folder, contents = waited(store(case_pool(), files, keep, variables), "Reading the upload")
     return Path(folder), contents
 
 

@@ -838,18 +838,27 @@ def reads_as_one_of(key: Any, names: Iterable[str]) -> bool:
     whatever its value: what an upload's clinical file keeps of its keys before any schema reads
     them (only keys of a variable's exact name were kept, a label read as none). A key naming
     the patient or a date ('Patient name', 'Age (DOB)') never does: its value identifies."""
-    words = set(normalise_name(str(key)).split("_"))
-    if words & _IDENTIFYING_WORDS and str(key) not in names:
+    if names_the_patient(key) and str(key) not in names:
         return False
     return bool(_key_variables(key, [SchemaVariable(str(n), YES_NO) for n in names])[0])
 
 
-def nearly_named(key: Any, names: Iterable[str]) -> str | None:
-    """The variable of ``names`` a key nearly names as :func:`refuse_near_misses` finds it
-    ('karnofsky' beside Karnofsky_score), None if none: an upload stores no such key (its value
-    may be anything: 'Patient name' nearly names patient_age), it names the variable to use."""
+def names_the_patient(key: Any) -> bool:
+    """Whether a clinical ``key`` names the patient, where they live or a date of theirs
+    (:data:`_IDENTIFYING_WORDS`: 'Patient name', 'Age (DOB)'): its value identifies."""
+    return bool(set(normalise_name(str(key)).split("_")) & _IDENTIFYING_WORDS)
+
+
+def nearly_named(
+    key: Any, variables: Iterable[SchemaVariable], values: Iterable[Any] = (None,)
+) -> SchemaVariable | None:
+    """The first of ``variables`` a key nearly names as :func:`refuse_near_misses` finds it
+    ('karnofsky' beside Karnofsky_score) with one of ``values`` it could take (none given: any
+    value), None if none: an upload stores no such key (its value may be anything: 'Patient
+    name' nearly names patient_age), it names the variable to use."""
+    values = list(values)
     return next(
-        (n for n in names if _nearly_names(key, None, SchemaVariable(str(n), YES_NO))), None
+        (v for v in variables if any(_nearly_names(key, value, v) for value in values)), None
     )
 
 

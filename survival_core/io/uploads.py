@@ -55,7 +55,14 @@ from pydicom.uid import MediaStorageDirectoryStorage
 from survival_core.errors import ArchiveError, ClinicalValueError, DicomError, InputError
 from survival_core.io.archive import extract_zip
 from survival_core.io.clinical import OUTCOME_COLUMNS, SCHEMA, key_names, unique_pairs
-from survival_core.io.clinical_schema import nearly_named, reads_as_one_of
+from survival_core.io.clinical_schema import (
+    YES_NO,
+    SchemaVariable,
+    hcc_schema,
+    names_the_patient,
+    nearly_named,
+    reads_as_one_of,
+)
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
     Deidentifier,
@@ -307,7 +314,13 @@ def _as_valued(content: bytes) -> bytes:
         return "\n".join(lines).encode(errors="surrogateescape")
 
 
-def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes:
+def _clinical_csv(
+    name: str,
+    content: bytes,
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable],
+    left_out: LeftOut,
+) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
     pipe or the one Excel's 'sep=' line names; its numbers as the whole file reads them, in normal
     form: :func:`_as_read_whole`), a column kept as a model's schema reads its header
@@ -315,9 +328,9 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     checked when read), the patient ID's under any
     name the cohort import reads it by (:func:`_id_name`: 'Patient ID', 'MRN') as ``case_id``;
     the others noted in ``left_out`` by header (a misspelt variable's values were imputed without
-    a word). A row with a filled cell after the header's columns is refused
-    (:func:`check_row_widths`): cut to them, its values were stored under the wrong columns or
-    dropped."""
+    a word), a near miss of a variable refused (:func:`_left_out_keys`). A row with a filled cell
+    after the header's columns is refused (:func:`check_row_widths`): cut to them, its values
+    were stored under the wrong columns or dropped."""
     text, _ = decode_text(content, name)
     text, delimiter, _ = table_text(text, name)
     try:
@@ -338,15 +351,18 @@ def _clinical_csv(name: str, content: bytes, keep: frozenset[str], left_out: Lef
     ]
     if not kept:
         raise InputError(_nothing_to_read(name, first, keep))
-    left_out.extend(  # outcomes are no misspelt variables: left out unsaid
-        (name, f"{_NOT_A_VARIABLE}: {_left_out_key(str(c).strip(), keep)}")
+    rows = _as_read_whole(name, body, header, delimiter)
+    given = {  # outcomes are no misspelt variables: left out unsaid
+        str(c).strip(): [row[i] for row in rows]
         for i, c in enumerate(first)
         if i not in kept and str(c).strip() and not key_names(c) & OUTCOME_COLUMNS
-    )
+    }
+    stored = [first[i] for i in kept if header[i] != "case_id"]
+    left_out += _left_out_keys(name, given, stored, keep, variables)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["case_id" if header[i] == "case_id" else first[i] for i in kept])
-    for row in _as_read_whole(name, body, header, delimiter):
+    for row in rows:
         writer.writerow([row[i] for i in kept])
     return out.getvalue().encode()
 
@@ -361,12 +377,48 @@ def _kept_key(key: str, keep: frozenset[str]) -> bool:
     return not key_names(key) & OUTCOME_COLUMNS and reads_as_one_of(str(key).strip(), variables)
 
 
-def _left_out_key(key: str, keep: frozenset[str]) -> str:
-    """A key left out as the Case page names it, with the variable it nearly names ('karnofsky'
-    beside Karnofsky_score: its value is not stored, whatever it holds, and the variable would
-    be imputed unless given under its name)."""
-    near = nearly_named(key, keep - OUTCOME_COLUMNS - {"case_id"})
-    return f"{key!r}" + (f" (nearly {near}: give it under that name)" if near else "")
+def _left_out_keys(
+    name: str,
+    given: Mapping[str, list],
+    stored: Iterable[str],
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable],
+) -> LeftOut:
+    """The keys of clinical file ``name`` left out (``given``: their values as written), each as
+    the Case page names it, with the variable it nearly names ('karnofsky' beside
+    Karnofsky_score: its value is not stored, whatever it holds). One nearly naming a variable
+    that no ``stored`` key gives, with a value that variable could take, is refused: left out,
+    the variable was imputed, the value given lost, with a note alone (one patient's scoring
+    refuses it). Never a key naming the patient ('Patient name' nearly names patient_age): it is
+    only left out."""
+    offered = _kept_variables(keep, variables)
+    missing = [v for v in offered if not any(reads_as_one_of(k, {v.name}) for k in stored)]
+    notes: LeftOut = []
+    for key, values in given.items():
+        filled = [v for v in values if v is not None and str(v).strip()]
+        near = nearly_named(key, missing, filled) if not names_the_patient(key) else None
+        if near is not None:
+            raise ClinicalValueError(
+                f"{name}: {key!r} is none of the models' variables but nearly names "
+                f"{near.name!r}, which the file gives under no other key: a key naming no "
+                "variable is not stored (its value may identify the patient), so its value "
+                f"would be lost and {near.name} imputed. Give it under that name, or remove it."
+            )
+        near = nearly_named(key, offered, filled or [None])
+        hint = f" (nearly {near.name}: give it under that name)" if near else ""
+        notes.append((name, f"{_NOT_A_VARIABLE}: {key!r}{hint}"))
+    return notes
+
+
+def _kept_variables(
+    keep: frozenset[str], variables: frozenset[SchemaVariable]
+) -> list[SchemaVariable]:
+    """The variables of ``keep`` by name, as ``variables`` (the offered models' schemas') or the
+    HCC schema give them, one given by neither as a variable that may take any value."""
+    known = sorted({*variables, *hcc_schema().variables}, key=lambda v: (v.name, v.kind))
+    names = keep - OUTCOME_COLUMNS - {"case_id"}
+    unknown = sorted(names - {v.name for v in known})
+    return [v for v in known if v.name in names] + [SchemaVariable(n, YES_NO) for n in unknown]
 
 
 def _nothing_to_read(name: str, written: list[str], keep: frozenset[str]) -> str:
@@ -492,13 +544,19 @@ def _with_own_rows(files: list[Cleaned], deid: Deidentifier, left_out: LeftOut) 
     return kept
 
 
-def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftOut) -> bytes | None:
+def _clean_json(
+    name: str,
+    content: bytes,
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable],
+    left_out: LeftOut,
+) -> bytes | None:
     """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
-    (g/L)', 'Cell type', a near miss 'karnofsky': :func:`_kept_key`; 'Case ID' or 'Patient ID'
+    (g/L)', 'Cell type': :func:`_kept_key`; 'Case ID' or 'Patient ID'
     kept as case_id: :func:`_id_name`; only keys in lower case were kept, the others' values
-    imputed unsaid), the others noted in
-    ``left_out`` by key; a volume's sidecar (keys :data:`SIDECAR_KEYS` and none of ``keep``) as
-    :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``) when it gives
+    imputed unsaid), the others noted in ``left_out`` by key, a near miss of a variable refused
+    (:func:`_left_out_keys`); a volume's sidecar (keys :data:`SIDECAR_KEYS` and none of ``keep``)
+    as :func:`sidecar_text` of the weighting it gives, None (noted in ``left_out``) when it gives
     none: the rest names the scanner, the site and the date."""
     try:
         raw = json.loads(content.decode("utf-8-sig"), object_pairs_hook=unique_pairs)
@@ -522,11 +580,11 @@ def _clean_json(name: str, content: bytes, keep: frozenset[str], left_out: LeftO
             left_out.append((name, _NO_WEIGHTING))
             return None
         return sidecar_text(sequence).encode()
-    left_out.extend(  # outcomes are no misspelt variables: left out unsaid
-        (name, f"{_NOT_A_VARIABLE}: {_left_out_key(k, keep)}")
-        for k in raw
-        if k not in read and not key_names(k) & OUTCOME_COLUMNS
-    )
+    given = {  # outcomes are no misspelt variables: left out unsaid
+        k: [v] for k, v in raw.items() if k not in read and not key_names(k) & OUTCOME_COLUMNS
+    }
+    stored = [k for k in read if k not in ids]
+    left_out += _left_out_keys(name, given, stored, keep, variables)
     return json.dumps(kept, indent=1).encode()
 
 
@@ -563,6 +621,7 @@ def _clean_file(
     content: bytes,
     deid: Deidentifier,
     keep: frozenset[str],
+    variables: frozenset[SchemaVariable],
     left_out: LeftOut,
     in_zip: bool = False,
 ) -> tuple[str | None, bytes, str | None] | None:
@@ -594,9 +653,9 @@ def _clean_file(
             return None, blanked, None
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        return None, _clinical_csv(name, content, keep, left_out), None
+        return None, _clinical_csv(name, content, keep, variables, left_out), None
     if suffix == "json":
-        cleaned = _clean_json(name, content, keep, left_out)
+        cleaned = _clean_json(name, content, keep, variables, left_out)
         return None if cleaned is None else (None, cleaned, None)
     claimed = claimed_type(name)
     read = claimed is not None and claimed[0] & READ_KINDS  # refused later if it is not
@@ -614,7 +673,12 @@ def _hide_folders(member: str, deid: Deidentifier, telling: frozenset[str]) -> s
 
 
 def _clean_zip(
-    content: bytes, deid: Deidentifier, keep: frozenset[str], neutral: bool, left_out: LeftOut
+    content: bytes,
+    deid: Deidentifier,
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable],
+    neutral: bool,
+    left_out: LeftOut,
 ) -> tuple[str | None, bytes, bytes]:
     """A zip rebuilt from its de-identified members (checked and unpacked to a private temporary
     folder under the data folder's ``tmp``, removed at once), its own name (the case pseudonym
@@ -632,7 +696,7 @@ def _clean_zip(
             if is_os_clutter(relative.parts):  # a Mac zip's '__MACOSX/._GTV.nrrd': no volume
                 continue
             uploaded = path.read_bytes()
-            cleaned = _clean_file(relative.name, uploaded, deid, keep, left_out, True)
+            cleaned = _clean_file(relative.name, uploaded, deid, keep, variables, left_out, True)
             if cleaned is None:
                 continue
             own, data, pseudonym = cleaned
@@ -680,10 +744,15 @@ def _clean_zip(
 
 
 def _deidentify(
-    files: list[tuple[str, bytes]], keep: frozenset[str], neutral: bool, keep_marked: bool = True
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str],
+    neutral: bool,
+    keep_marked: bool = True,
+    variables: frozenset[SchemaVariable] = frozenset(),
 ) -> tuple[list[tuple[str, str, bytes, bytes]], LeftOut]:
     """``(uploaded name, stored name, de-identified content, token)`` of each file of an upload
-    that is stored (:func:`_token`), and what was left out."""
+    that is stored (:func:`_token`), and what was left out; ``variables`` give the kinds of
+    ``keep``'s (:func:`_kept_variables`)."""
     deid = Deidentifier(keep_marked=keep_marked)
     cleaned: list[Cleaned] = []
     instances: list[tuple[str, str | None, bytes]] = []  # each cleaned file's, as uploaded
@@ -698,7 +767,7 @@ def _deidentify(
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
             try:
-                own, data, token = _clean_zip(content, deid, keep, neutral, left_out)
+                own, data, token = _clean_zip(content, deid, keep, variables, neutral, left_out)
             except ArchiveError as err:  # a damaged zip, a member over a limit: which upload
                 raise ArchiveError(f"{name}: {err}") from err
             if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
@@ -707,7 +776,7 @@ def _deidentify(
             cleaned.append((clean, own, data, token))
             instances.append((clean, None, b""))  # its members' copies are left out of it
             continue
-        result = _clean_file(clean, content, deid, keep, left_out)
+        result = _clean_file(clean, content, deid, keep, variables, left_out)
         if result is not None:
             own, data, _ = result
             cleaned.append((clean, own, data, _token(clean, content, data, deid)))
@@ -715,7 +784,7 @@ def _deidentify(
     copies = _copies(instances, left_out)
     cleaned = [file for i, file in enumerate(cleaned) if i not in copies]
     if keep_marked and deid.mixed_marks():  # one patient's files, some marked: none is trusted
-        return _deidentify(files, keep, neutral, keep_marked=False)
+        return _deidentify(files, keep, neutral, False, variables)
     return _named(_with_own_rows(cleaned, deid, left_out), neutral), left_out
 
 
@@ -789,17 +858,24 @@ def upload_notes(folder: Path) -> list[str]:
 _STORED = OncePerKey()
 
 
-def store_upload(files: list[tuple[str, bytes]], keep: frozenset[str] = CLINICAL_KEEP) -> Path:
+def store_upload(
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str] = CLINICAL_KEEP,
+    variables: frozenset[SchemaVariable] = frozenset(),
+) -> Path:
     """De-identify ``(name, content)`` pairs (clinical files keep the ``keep`` columns), write
     them under neutral names to a content-addressed folder and return the folder. A file whose
     content is not what its name says is refused (:func:`check_file_type`), naming it as
     uploaded, and nothing is kept; so is an upload of nothing a case is read from, or of no one
-    case (:func:`_check_one_case`). What was left out is said in the folder's :data:`NOTES_FILE`
+    case (:func:`_check_one_case`), or of a clinical key nearly naming a variable it gives
+    otherwise under no key (:func:`_left_out_keys`; ``variables``, the offered models' schemas',
+    say which values each could take). What was left out is said in the folder's :data:`NOTES_FILE`
     (:func:`upload_notes`). The same files uploaded again (by another session, or the page rerun
     on a click) are de-identified once: their folder is reused while it exists."""
     if not files:
         raise InputError("No file was uploaded.")
-    return _STORED.get(upload_key(files, keep), _store, files, keep, still_valid=Path.exists)
+    key = upload_key(files, keep, variables)
+    return _STORED.get(key, _store, files, keep, variables, still_valid=Path.exists)
 
 
 def _check_one_case(files: list[tuple[str, bytes]]) -> None:
@@ -826,22 +902,30 @@ def _check_one_case(files: list[tuple[str, bytes]]) -> None:
         raise refusal
 
 
-def upload_key(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple:
+def upload_key(
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable] = frozenset(),
+) -> tuple:
     """What :func:`store_upload`'s work depends on: the files' names and content digests, the
-    kept clinical columns (what the clinical files keep, not the folder's name) and the data
-    folder."""
+    kept clinical columns (what the clinical files keep, not the folder's name) and their
+    variables (which near misses are refused), and the data folder."""
     uploaded = tuple((name, hashlib.sha256(content).digest()) for name, content in files)
-    return uploaded, keep, str(data_subdir("cases"))
+    return uploaded, keep, variables, str(data_subdir("cases"))
 
 
-def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
+def _store(
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable] = frozenset(),
+) -> Path:
     """:func:`store_upload`'s work. The folder is named after the cleaned files' stored names and
     tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical
     files: the same upload stays in its folder (a volume case keeps its name) when a model
     registered meanwhile offers another variable; that variable's column is then added to it
     (:func:`_refresh`), the columns stored before kept (:func:`_lost_columns`)."""
     _check_one_case(files)
-    cleaned, left_out = _deidentify(files, keep, neutral=True)
+    cleaned, left_out = _deidentify(files, keep, neutral=True, variables=variables)
     if not cleaned:
         raise InputError(f"The upload holds nothing a case is read from: {_as_uploaded(left_out)}.")
     cleaned.sort(key=lambda f: f[1:3])
@@ -862,7 +946,7 @@ def _store(files: list[tuple[str, bytes]], keep: frozenset[str]) -> Path:
     if folder.exists():
         lost = _lost_columns(folder, keep)
         if lost:  # kept when stored before, left out now (a model removed meanwhile): kept
-            return _store(files, keep | lost)  # while another model's variable is gained
+            return _store(files, keep | lost, variables)  # while another model's variable is gained
         _refresh(folder, stored, notes)
         return folder
     staging = Path(tempfile.mkdtemp(prefix=folder.name + ".", suffix=".partial", dir=folder.parent))

@@ -40,6 +40,7 @@ from survival_core.workers import WorkerContext, exit_with_parent
 
 if TYPE_CHECKING:
     from survival_core.features.settings import ExtractionSettings
+    from survival_core.io.clinical_schema import SchemaVariable
     from survival_core.io.upload_case import UploadContents
 
 #: Finished or running tasks remembered (most results are small: scores, curves, reports).
@@ -85,16 +86,20 @@ def explain_task(
     return explain_case(_with_values(case, clinical_json), loaded, method=method, top=10)
 
 
-def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[str, UploadContents]:
-    """An upload de-identified and stored by content
-    (:func:`~survival_core.io.uploads.store_upload`) and its files classified
+def store_task(
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable] = frozenset(),
+) -> tuple[str, UploadContents]:
+    """An upload de-identified and stored by content, its clinical files' ``keep`` columns of
+    ``variables`` (:func:`~survival_core.io.uploads.store_upload`) and its files classified
     (:func:`~survival_core.io.upload_case.describe_upload`), in a worker: parsing and rewriting
     every DICOM file holds the interpreter for about half a second a case, which in the server
     would stall the other sessions' page runs."""
     from survival_core.io.upload_case import describe_upload
     from survival_core.io.uploads import store_upload
 
-    folder = store_upload(files, keep)
+    folder = store_upload(files, keep, variables)
     try:
         return str(folder), describe_upload(folder)
     except InputError:  # nothing of a refused upload is kept (a 179 MB CT too large to read)
@@ -102,17 +107,23 @@ def store_task(files: list[tuple[str, bytes]], keep: frozenset[str]) -> tuple[st
         raise
 
 
-def store(pool: CasePool, files: list[tuple[str, bytes]], keep: frozenset[str]) -> Future:
+def store(
+    pool: CasePool,
+    files: list[tuple[str, bytes]],
+    keep: frozenset[str],
+    variables: frozenset[SchemaVariable] = frozenset(),
+) -> Future:
     """:func:`store_task` in ``pool``, once per uploaded content and kept columns
     (:func:`~survival_core.io.uploads.upload_key`) while its folder exists: sessions uploading
     the same files store them once, and again after upload retention deleted them."""
     from survival_core.io.uploads import upload_key
 
     return pool.remember(
-        ("store_task", *upload_key(files, keep)),
+        ("store_task", *upload_key(files, keep, variables)),
         store_task,
         files,
         keep,
+        variables,
         still_valid=lambda stored: Path(stored[0]).exists(),
     )
 
