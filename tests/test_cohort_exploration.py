@@ -523,6 +523,34 @@ def test_a_table_without_schema_is_not_read_through_the_demos_hcc_codes(tmp_path
     assert set(data.families()["clinical"]) == set(X.columns) and not data.families()["radiomics"]
 
 
+def test_a_number_of_few_code_like_values_says_its_cox_hr_is_a_trend_across_codes(tmp_path):
+    """AIDS (real) imported table-only: its race codes 1-5 (raceth) and treatment arms 1-4
+    (txgrp) are drafted as integers, and the Cox table gave them a bare 'per unit' HR, a linear
+    trend over arbitrary codes, while the Kaplan-Meier tab splits them into unordered levels.
+    The row says so and how to test the levels; a Karnofsky score or an age says nothing."""
+    from survival_core.cohort.clinical_join import import_table
+    from tests import clinical_exports
+
+    export = clinical_exports.aids(tmp_path)
+    import_table(tmp_path / "cohort", export.path, time_unit="days", **export.options)
+    data = ex.load_cohort([tmp_path / "cohort"])
+    columns = ["raceth", "txgrp", "karnof", "age"]
+    table = ex.univariate_cox(data.frame, data.y, columns, schema=data.schema)
+    table = table.set_index("variable")
+    assert (
+        data.schema["raceth"].kind == "integer"
+        and ex.rules_for(ex.variable(data.frame["raceth"], data.schema))[0] == "levels"
+    )
+    assert table.loc["raceth", "note"] == (
+        "read as a number: its HR is per unit, a linear trend across 1, 2, 3, 4, 5; if these "
+        "are codes of unordered groups, make raceth a category in schema.yaml (kind: category, "
+        "categories: [1, 2, 3, 4, 5]) to test its levels, as the Kaplan-Meier tab splits them"
+    )
+    assert "a linear trend across 1, 2, 3, 4;" in table.loc["txgrp", "note"]
+    assert table.loc["txgrp", "hr"] == pytest.approx(0.504, abs=1e-3)  # the fit is unchanged
+    assert table.loc[["karnof", "age"], "note"].tolist() == ["", ""]
+
+
 def test_few_valued_numbers_keep_every_value_as_its_own_level():
     """Month codes 201001/201002/301001 were all labelled to 4 digits: two merged into one curve."""
     codes = pd.Series([201001.0, 201002.0, 301001.0, 201001.0, None], name="month")

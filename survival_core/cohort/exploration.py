@@ -56,6 +56,7 @@ from survival_core.io.clinical_schema import (
     CohortSchema,
     SchemaVariable,
     hcc_schema,
+    names_a_scale,
     schema_beside,
 )
 from survival_core.io.tables import FOLLOW_UP_NOTE_START, load_model_table
@@ -75,6 +76,8 @@ MAX_LEVELS = 8
 #: approximation fails there (131 levels of noise gave p = 5e-18 and a c-index of 0.94).
 MAX_NOMINAL_LEVELS = 20
 EVENTS_PER_LEVEL = 10
+#: Largest value of a number's few whole values that may be codes (AIDS' raceth 1-5).
+LARGEST_CODE = 9
 #: Column families for the correlation maps; deep features are the ``deep_*`` columns that
 #: :mod:`survival_core.features.deep` writes (its PREFIX; importing it would load torch).
 FAMILIES = ("clinical", "radiomics", "deep")
@@ -560,7 +563,7 @@ def _cox_row(
             return row, None
         row, risk[used] = _nominal_cox_row(row, var.labels.to_numpy()[used], e, t, level)
         return row, risk
-    row["scale"] = var.scale
+    row["scale"], row["note"] = var.scale, _codes_note(var, x)
     z = two_sided_z(level)
     fit = cox_wald(x[:, None], e, t)  # the cox_pvalue feature filter's fit (Breslow ties)
     beta, se = fit.coef[0] / fit.sd[0], fit.se[0] / fit.sd[0]
@@ -568,7 +571,8 @@ def _cox_row(
     with np.errstate(over="ignore"):  # a separating covariate: infinite bounds
         bounds = np.exp([beta - z * se, beta + z * se])
     if not (fit.converged and np.isfinite(bounds).all()):
-        row.update(p=float(fit.lr_p_value[0]), note=_separation_note(var, used, e))
+        notes = (_separation_note(var, used, e), row["note"])
+        row.update(p=float(fit.lr_p_value[0]), note="; ".join(n for n in notes if n))
         return row, risk
     row.update(hr=np.exp(beta), hr_low=bounds[0], hr_high=bounds[1], p=float(fit.p_value[0]))
     if var.kind == "continuous":
@@ -581,6 +585,26 @@ def _cox_row(
                 hr_per_sd_high=np.exp((beta + z * se) * sd),
             )
     return row, risk
+
+
+def _codes_note(var: Variable, x: np.ndarray) -> str:
+    """What the row of a number whose few whole values may be codes says (``x``: its values;
+    AIDS' raceth 1-5, txgrp's arms 1-4, drafted as integer): its hazard ratio is per unit, a
+    linear trend across them, while the Kaplan-Meier tab splits it into unordered levels, and
+    how to test it by its levels. "" for another number (a Karnofsky score of 70-100, an age)
+    and for a scale its name names (ECOG, grade: ordered, a trend per step)."""
+    distinct = np.unique(x)
+    codes = ((distinct >= 0) & (distinct <= LARGEST_CODE) & (distinct % 1 == 0)).all()
+    few = distinct.size >= 3 and var.labels is not None  # split by its levels there
+    if var.kind != "continuous" or not (few and codes) or names_a_scale(var.name):
+        return ""
+    shown = ", ".join(map(_level, distinct))
+    return (
+        f"read as a number: its HR is per unit, a linear trend across {shown}; if these are "
+        f"codes of unordered groups, make {var.name} a category in {SCHEMA_FILE} (kind: "
+        f"category, categories: [{shown}]) to test its levels, as the Kaplan-Meier tab "
+        "splits them"
+    )
 
 
 def _eventless(labels: np.ndarray, e: np.ndarray) -> str:
