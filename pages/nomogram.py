@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import RadSurvError, ValuesNeeded
+from survival_core.errors import ClinicalValueError, RadSurvError, ValuesNeeded
 from survival_core.features.case_row import (
     case_features,
     model_values,
@@ -18,7 +17,12 @@ from survival_core.features.case_row import (
     reads_images,
     require_values,
 )
-from survival_core.io.clinical_schema import ALBI_SOURCES, derived_values
+from survival_core.io.clinical_schema import (
+    ALBI_SOURCES,
+    NUMBER,
+    SchemaVariable,
+    derived_values,
+)
 from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel, survival_text
 from survival_core.nomogram import (
     Nomogram,
@@ -32,6 +36,7 @@ from survival_core.text import file_name_part, markdown_literal, number_text
 from ui.auth import export_button, permitted, require
 from ui.models import chosen_model, clinical_json, loaded_model
 from ui.state import clinical_values, current_case, refused_notice, scoring_model, show_error
+from ui.widgets import correct_fields, number_field
 
 
 def _model():
@@ -73,9 +78,11 @@ def _case_values(case: Case, loaded: LoadedModel, nomo: Nomogram) -> dict:
         )
 
 
-def _widget(var: NomogramVariable, value, key: str, disabled: bool = False):
+def _widget(var: NomogramVariable, value, key: str, refused: list[str], disabled: bool = False):
     """One input in the variable's raw units; ``value`` None leaves it empty (imputed);
-    ``disabled`` for a value worked out from others."""
+    ``disabled`` for a value worked out from others. A number is typed as text and read as the
+    Case form reads it ('4,2' is 4.2: a number input's browser dropped the comma, scoring 42),
+    one it cannot read named in ``refused`` (:func:`~ui.widgets.number_field`)."""
     if var.kind == "categorical":
         text = None if value is None else str(value)
         index = var.levels.index(text) if text in var.levels else None
@@ -89,20 +96,13 @@ def _widget(var: NomogramVariable, value, key: str, disabled: bool = False):
             format_func=(lambda level: "yes" if level == "True" else "no") if yes_no else str,
             disabled=disabled,
         )
-    bounds = (None, None) if var.clinical is None else (var.clinical.low, var.clinical.high)
-    if var.whole_numbers:
-        cast, step = int, 1
-    else:
-        cast = float
-        step = 10.0 ** math.floor(math.log10(max(var.high - var.low, 1e-9) / 100))
-    low, high = (None if b is None else cast(b) for b in bounds)
-    return st.number_input(
+    cast = int if var.whole_numbers else float
+    return number_field(
+        var.clinical or SchemaVariable(var.name, NUMBER),  # read as the Case form reads it
         var.label,
-        min_value=low,
-        max_value=high,
-        value=None if value is None else cast(value),
-        step=cast(step),
-        key=key,
+        None if value is None else cast(value),
+        key,
+        refused,
         placeholder="missing: imputed",
         help=f"Axis range {var.low:.3g}-{var.high:.3g} ({var.range_source}); "
         f"training default {var.default:.3g}",
@@ -133,23 +133,33 @@ def _inputs(loaded: LoadedModel, nomo: Nomogram) -> dict:
     derived = (
         set(derived_values(loaded.schema, {})) & drawn if set(ALBI_SOURCES) <= drawn else set()
     )
+    refused: list[str] = []
     entered = {
         # the prefill is part of the key: a new case or an edit on the Case page resets the input
         var.name: _widget(
             var,
             None if var.name in coded else source.get(var.name),
             f"{prefix}-{var.name}-{source.get(var.name)!r}",
+            refused,
         )
         for var in nomo.variables
         if var.name not in derived
     }
     # a code's field left empty passes the code on, so the points say why it was missing
     values = {name: coded.get(name) if value is None else value for name, value in entered.items()}
-    return values | _derived(loaded, nomo, derived, {**source, **entered}, prefix)
+    values |= _derived(loaded, nomo, derived, {**source, **entered}, prefix, refused)
+    if refused:  # said under each field; no points of a value guessed, nor of one imputed
+        raise ClinicalValueError(f"Not scored: {correct_fields(refused)}.")
+    return values
 
 
 def _derived(
-    loaded: LoadedModel, nomo: Nomogram, names: set[str], given: dict, prefix: str
+    loaded: LoadedModel,
+    nomo: Nomogram,
+    names: set[str],
+    given: dict,
+    prefix: str,
+    refused: list[str],
 ) -> dict:
     """The variables worked out from others (ALBI score and grade from albumin and bilirubin),
     from the values entered, shown but not editable: an edited albumin left the ALBI at its
@@ -161,7 +171,7 @@ def _derived(
     for var in nomo.variables:
         if var.name in names:  # disabled: edit albumin or bilirubin instead
             key = f"{prefix}-{var.name}-derived-{worked[var.name]!r}"
-            _widget(var, worked[var.name], key, disabled=True)
+            _widget(var, worked[var.name], key, refused, disabled=True)
     return {name: worked[name] for name in names}
 
 

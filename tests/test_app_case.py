@@ -107,7 +107,7 @@ def test_corrections_of_a_case_stay_when_another_is_opened_and_can_be_discarded(
     first, second = (option.split(" ")[0] for option in case_select.options[:2])
     case_select.set_value(first).run()
     as_read = shown(app)["Albumin"]
-    next(n for n in app.number_input if n.key.endswith("-albumin")).set_value(48.0)
+    next(n for n in app.text_input if n.key.endswith("-albumin")).input("48")
     next(b for b in app.button if b.label == "Validate and save").click().run()
     assert shown(app)["Albumin"] == "48.0"
     for case_id, albumin in ((second, None), (first, "48.0")):
@@ -118,3 +118,58 @@ def test_corrections_of_a_case_stay_when_another_is_opened_and_can_be_discarded(
         assert (said and "albumin" in said[0]) if albumin else not said
     next(b for b in app.button if b.label == "Discard corrections").click().run()
     assert shown(app)["Albumin"] == as_read and not any("corrections" in i.value for i in app.info)
+
+
+def test_a_decimal_comma_typed_in_the_form_is_read_as_score_values_reads_it(
+    demo_in_place, tmp_path, capsys
+):
+    """Browser review: '42,8' typed for bilirubin was saved and scored as 428 (risk 2.56 -> 6.95)
+    and '12,5' for AFP as 125: the number input's browser dropped the comma before the server saw
+    it. The fields are text read as `score --values` reads a typed value: 42.8 and 12.5, said
+    under each; an AFP of '1,200' (1.2 or 1200, both plausible) is refused there, not saved."""
+    import json
+
+    from survival_core.cli.main import main
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.training import train_model
+
+    model_dir = default_model_dir()
+    train_model([demo_in_place / "clinical.csv"], "coxph", {"penalizer": 1.0}, model_dir,
+                features="^(albumin|bilirubin|ecog|afp)$")  # fmt: skip
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    case_id = app.subheader[0].value.split(" ·")[0]
+
+    def field(name: str):
+        return next(t for t in app.text_input if t.key.endswith(f"-{name}"))
+
+    def saved() -> dict:
+        field("bilirubin").input("42,8")
+        next(b for b in app.button if b.label == "Validate and save").click().run()
+        assert not app.exception
+        table = app.dataframe[0].value
+        return dict(zip(table["variable"], table["value"], strict=True))
+
+    field("afp").input("1,200")
+    before = saved()
+    assert before["Total bilirubin"] != "42.8"  # nothing saved
+    errors = [e.value for e in app.error]
+    assert errors == [
+        "Alpha-fetoprotein (afp): '1,200' is ambiguous: 1200 with a thousands separator, or a "
+        "decimal comma? Write 1.2 or 1200: the number without a thousands separator and with a "
+        "decimal point.",
+        "Not saved: correct Alpha-fetoprotein [ng/mL], as said under its field.",
+    ]
+    field("afp").input("12,5")
+    after = saved()
+    assert not app.error
+    assert (after["Total bilirubin"], after["Alpha-fetoprotein"]) == ("42.8", "12.5")
+    captions = {c.value for c in app.caption}
+    assert {"Read as 42.8 umol/L", "Read as 12.5 ng/mL"} <= captions
+    given = json.loads((demo_in_place / "cases" / case_id / "clinical.json").read_text())
+    typed = {k: v for k, v in given.items() if not k.startswith("albi_")}  # worked out again
+    values = tmp_path / "typed.json"
+    values.write_text(json.dumps({**typed, "bilirubin": "42,8", "afp": "12,5"}))
+    capsys.readouterr()
+    assert main(["score", "--model", str(model_dir), "--values", str(values), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert next(m.value for m in app.metric if m.label == "Risk score") == f"{expected['risk']:.2f}"

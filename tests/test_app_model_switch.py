@@ -98,8 +98,8 @@ def _pick(app: AppTest, model: Path) -> AppTest:
 
 
 def _save_age(app: AppTest, age: float) -> AppTest:
-    field = next(n for n in app.number_input if n.key.endswith("-age"))
-    field.set_value(age)
+    field = next(n for n in app.text_input if n.key.endswith("-age"))
+    field.input(f"{age:g}")
     return next(b for b in app.button if b.label == "Validate and save").click().run()
 
 

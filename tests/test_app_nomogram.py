@@ -60,18 +60,18 @@ def test_page_draws_the_model_and_follows_an_edit(data_folder):
     app = AppTest.from_file(str(PAGE), default_timeout=120).run()
     assert not app.exception
     assert not app.error
-    labels = [w.label for w in app.number_input]
+    labels = [w.label for w in app.text_input]
     assert {"Age (years)", "Albumin (g/L)", "ECOG performance status"} <= set(labels)
     assert [s.label for s in app.selectbox] == ["Sex"]
-    age = next(w for w in app.number_input if w.label == "Age (years)")
-    assert age.value == table["age"].median()  # the training median (no case loaded)
+    age = next(w for w in app.text_input if w.label == "Age (years)")
+    assert float(age.value) == table["age"].median()  # the training median (no case loaded)
     total, survival = _metric(app, "Total points"), _metric(app, "3-year survival")
     # the metrics in rows of two and three: five in one row were cut to '1...' in a laptop's
     widths = sorted(
         round(c.proto.weight, 3) for c in app.columns if c.metric and c.proto.weight < 0.7
     )
     assert widths == [0.333] * 3 + [0.5] * 2
-    age.set_value(85).run()
+    age.input("85").run()
     assert not app.exception
     assert _metric(app, "Total points") != total
     assert _metric(app, "3-year survival") != survival
@@ -107,8 +107,8 @@ def test_page_prefills_the_current_case_and_flags_missing_values(data_folder):
     app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
     app.run()
     assert not app.exception
-    widgets = {w.label: w.value for w in [*app.number_input, *app.selectbox]}
-    assert widgets["Age (years)"] == 80 and widgets["Sex"] == "F"
+    widgets = {w.label: w.value for w in [*app.text_input, *app.selectbox]}
+    assert widgets["Age (years)"] == "80" and widgets["Sex"] == "F"
     assert widgets["Albumin (g/L)"] is None
     assert any("albumin" in w.value for w in app.warning)
     expected = build_nomogram(load_scoring_model(default_model_dir())).points(
@@ -162,8 +162,8 @@ def test_a_user_who_may_not_score_cases_gets_the_defaults_not_the_cases_score(
     app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
     app.run()
     assert not app.exception
-    age = next(w for w in app.number_input if w.label == "Age (years)")
-    assert age.value == table["age"].median()  # the training default, not the case's 80
+    age = next(w for w in app.text_input if w.label == "Age (years)")
+    assert float(age.value) == table["age"].median()  # the training default, not the case's 80
     assert any("your role may not see a case's score" in c.value for c in app.caption)
 
 
@@ -237,7 +237,7 @@ def test_a_no_value_code_is_imputed_and_a_value_past_its_axis_is_no_extrapolatio
     app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
     app.run()
     assert not app.exception and not app.error
-    widgets = {w.label: w.value for w in app.number_input}
+    widgets = {w.label: w.value for w in app.text_input}
     assert widgets["Age (years)"] is None and widgets["tsize"] is None  # empty: imputed
     score = score_values(clinical, load_scoring_model(default_model_dir()), "P1")
     assert _metric(app, "Linear predictor") == f"{score.risk:.3f}"
@@ -268,20 +268,21 @@ def test_albi_is_worked_out_from_albumin_and_bilirubin_as_on_the_case_page(
                 default_model_dir(), features=features)  # fmt: skip
     app = AppTest.from_file(str(PAGE), default_timeout=120).run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    albumin = next(w for w in app.number_input if w.label.startswith("Albumin"))
-    albumin.set_value(20.0).run()
+    albumin = next(w for w in app.text_input if w.label.startswith("Albumin"))
+    albumin.input("20").run()
     assert not app.exception
-    bilirubin = next(w for w in app.number_input if w.label.startswith("Total bilirubin")).value
-    score = next(w for w in app.number_input if w.label.startswith("ALBI score"))
-    assert score.disabled and score.value == pytest.approx(albi_score(bilirubin, 20.0), abs=1e-4)
-    age = next(w for w in app.number_input if w.label == "Age (years)").value
+    fields = {w.label.split(" (")[0]: w for w in app.text_input}
+    bilirubin, age = float(fields["Total bilirubin"].value), float(fields["Age"].value)
+    score = fields["ALBI score"]
+    assert score.disabled
+    assert float(score.value) == pytest.approx(albi_score(bilirubin, 20.0), abs=1e-4)
     values = {"age": age, "albumin": 20.0, "bilirubin": bilirubin}
     values["albi_score"] = round(albi_score(bilirubin, 20.0), 4)
     nomo = build_nomogram(load_scoring_model(default_model_dir()))
     if "albi_grade" in {v.name for v in nomo.variables}:  # drawn unless its coefficient is 0
-        grade = next(w for w in app.number_input if w.label.startswith("ALBI grade"))
-        assert grade.disabled and grade.value == albi_grade(values["albi_score"])
-        values["albi_grade"] = grade.value
+        grade = fields["ALBI grade"]
+        assert grade.disabled and int(grade.value) == albi_grade(values["albi_score"])
+        values["albi_grade"] = int(grade.value)
     assert float(_metric(app, "Linear predictor")) == pytest.approx(
         nomo.points(values).lp, abs=1e-3
     )
@@ -299,10 +300,10 @@ def test_albi_is_entered_where_the_model_reads_it_without_albumin_and_bilirubin(
                 default_model_dir(), features="^(hbv|afp|albi_score)$")  # fmt: skip
     app = AppTest.from_file(str(PAGE), default_timeout=120).run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    score = next(w for w in app.number_input if w.label.startswith("ALBI score"))
+    score = next(w for w in app.text_input if w.label.startswith("ALBI score"))
     assert not score.disabled
     before = _metric(app, "Linear predictor")
-    score.set_value(-1.0).run()
+    score.input("-1").run()
     assert _metric(app, "Linear predictor") != before
 
 
@@ -381,3 +382,33 @@ def test_the_survival_axes_name_the_endpoint_the_model_was_fitted_on(data_folder
         labels = [row.label for row in nomogram_layout(nomo).rows[-3:]]
         assert labels == [f"{k}-year {survival}" for k in (1, 2, 3)]
         assert nomo.endpoint.events == ("recurrences or progressions" if endpoint else "events")
+
+
+def test_a_decimal_comma_typed_is_read_as_the_case_form_reads_it(data_folder):
+    """Browser review: '4,2' typed into a field showed 42.00 and its points were 42's (a number
+    input's browser drops the comma). Albumin '38,5' is 38.5, said under the field, with 38.5's
+    points; '1,200' (1.2 or 1200 g/L, neither plausible) is refused there, and nothing scored."""
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.nomogram import build_nomogram
+    from survival_core.workflows.demo import default_model_dir
+
+    _train(data_folder, "coxph", {"penalizer": 0.1})
+    app = AppTest.from_file(str(PAGE), default_timeout=120).run()
+    albumin = next(w for w in app.text_input if w.label == "Albumin (g/L)")
+    albumin.input("38,5").run()
+    assert not app.exception and not app.error
+    assert "Read as 38.5 g/L" in [c.value for c in app.caption]
+    fields = {w.label: w.value for w in [*app.text_input, *app.selectbox]}
+    age, ecog = float(fields["Age (years)"]), int(fields["ECOG performance status"])
+    values = {"age": age, "albumin": 38.5, "ecog": ecog, "sex": fields["Sex"]}
+    expected = build_nomogram(load_scoring_model(default_model_dir())).points(values)
+    assert _metric(app, "Linear predictor") == f"{expected.lp:.3f}"
+    assert _metric(app, "Total points") == f"{expected.total:.1f}"
+    albumin.input("1,200").run()
+    assert not app.exception and not app.metric
+    assert [e.value for e in app.error] == [
+        "Albumin (albumin): '1,200' is ambiguous: 1200 with a thousands separator, or a decimal "
+        "comma? Write 1.2 or 1200: the number without a thousands separator and with a decimal "
+        "point.",
+        "Not scored: correct Albumin (g/L), as said under its field.",
+    ]

@@ -171,3 +171,38 @@ def test_real_sarcoma_ct_upload_in_a_browser(server, page, small_cohort, output,
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text(f"Current case: {case_id}").wait_for()
     assert (output / "sarcoma-viewer.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_a_decimal_comma_typed_in_the_clinical_form_is_saved_as_typed(
+    server, page, small_cohort, output, monkeypatch
+):
+    """Browser review: '42,8' typed for bilirubin showed 428 (a number input's browser drops the
+    comma before the server sees it), and 428 umol/L was saved and scored. The field keeps the
+    text, the page says it is read as 42.8, and the Risk page scores 42.8."""
+    import json
+
+    from survival_core.models.scoring import load_scoring_model
+    from survival_core.workflows.demo import default_model_dir
+    from survival_core.workflows.scoring import score_values
+
+    url, data, log = server
+    first = read_manifest(small_cohort)["case_id"].iloc[0]
+    given = json.loads((small_cohort / "cases" / first / "clinical.json").read_text())
+    typed = {k: v for k, v in given.items() if not k.startswith("albi_")} | {"bilirubin": 42.8}
+    monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
+    expected = score_values(typed, load_scoring_model(default_model_dir()), first)
+    with explained_failure(page, output / "failure-comma.png", log):
+        open_app(page, url, first)
+        page.get_by_role("tab", name="Clinical values").click()
+        page.get_by_text("Edit clinical values").click()
+        field = page.get_by_label("Total bilirubin [umol/L]", exact=True)
+        field.fill("")
+        field.press_sequentially("42,8")  # typed key by key, as a user does
+        assert field.input_value() == "42,8"  # not '428'
+        page.locator("button", has_text="Validate and save").click()
+        page.get_by_text("Your corrections saved in this session replace").wait_for()
+        page.get_by_role("tab", name="Clinical values").click()  # the rerun shows the first tab
+        page.get_by_text("Clinical values saved for this session.").wait_for()
+        page.get_by_text("Edit clinical values").click()  # closed by the rerun
+        page.get_by_text("Read as 42.8 umol/L", exact=True).wait_for()
+        assert read_risk(page, first)["risk"] == f"{expected.risk:.2f}"

@@ -211,7 +211,7 @@ def test_own_cohort_import_train_and_score_in_a_browser(
         page.get_by_role("tab", name="Clinical values").click()
         page.get_by_text("Missing: ").first.wait_for()  # the schema's variables, not given yet
         page.get_by_text("Edit clinical values").click()
-        page.get_by_role("spinbutton", name="Age at diagnosis [years]", exact=True).fill("64")
+        page.get_by_role("textbox", name="Age at diagnosis [years]", exact=True).fill("64")
         _select(page, "T Stage", "T2")
         _select(page, "Histology", "Adenocarcinoma")
         _select(page, "gender", "Male")

@@ -369,7 +369,7 @@ def test_an_image_without_structures_is_named_as_such(app):
 
 def _form_values(app: AppTest) -> dict[str, object]:
     """The clinical form's inputs by variable name (keys are clinical-<case>-<name>)."""
-    inputs = [*app.number_input, *app.selectbox]
+    inputs = [*app.text_input, *app.selectbox]
     return {
         w.key.rsplit("-", 1)[1]: w.value for w in inputs if w.key and w.key.startswith("clinical-")
     }

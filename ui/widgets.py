@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,9 +14,15 @@ import SimpleITK as sitk
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import ConfigError
+from survival_core.errors import ClinicalValueError, ConfigError
 from survival_core.io.clinical import SCHEMA
-from survival_core.io.clinical_schema import CohortSchema, validate_clinical
+from survival_core.io.clinical_schema import (
+    CohortSchema,
+    SchemaVariable,
+    hcc_schema,
+    validate_clinical,
+)
+from survival_core.io.delimited import normal_number
 from survival_core.models import IMAGE_MODELS
 from survival_core.models.base import MODEL_FILE
 from survival_core.preprocess.window import (
@@ -401,11 +407,13 @@ _FORM_KINDS = {"number": "float", "integer": "int", "yes/no": "bool", "category"
 
 @dataclass(frozen=True)
 class _FormVariable:
-    """One clinical variable as the form shows it, from the HCC schema or a model's own schema."""
+    """One clinical variable as the form shows it, from the HCC schema or a model's own schema;
+    ``variable``, the schema's, reads its typed number."""
 
     name: str
     kind: str
     label: str
+    variable: SchemaVariable
     unit: str = ""
     categories: tuple[str, ...] = ()
     help: str = ""
@@ -415,8 +423,9 @@ def _form_variables(schema: CohortSchema | None, derived: bool = False) -> list[
     """The chosen model's own schema's variables, else the HCC schema's (whose derived values,
     such as ALBI, are shown with ``derived`` but computed, never asked)."""
     if schema is None:
+        hcc = hcc_schema()
         return [
-            _FormVariable(v.name, v.kind, v.label, v.unit, v.categories, v.help)
+            _FormVariable(v.name, v.kind, v.label, hcc[v.name], v.unit, v.categories, v.help)
             for v in SCHEMA
             if derived or not v.derived
         ]
@@ -425,6 +434,7 @@ def _form_variables(schema: CohortSchema | None, derived: bool = False) -> list[
             v.name,
             _FORM_KINDS[v.kind],
             v.label or v.name,
+            v,
             v.unit,
             v.categories,
             v.help
@@ -451,17 +461,59 @@ def clinical_table(values: dict, variables: Sequence[_FormVariable]) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _input(var: _FormVariable, current, case: str):
+def number_field(
+    variable: SchemaVariable,
+    label: str,
+    current: float | str | None,
+    key: str,
+    refused: list[str],
+    **kwargs,
+) -> int | float | bool | None:
+    """A text field for one number of ``variable``, prefilled with ``current`` (None: empty), read
+    as one patient's typed value is (:func:`_typed_number`: '42,8' is 42.8, blank or NA no value);
+    ``kwargs`` go to the field. A number input's browser dropped the comma ('42,8' was scored as
+    428). The value as read is said under the field where the text writes it otherwise; a text
+    that is no one number ('1,200' where 1.2 and 1200 are both plausible) is refused there, never
+    guessed: its ``label`` is added to ``refused``, and None returned."""
+    # a text (a value another model's schema read) is shown as given, for the reading to refuse
+    shown = current if current is None or isinstance(current, str) else normal_number(current)
+    text = st.text_input(label, value=shown, key=key, **kwargs)
+    try:
+        value = _typed_number(variable, text)
+    except ClinicalValueError as error:
+        st.error(str(error), icon=":material/error:")
+        refused.append(label)
+        return None
+    if value is not None and text.strip() != normal_number(value):
+        st.caption(f"Read as {normal_number(value)} {variable.unit}".rstrip())
+    return value
+
+
+def _typed_number(variable: SchemaVariable, text: str | None) -> int | float | bool | None:
+    """``text`` read as `score --values` reads one patient's value (:meth:`SchemaVariable.read`:
+    its plausible range tells '1,170' of an INR as 1.17); a number outside that range is read
+    still, for the checks that refuse it once, as before (the form's on saving, the score's): a
+    case's value the model refuses was named twice, by the page and under its field."""
+    try:
+        return variable.read(text)
+    except ClinicalValueError:
+        return replace(variable, low=None, high=None).read(text)  # raises for no one number
+
+
+def correct_fields(refused: list[str]) -> str:
+    """What to do about the fields :func:`number_field` refused, by label."""
+    where = "its field" if len(refused) == 1 else "their fields"
+    return f"correct {', '.join(refused)}, as said under {where}"
+
+
+def _input(var: _FormVariable, current, case: str, refused: list[str]):
     """One form input for a clinical variable of the case keyed ``case`` (:func:`case_key`: a
     widget's value outlives the page run under its key, so each case has its own); ``None``
-    means left empty."""
+    means left empty, or a number it cannot read (named in ``refused``: :func:`number_field`)."""
     label = f"{var.label} [{var.unit}]" if var.unit else var.label
     key = f"clinical-{case}-{var.name}"
     if var.kind in ("float", "int"):
-        step = 1 if var.kind == "int" else 0.1
-        value = None if current is None else (int(current) if var.kind == "int" else float(current))
-        kwargs = {"step": step} if var.kind == "int" else {"step": step, "format": "%.2f"}
-        return st.number_input(label, value=value, key=key, help=var.help or None, **kwargs)
+        return number_field(var.variable, label, current, key, refused, help=var.help or None)
     options = ["yes", "no"] if var.kind == "bool" else list(var.categories)
     shown = (
         None
@@ -502,11 +554,14 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     refused = clinical_refusal(case) is not None  # the form to correct it, open
     with st.expander("Edit clinical values", expanded=refused), st.form(f"clinical-form-{key}"):
         columns = st.columns(3)
-        raw = {}
+        raw, unread = {}, []
         for n, var in enumerate(variables):
             with columns[n % 3]:
-                raw[var.name] = _input(var, values.get(var.name), key)
-        if st.form_submit_button("Validate and save"):
+                raw[var.name] = _input(var, values.get(var.name), key, unread)
+        submitted = st.form_submit_button("Validate and save")
+        if submitted and unread:  # said under each field: nothing saved with a value guessed
+            st.error(f"Not saved: {correct_fields(unread)}.", icon=":material/error:")
+        elif submitted:
             try:
                 checked = (
                     validate_clinical(raw) if schema is None else schema.validate(raw)

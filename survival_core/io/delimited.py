@@ -70,9 +70,10 @@ def _shape(decimal: str) -> str:
 _SHAPES = {POINT: _shape(POINT), COMMA: _shape(COMMA)}
 
 
-def _normal(value: float) -> str:
+def normal_number(value: float) -> str:
     """``value`` written with a decimal point and no thousands separator, never as a number
-    both marks read: '1170', '1.17', and 1.234 as '1.2340' ('1.234' may be 1234)."""
+    both marks read: '1170', '1.17', and 1.234 as '1.2340' ('1.234' may be 1234). Read back as
+    it was, by a file's reader and by one typed value's alike (a form's field prefilled)."""
     text = repr(float(value)).removesuffix(".0")
     return f"{text}0" if POINT in text and re.fullmatch(_SHAPES[COMMA], text) else text
 
@@ -590,14 +591,14 @@ class NumberMarks:
 
     def normal(self, cells: pd.DataFrame) -> pd.DataFrame:
         """``cells`` (text) with each number these marks read written in one normal form
-        (:func:`_normal`: '1.234,5' as '1234.5', '1.170' read as 1170 as '1170', '1,234' read as
-        1.234 as '1.2340'), the ambiguous ones they leave undecided and the other cells as
-        written: read with :meth:`deciding_nothing`, rows or columns cut from the file read as
+        (:func:`normal_number`: '1.234,5' as '1234.5', '1.170' read as 1170 as '1170', '1,234'
+        read as 1.234 as '1.2340'), the ambiguous ones they leave undecided and the other cells
+        as written: read with :meth:`deciding_nothing`, rows or columns cut from the file read as
         the whole file does, whatever marks the cut shows."""
         read = self._read(cells)
         text = pd.Series(cells.to_numpy(object).ravel(order="F"), dtype=object)
         number = read.values.notna().to_numpy()
-        text[number] = [_normal(value) for value in read.values[number]]
+        text[number] = [normal_number(value) for value in read.values[number]]
         written = text.to_numpy().reshape(cells.shape, order="F")
         return pd.DataFrame(written, index=cells.index, columns=cells.columns)
 
@@ -664,8 +665,8 @@ class NumberMarks:
             shown = re.sub(_SPACES, " ", counts["spaced_example"])  # '1\xa0814,0' as '1 814,0'
             said.append(
                 (
-                    f"{shown!r} read as {_normal(counts['spaced_value'])}, its spaces grouping "
-                    "thousands",
+                    f"{shown!r} read as {normal_number(counts['spaced_value'])}, its spaces "
+                    "grouping thousands",
                     int(counts["spaced"]),
                 )
             )
