@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pandas as pd
 import streamlit as st
 
 from survival_core.case import Case
@@ -27,9 +28,11 @@ from survival_core.models.scoring import BEYOND_FOLLOW_UP, LoadedModel, survival
 from survival_core.nomogram import (
     Nomogram,
     NomogramVariable,
+    PatientPoints,
     build_nomogram,
     nomogram_layout,
     plotly_figure,
+    points_rows,
     static_image,
 )
 from survival_core.text import file_name_part, markdown_literal, number_text
@@ -175,6 +178,19 @@ def _derived(
     return {name: worked[name] for name in names}
 
 
+def _points_table(nomo: Nomogram, patient: PatientPoints) -> None:
+    """The drawing's marks as a table (:func:`points_rows`), under it: a screen reader reads no
+    plotly figure, and the points per variable were nowhere else in text."""
+    table = pd.DataFrame(points_rows(nomo, patient))
+    st.caption("The nomogram as text: the patient's value and points on each axis.")
+    st.table(
+        table.style.format({"points": "{:.1f}"}, na_rep=""),  # as the drawing's markers say it
+        hide_index=True,
+        alt="The patient on the nomogram: each variable's value and points, the total points and "
+        "the linear predictor",
+    )
+
+
 st.title("Nomogram")
 require("view")
 try:
@@ -241,6 +257,7 @@ with figure_column:
         )
     layout = nomogram_layout(nomo, patient)
     st.plotly_chart(plotly_figure(layout), width="stretch")
+    _points_table(nomo, patient)
     if permitted("export_report"):  # downloads are exports: none drawn (nor their columns)
         downloads = st.columns(2)
         for column, fmt, mime in (

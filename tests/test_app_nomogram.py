@@ -412,3 +412,30 @@ def test_a_decimal_comma_typed_is_read_as_the_case_form_reads_it(data_folder):
         "point.",
         "Not scored: correct Albumin (g/L), as said under its field.",
     ]
+
+
+def test_the_drawing_is_given_as_a_table_whose_points_sum_to_the_total(data_folder):
+    """Accessibility review: the plotly nomogram had no text alternative, its per-variable points
+    nowhere in text. A table under it lists each variable's value and points, the total points
+    (their sum, as the metric shows it) and the linear predictor; an imputed value says so."""
+    import dataclasses
+
+    from tests.case_builders import make_case
+
+    _train(data_folder, "coxph", {"penalizer": 0.1})
+    clinical = {"age": 80.0, "sex": "F", "ecog": 1, "albumin": None}
+    app = AppTest.from_file(str(PAGE), default_timeout=120)
+    app.session_state["current_case"] = dataclasses.replace(make_case(), clinical=clinical)
+    app.run()
+    assert not app.exception and not app.error
+    (table,) = [t.value for t in app.table]
+    rows = table.set_index("variable")
+    drawn = rows.drop(index=["Total points", "Linear predictor"])
+    assert set(drawn.index) == {"Age (years)", "Albumin (g/L)", "ECOG performance status", "Sex"}
+    assert drawn.loc["Age (years)", "value"] == "80 years"
+    assert drawn.loc["Albumin (g/L)", "value"].endswith(" g/L (imputed)")
+    assert drawn.loc["Sex", "value"] == "F"
+    total = rows.loc["Total points", "points"]
+    assert drawn["points"].sum() == pytest.approx(total, abs=1e-9)
+    assert _metric(app, "Total points") == f"{total:.1f}"
+    assert rows.loc["Linear predictor", "value"] == _metric(app, "Linear predictor")

@@ -10,7 +10,7 @@ from survival_core.nomogram.cox import (
     build_nomogram,
 )
 from survival_core.nomogram.figure import plotly_figure, static_image
-from survival_core.nomogram.layout import NomogramLayout, nice_ticks, nomogram_layout
+from survival_core.nomogram.layout import NomogramLayout, nice_ticks, nomogram_layout, points_rows
 
 __all__ = [
     "LINEAR_COX",
@@ -22,5 +22,6 @@ __all__ = [
     "nice_ticks",
     "nomogram_layout",
     "plotly_figure",
+    "points_rows",
     "static_image",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -157,6 +158,30 @@ def _value_text(variable: NomogramVariable, value) -> str:
     return f"{number_text(float(value))} {variable.unit}".strip()
 
 
+def _marked_value(variable: NomogramVariable, patient: PatientPoints) -> str:
+    """The patient's value as its axis marks it: '38.5 g/L', 'yes', '62 years (imputed)'."""
+    note = patient.missing_note(variable.name)
+    imputed = f" (imputed{'; ' + note if note else ''})" if variable.name in patient.imputed else ""
+    return f"{_value_text(variable, patient.values[variable.name])}{imputed}"
+
+
+def points_rows(nomo: Nomogram, patient: PatientPoints) -> list[dict[str, Any]]:
+    """The drawing's marks of ``patient`` as text, for a reader who cannot see it: per variable
+    its label, value as marked and points; then the total points (their sum) and the linear
+    predictor, as the markers of their axes say them."""
+    rows: list[dict[str, Any]] = [
+        {
+            "variable": var.label,
+            "value": _marked_value(var, patient),
+            "points": patient.points[var.name],
+        }
+        for var in nomo.variables
+    ]
+    rows.append({"variable": "Total points", "value": "", "points": patient.total})
+    rows.append({"variable": "Linear predictor", "value": f"{patient.lp:.3f}", "points": None})
+    return rows
+
+
 def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints | None) -> AxisRow:
     if var.kind == "categorical":
         pairs = [
@@ -181,10 +206,7 @@ def _variable_row(nomo: Nomogram, var: NomogramVariable, patient: PatientPoints 
     marker, text = None, ""
     if patient is not None:
         marker = patient.points[var.name]
-        value = patient.values[var.name]
-        note = patient.missing_note(var.name)
-        flag = f" (imputed{'; ' + note if note else ''})" if var.name in patient.imputed else ""
-        text = f"{var.label}: {_value_text(var, value)}{flag} = {marker:.1f} points"
+        text = f"{var.label}: {_marked_value(var, patient)} = {marker:.1f} points"
     ticks = _ticks(pairs, numeric=var.kind == "numeric")
     return AxisRow(var.label, min(xs), max(xs), ticks, marker, text)
 
