@@ -1065,3 +1065,76 @@ def test_a_case_whose_image_folder_is_a_symbolic_link_loads_and_hashes_its_files
     first = sorted((store / "image").iterdir())[0]
     first.write_bytes(first.read_bytes()[:-2] + b"\0\0")  # a pixel changed in the store
     assert content_hash(case) != before
+
+
+#: The example a refusal finding no GTV gives where every structure is one it set aside.
+NO_GTV_EXAMPLE = """in a roles.json beside its files: {"gtv": ["<the tumour's structure>"]})."""
+HELPER = "a margin, motion envelope (ITV, IGTV) or planning helper"
+
+
+def test_a_refusal_never_offers_a_ptv_or_copy_it_set_aside_as_the_gtv(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real STS_001 RTSTRUCT, its GTV renamed 'PTV' beside a scratch copy 'z_GTV': the
+    refusal set both aside, then ended with a roles.json example naming one of them, which
+    loads a margin or a copy as the tumour. The example is a placeholder; the PTV named as the
+    GTV is loaded as chosen (365 mL), with a warning that it reads as a margin."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    folder = tmp_path / "case"
+    shutil.copytree(source / "image", folder)
+    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    rs.StructureSetROISequence[0].ROIName = "PTV"
+    with_roi_copy(rs, "z_GTV", 99)
+    rs.save_as(folder / "RS.dcm")
+    with pytest.raises(RTStructError) as refused:
+        load_case(folder)
+    message = str(refused.value)
+    assert (
+        f"Set aside: 'PTV' ({HELPER}); 'z_GTV' (a superseded version, copy or scratch structure)."
+    ) in message
+    assert NO_GTV_EXAMPLE in message, message
+    case = load_case(folder, roles={"gtv": ["PTV"]})
+    assert _gtv_ml(case) == pytest.approx(365.3, abs=0.5)
+    assert (
+        f"'PTV', given as the GTV, reads as {HELPER}, not a tumour: its features describe that "
+        "structure, not the tumour. Name the tumour's own contour as the GTV if the case has one."
+    ) in case.warnings
+
+
+def test_a_lung_ct_of_ctv_and_ptv_masks_is_refused_without_offering_the_ptv(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real IBSI lung CT with its GTV-1 grown into 'CTV.nii.gz' and 'PTV.nii.gz' masks and no
+    GTV: the refusal set both aside as margins and ended '{"gtv": ["PTV.nii.gz"]}'; following it
+    loaded the PTV as the tumour with no word of it. A roles.json naming the PTV still loads it,
+    warned; one naming a GTV mask warns of nothing."""
+    phantom = shared_data / "ibsi1" / "ct_radiomics_phantom" / "nifti"
+    if not phantom.is_dir():
+        pytest.skip("the IBSI CT phantom is not in ../shared/data")
+    folder = tmp_path / "lung"
+    folder.mkdir()
+    shutil.copy(phantom / "image" / "phantom.nii.gz", folder / "CT.nii.gz")
+    gtv = sitk.ReadImage(str(phantom / "mask" / "mask.nii.gz"))
+    ptv = sitk.BinaryDilate(gtv, [4, 4, 1])
+    sitk.WriteImage(sitk.BinaryDilate(gtv, [2, 2, 1]), str(folder / "CTV.nii.gz"))
+    sitk.WriteImage(ptv, str(folder / "PTV.nii.gz"))
+    with pytest.raises(RTStructError) as refused:
+        load_case(folder)
+    message = str(refused.value)
+    assert f"Set aside: 'CTV.nii.gz' ({HELPER}); 'PTV.nii.gz' ({HELPER})." in message
+    assert NO_GTV_EXAMPLE in message, message
+    (folder / "roles.json").write_text(json.dumps({"gtv": ["PTV.nii.gz"]}))
+    case = load_case(folder)
+    assert case.mask_array("gtv").sum() == sitk.GetArrayViewFromImage(ptv).sum()
+    assert [w for w in case.warnings if "given as the GTV" in w] == [
+        f"'PTV.nii.gz', given as the GTV, reads as {HELPER}, not a tumour: its features describe "
+        "that structure, not the tumour. Name the tumour's own contour as the GTV if the case "
+        "has one."
+    ]
+    sitk.WriteImage(gtv, str(folder / "GTV-1.nii.gz"))
+    (folder / "roles.json").write_text(json.dumps({"gtv": ["GTV-1.nii.gz"]}))
+    assert not [w for w in load_case(folder).warnings if "given as the GTV" in w]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -342,3 +344,17 @@ def test_the_advice_names_a_datastores_saved_label_not_its_original() -> None:
 
     assert '["label.nii.gz"]' in say_which(["label.nii.gz", "label_original.nii.gz"])
     assert '["label.nii.gz:2"]' in say_which(["label.nii.gz:1", "label.nii.gz:2"])
+
+
+@pytest.mark.parametrize(
+    ("names", "example"),
+    [(["Lung_L", "PRV_Cord", "Ring_5mm", "z_Tumor", "Lungs-GTV", "liver_non_tumor"],
+      "<the tumour's structure>"),
+     (["label.nii.gz:2", "PTV_70", "CTV"], "label.nii.gz:2")],
+)  # fmt: skip
+def test_the_advice_never_names_a_structure_set_aside(names: list[str], example: str) -> None:
+    """A PTV, ring, PRV, scratch copy or subtraction was offered as the GTV's example (a PTV
+    is counted among no organ's names): copying it loaded a margin as the tumour."""
+    from survival_core.io.structures import say_which
+
+    assert f"{json.dumps({'gtv': [example]})})." in say_which(names)

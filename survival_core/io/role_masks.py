@@ -23,6 +23,7 @@ from survival_core.io.structures import (
     SITE_ORGANS,
     WHERE_TO_SAY,
     alternative_gtvs,
+    chosen_gtv_caution,
     not_united,
     role_candidates,
     say_which,
@@ -210,7 +211,8 @@ def assign_roles(
 ) -> RoleAssignment:
     """Role masks from ``structures`` (name -> mask on the image grid).
 
-    ``explicit`` (role -> names) is taken as given (no names: the case has none); the other roles
+    ``explicit`` (role -> names) is taken as given (no names: the case has none; a GTV the
+    rules never take for one, a 'PTV', with a warning); the other roles
     are matched by name. An organ
     found by name but not surrounding the GTV is left out with a warning; organs of several sites
     that all surround it are ambiguous. A ``require``d role left empty raises :class:`RTStructError`.
@@ -234,6 +236,7 @@ def assign_roles(
                 f"The label map holds no {', '.join(map(repr, unheld))}, listed for the {role}: "
                 f"it is {', '.join(map(repr, chosen[role]))}."
             )
+    warnings += filter(None, map(chosen_gtv_caution, chosen.get("gtv", [])))
     taken = {n for listed in chosen.values() for n in listed}
     free = [n for n in names if n not in taken]
     by_key = {structure_key(n): n for n in free}

@@ -538,6 +538,13 @@ def why_not_the_gtv(name: str) -> str | None:
     found = set(words(name))
     if not found & (GTV_WORDS | {"igtv", "itv", "ctv", "ptv"}) or match_role(name) == "gtv":
         return None
+    return _why_never_a_role(name)
+
+
+def _why_never_a_role(name: str) -> str | None:
+    """Why the rules never give ``name`` a role, whatever its other words ('PTV', 'Ring_5mm':
+    a margin or helper; 'z_GTV': a scratch copy; 'Lung-GTV': a subtraction), else None."""
+    found = set(words(name))
     if found & _SCRATCH_WORDS:
         return "a superseded version, copy or scratch structure"
     if found & _HELPER_WORDS:
@@ -675,11 +682,25 @@ _NAMED_ORGANS = _OAR_WORDS | _ORGAN_WORDS
 
 
 def _may_be_the_gtv(name: str) -> bool:
-    """Whether ``name`` reads as the GTV, or as nothing and names no organ."""
+    """Whether ``name`` reads as the GTV, or as nothing, naming no organ and none of what a
+    refusal sets aside (:func:`_why_never_a_role`: a PTV, a scratch copy, a subtraction)."""
     found = match_structure(name)
     if found is not None:
         return found.role == "gtv"
-    return not set(words(name)) & _NAMED_ORGANS
+    return not set(words(name)) & _NAMED_ORGANS and _why_never_a_role(name) is None
+
+
+def chosen_gtv_caution(name: str) -> str | None:
+    """A warning for a structure a user names as the GTV (roles.json, a ROI map, the Case page)
+    that the rules never take for one ('PTV': a margin), else None: the choice is kept, but the
+    features then describe that structure, not the tumour (a PTV: the GTV grown by margins)."""
+    why = _why_never_a_role(structure_key(name))
+    if why is None:
+        return None
+    return (
+        f"{name!r}, given as the GTV, reads as {why}, not a tumour: its features describe that "
+        "structure, not the tumour. Name the tumour's own contour as the GTV if the case has one."
+    )
 
 
 def say_which(names: Sequence[str]) -> str:
@@ -688,10 +709,11 @@ def say_which(names: Sequence[str]) -> str:
     of them as written, the last not named for an organ ('label.nii.gz:2' of a label map's
     labels: a file name alone, 'label.nii.gz', names no label and was refused), and not a
     MONAI Label datastore's 'label_original' (the model's output before the user's edit) beside
-    its saved 'label', nor an organ at risk ('Heart' was offered as the GTV's example)."""
+    its saved 'label', nor an organ at risk ('Heart' was offered as the GTV's example), nor one
+    the refusal sets aside ('PTV.nii.gz' was, loading the PTV as the tumour); else a placeholder."""
     plain = [n for n in names if _may_be_the_gtv(n)]
     edited = [n for n in plain if "original" not in words(n)]
-    example = (edited or plain or ["<its name>"])[-1]
+    example = (edited or plain or ["<the tumour's structure>"])[-1]
     return f"Say which structure is which ({WHERE_TO_SAY}: {json.dumps({'gtv': [example]})})."
 
 
