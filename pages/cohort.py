@@ -13,12 +13,14 @@ import streamlit as st
 from survival_core.cohort import exploration as ex
 from survival_core.cohort.imported import feature_tables, imported_cohorts
 from survival_core.errors import InputError
+from survival_core.io.clinical_schema import NUMBER, SchemaVariable
 from survival_core.io.tables import TIME_UNITS
 from survival_core.paths import demo_cohort_dir
 from survival_core.workflows.demo import demo_features_path
 from ui.auth import permitted, require
 from ui.cohort_import import cohort_reports, import_form, import_jobs
 from ui.state import show_error
+from ui.widgets import number_field
 
 FAMILY_LABELS = {"clinical": "Clinical", "radiomics": "Radiomics", "deep": "Deep"}
 #: p and q as numbers (a column sorts by value), 2 significant digits ('0.031', '7.1e-60').
@@ -124,12 +126,17 @@ def km_tab(data: ex.CohortData) -> None:
     )
     threshold = None
     if rule == "threshold":
-        threshold = right.number_input(
-            f"Threshold ({var.unit})" if var.unit else "Threshold",
-            value=float(var.values.median()),
-            format="%.4g",
-            key=widget_key(data, f"km-threshold-{column}"),
-        )
+        refused: list[str] = []
+        with right:
+            threshold = number_field(  # a number input's browser dropped a comma: 42,8 was 428
+                SchemaVariable(column, NUMBER, label="Threshold", unit=var.unit),
+                f"Threshold ({var.unit})" if var.unit else "Threshold",
+                float(var.values.median()),
+                widget_key(data, f"km-threshold-{column}"),
+                refused,
+            )
+        if refused:  # said under the field: no groups split at a number guessed
+            return
     result = ex.km_by(data.frame, data.y, column, rule, threshold, schema=data.schema)
     st.plotly_chart(result.figure, key="km-chart")
     for note in result.split.notes:

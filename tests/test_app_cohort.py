@@ -205,16 +205,52 @@ def test_a_km_threshold_is_not_carried_to_another_cohort(tmp_path):
     app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
     app.selectbox(key="km-variable").set_value("age").run()
     _widget(app.selectbox, "km-rule-age").set_value("threshold").run()
-    _widget(app.number_input, "km-threshold-age").set_value(25.0).run()
+    _widget(app.text_input, "km-threshold-age").input("25").run()
     assert "at 25" in _km_figure(app)["layout"]["title"]["text"]
     app.text_input(key="cohort-path").input(str(tmp_path / "whas500.csv")).run()
     app.selectbox(key="km-variable").set_value("age").run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     _widget(app.selectbox, "km-rule-age").set_value("threshold").run()
     ages = load_whas500()[0]["age"]
-    assert _widget(app.number_input, "km-threshold-age").value == ages.median()
+    assert float(_widget(app.text_input, "km-threshold-age").value) == ages.median()
     assert not app.error, [e.value for e in app.error]
     assert f"at {ages.median():.4g}" in _km_figure(app)["layout"]["title"]["text"]
+
+
+def test_a_km_threshold_typed_with_a_decimal_comma_splits_there(tmp_path):
+    """Browser review: a number input's browser drops a comma, so a threshold typed '42,8' split
+    GBSG2's ages at 428, every patient in one group (or, where the values reach it, silently
+    other groups and another log-rank p). The field is text read as a typed clinical value: the
+    split is at 42.8, the groups and p those of the same split made directly; '1,250' (1.25 or
+    1250?) is refused under the field and draws nothing."""
+    from sksurv.datasets import load_gbsg2
+
+    from survival_core.cohort import exploration as ex
+
+    X, y = load_gbsg2()
+    table = X.assign(case_id=[f"G{i}" for i in range(len(X))], time=y["time"])
+    table.assign(event=y["cens"].astype(int)).to_csv(tmp_path / "gbsg2.csv", index=False)
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(tmp_path / "gbsg2.csv")).run()
+    app.selectbox(key="km-variable").set_value("age").run()
+    _widget(app.selectbox, "km-rule-age").set_value("threshold").run()
+    _widget(app.text_input, "km-threshold-age").input("42,8").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    data = ex.load_cohort([tmp_path / "gbsg2.csv"])
+    expected = ex.km_by(data.frame, data.y, "age", "threshold", 42.8, schema=data.schema)
+    assert expected.split.counts == {"≤ 42.8 years": 94, "> 42.8 years": 592}
+    figure = _km_figure(app)
+    assert figure == json.loads(expected.figure.to_json())  # its groups, curves and p
+    assert "split at 42.8 years" in figure["layout"]["title"]["text"]
+    assert "Read as 42.8 years" in [c.value for c in app.caption]
+    _widget(app.text_input, "km-threshold-age").input("1,250").run()
+    assert [e.value for e in app.error] == [
+        "Threshold (age): '1,250' is ambiguous: 1250 with a thousands separator, or a decimal "
+        "comma? Write 1.25 or 1250: the number without a thousands separator and with a "
+        "decimal point."
+    ]
+    assert not [c for c in app.get("plotly_chart") if c.proto.id and "km-chart" in c.proto.id]
 
 
 def test_a_table_by_path_in_months_is_warned_of_and_read_in_its_time_unit(tmp_path):
