@@ -587,16 +587,52 @@ def test_a_template_at_the_configs_bounds_fills_the_form(fresh_data, tmp_path, m
     for name, days in (("nested", 30000), ("split", 0.5)):
         app.selectbox[0].set_value(name).run()
         assert not app.exception and not app.error, name
-        assert app.number_input(key=f"train-{name}-hz").value == days
+        assert float(app.text_input(key=f"train-{name}-hz").value) == days
         shown = loads_config(yaml.safe_dump(shown_config(app, f"train-{name}")))
         assert shown.to_dict() == load_config(tmp_path / f"{name}.yaml").to_dict(), name
-    assert app.number_input(key="train-split-test_fraction").value == 0.01
+    assert app.text_input(key="train-split-test_fraction").value == "0.01"
     app.selectbox[0].set_value("zero").run()
     assert not app.exception
     assert [e.value.replace("\\", "") for e in app.error] == [  # as Markdown shows it
         "bootstrap: expected a whole number >= 1, got 0 (in zero.yaml)"
     ]
     assert start_button(app).disabled
+
+
+def test_decimal_commas_typed_in_the_form_are_read_and_its_bounds_said_under_the_field(
+    fresh_data,
+):
+    """Browser review: a number input's browser drops a comma, so a test fraction typed '0,3'
+    lost it and a risk-group horizon '365,25' was 36525 days. Both are text read as a typed
+    clinical value (0.3, 365.25 days, said under the field); a value the config refuses is said
+    under its field, kept there while another protocol is looked at, and the run cannot start."""
+    from ui.training import BLANK
+
+    key = f"train-{BLANK}"
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()
+    app.selectbox(key=f"{key}-protocol").set_value("fixed_split").run()
+    app.text_input(key=f"{key}-test_fraction").input("0,3").run()
+    app.text_input(key=f"{key}-hz").input("365,25").run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert {"Read as 0.3", "Read as 365.25 days"} <= {c.value for c in app.caption}
+    shown = shown_config(app, key)
+    assert shown["protocol"] == {"name": "fixed_split", "test_fraction": 0.3}
+    assert shown["risk_groups"]["horizon"] == 365.25
+    assert not start_button(app).disabled
+    app.text_input(key=f"{key}-test_fraction").input("1").run()
+    app.text_input(key=f"{key}-hz").input("").run()
+    assert [e.value for e in app.error] == [
+        "Test fraction (protocol.test_fraction) must lie strictly between 0 and 1 (the share of "
+        "the patients held out for the test, such as 0.2); got 1.",
+        "Horizon (risk_groups.horizon) must be above 0 days (the follow-up time at which the "
+        "Youden cut is learned, such as 730); got nothing.",
+        "The run cannot start: correct Test fraction, Horizon (days), as said under their fields.",
+    ]
+    assert start_button(app).disabled
+    for protocol in ("nested_cv", "fixed_split"):
+        app.selectbox(key=f"{key}-protocol").set_value(protocol).run()
+    assert app.text_input(key=f"{key}-test_fraction").value == "1"
 
 
 def _brier_scores(folder: str, whole_days: bool = True) -> None:

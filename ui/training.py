@@ -8,6 +8,7 @@ import inspect
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError, RadSurvError
 from survival_core.features.presets import PRESETS
+from survival_core.io.clinical_schema import NUMBER, SchemaVariable
 from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.run_sources import changed_sources
@@ -42,13 +44,14 @@ from survival_core.runs.config import (
 from survival_core.runs.jobs import Job
 from survival_core.runs.search import read_search, search_text, trial_table
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
-from survival_core.text import markdown_literal
+from survival_core.text import markdown_literal, number_text
 from survival_core.workflows.crossval import ibs_label
 from ui.auth import export_button
 from ui.auth import record as record_action
 from ui.jobs import jobs_panel, when
 from ui.models import follow_active
 from ui.state import show_error, without_server_paths
+from ui.widgets import correct_fields, number_field
 
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "assets" / "configs"
 #: Most left-out cases, and notes, a run's view lists (the files hold them all).
@@ -138,12 +141,13 @@ def _parse_params(text: str) -> dict[str, Any]:
 
 def _kept(widget: Callable[..., Any], label: str, default: Any, key: str, **options: Any) -> Any:
     """``widget`` (``st.text_area``, a column's ``number_input``...) showing what this session
-    last gave it, else ``default``: Streamlit forgets the state of a widget it does not draw
-    (another model's parameters, another protocol's folds), so a value typed there was back to
-    the template's after a look at another choice. Kept under ``key`` + ``-kept``."""
+    last gave it (its state under ``key``), else ``default``: Streamlit forgets the state of a
+    widget it does not draw (another model's parameters, another protocol's folds), so a value
+    typed there was back to the template's after a look at another choice. Kept under ``key`` +
+    ``-kept``."""
     kept = f"{key}-kept"
     value = widget(label, value=st.session_state.get(kept, default), key=key, **options)
-    st.session_state[kept] = value
+    st.session_state[kept] = st.session_state[key]  # as shown: a number field's text, refused too
     return value
 
 
@@ -170,7 +174,9 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
     they show and nothing else of ``raw``: a study template's deep or DSFR features, required
     columns and description, which had no widget, were run unseen (a Cox run on clinical
     variables alone held the template's 64 deep features). Raises ConfigError when the model
-    parameters are not YAML or the horizons not days."""
+    parameters are not YAML, the horizons not days, or a number field is refused (said under
+    it: :func:`_number_setting`)."""
+    refused: list[str] = []
     left, right = st.columns(2)
     with left:
         name = st.text_input("Run name", raw.get("name", ""), key=f"{key}-name")
@@ -195,9 +201,11 @@ def config_form(raw: dict[str, Any], key: str) -> dict[str, Any]:
             index=protocols.index(protocol.get("name", "nested_cv")),
             key=f"{key}-protocol",
         )
-        protocol = _protocol_inputs(protocol, key)
-        evaluation = _evaluation_inputs(raw, key)
+        protocol = _protocol_inputs(protocol, key, refused)
+        evaluation = _evaluation_inputs(raw, key, refused)
         engine = _engine_inputs(raw.get("engine") or {}, key)
+    if refused:  # no run of a number guessed, nor of one the config would refuse
+        raise ConfigError(f"The run cannot start: {correct_fields(refused)}.")
     return {
         "name": name,
         **({"description": description} if description.strip() else {}),
@@ -324,16 +332,20 @@ def _search_label(search: Any) -> str:
     return f"{label}: {trials} trials over {', '.join(map(str, search['space']))}"
 
 
-def _evaluation_inputs(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """Risk groups, td-AUC horizons, bootstrap resamples, seed and device."""
+def _evaluation_inputs(raw: Mapping[str, Any], key: str, refused: list[str]) -> dict[str, Any]:
+    """Risk groups, td-AUC horizons, bootstrap resamples, seed and device; a horizon refused is
+    named in ``refused`` (:func:`_number_setting`)."""
     risk = raw.get("risk_groups") or {}
     cut_col, horizon_col = st.columns(2)
     cut = cut_col.selectbox(
         "Risk-group cut", CUTS, index=CUTS.index(risk.get("cut", "median")), key=f"{key}-cut"
     )
-    horizon = horizon_col.number_input(  # any days > 0, as the config; 0 it refuses by key
-        "Horizon (days)", min_value=0.0, value=float(risk.get("horizon") or 730), key=f"{key}-hz"
-    )
+    with horizon_col:  # any days > 0, as the config
+        horizon = _number_setting(
+            "Horizon", float(risk.get("horizon") or 730), f"{key}-hz",
+            refused=refused, name="risk_groups.horizon", low=0, unit="days",
+            meaning="the follow-up time at which the Youden cut is learned, such as 730",
+        )  # fmt: skip
     days_col, bootstrap_col = st.columns(2)
     horizons = days_col.text_input(
         "td-AUC horizons (days, comma-separated)",
@@ -403,9 +415,10 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {**out, **({"address": address.strip()} if address.strip() else {})}
 
 
-def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
+def _protocol_inputs(protocol: dict[str, Any], key: str, refused: list[str]) -> dict[str, Any]:
     """The inputs of the chosen protocol's own keys (the others are dropped), bounded as the
-    config bounds them (a template's 200 folds or test fraction of 0.01 raised in the widget)."""
+    config bounds them (a template's 200 folds or test fraction of 0.01 raised in the widget);
+    a test fraction refused is named in ``refused`` (:func:`_number_setting`)."""
     name = protocol["name"]
     out: dict[str, Any] = {"name": name}
     columns = st.columns(max(len(PROTOCOL_KEYS[name]), 1))
@@ -417,13 +430,49 @@ def _protocol_inputs(protocol: dict[str, Any], key: str) -> dict[str, Any]:
             number = column.number_input
             out[field] = int(_kept(number, field.capitalize(), default, at, min_value=least))
         elif field == "test_fraction":
-            out[field] = _kept(  # 0 and 1 as the config refuses them, naming the key
-                column.number_input, "Test fraction", float(current or 0.2), at,
-                min_value=0.0, max_value=1.0, step=0.05,
+            fraction = partial(
+                _number_setting, refused=refused, name="protocol.test_fraction", low=0, high=1,
+                meaning="the share of the patients held out for the test, such as 0.2",
             )  # fmt: skip
+            with column:
+                out[field] = _kept(fraction, "Test fraction", float(current or 0.2), at)
         else:
             out[field] = _kept(column.text_input, "External cohort", str(current or ""), at) or None
     return out
+
+
+def _number_setting(
+    label: str,
+    value: float | str | None,
+    key: str,
+    *,
+    refused: list[str],
+    name: str,
+    low: float,
+    high: float | None = None,
+    unit: str = "",
+    meaning: str,
+) -> float | None:
+    """A number of the run config (at dotted ``name``) typed as text and read as the Case form
+    reads one (:func:`~ui.widgets.number_field`: '0,3' is 0.3, where a number input's browser
+    dropped the comma: '365,25' days became 36525), prefilled with ``value``; one above ``low``
+    and below ``high`` (None: no upper bound), as the config takes it, else refused under its
+    field saying what it is (``meaning``): its label is added to ``refused``, None returned."""
+    variable = SchemaVariable(name, NUMBER, label=label, unit=unit)
+    shown = f"{label} ({unit})" if unit else label
+    number = number_field(variable, shown, value, key, refused)
+    inside = number is not None and low < number and (high is None or number < high)
+    if inside or shown in refused:
+        return number
+    bounds = (
+        f"be above {number_text(low)} {unit}".rstrip()
+        if high is None
+        else f"lie strictly between {number_text(low)} and {number_text(high)}"
+    )
+    given = "nothing" if number is None else number_text(number)
+    st.error(f"{variable.title} must {bounds} ({meaning}); got {given}.", icon=":material/error:")
+    refused.append(shown)
+    return None
 
 
 def checked_config(data: dict[str, Any], base_dir: Path | None, key: str) -> RunConfig | None:
