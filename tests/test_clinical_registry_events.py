@@ -156,6 +156,85 @@ def test_a_disease_specific_survivals_other_causes_are_censored(
     assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "dss", False)
 
 
+@pytest.mark.parametrize(
+    "others",
+    ["dead (not cancer)", "Dead without disease", "Dead, no evidence of disease", "Dead - NED"],
+)
+@pytest.mark.parametrize("endpoint", ["dss", "css"])
+def test_a_disease_specific_survivals_death_denying_the_disease_is_censored(
+    tmp_path: Path, others: str, endpoint: str
+) -> None:
+    """A DSS's (or CSS's) 'dead (not cancer)', 'Dead without disease', 'Dead, no evidence of
+    disease' and 'Dead - NED' were read as deaths from the disease, and 'dead, cause not known'
+    too, where 'Dead, unknown cause' is left out: FLCHAIN's 1424 other deaths so written counted
+    as events (2169 for its 745 circulatory ones). Each other death is censored, the 38 of
+    ill-defined cause missing, named; under OS the same cells are all deaths."""
+    X, y, cause = _flchain_causes()
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet[f"{endpoint}_days"] = y["futime"]
+    sheet[f"{endpoint}_status"] = np.select(
+        [cause == "Circulatory", cause == "Ill Defined", y["death"]],
+        ["Dead of disease", "dead, cause not known", others],
+        "Alive",
+    )
+    sheet.to_csv(path := tmp_path / "dss.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    events = result.table["event"]
+    assert (int(events.sum()), int((events == 0).sum()), int(events.isna().sum())) == (
+        745,
+        7874 - 745 - 38,
+        38,
+    )
+    assert (
+        f"{endpoint}_status: deaths of unknown cause 'dead, cause not known' read as missing: "
+        "neither a death from the disease (a disease-specific survival's event) nor censored; "
+        "SEER leaves them out of cause-specific survival (38)"
+    ) in result.report_text().splitlines()
+    sheet.columns = ["patient_id", "age", "os_days", "os_status"]
+    sheet.to_csv(path, index=False)
+    assert int(read_clinical_spreadsheet(path).table["event"].sum()) == 2169
+
+
+def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
+    tmp_path: Path,
+) -> None:
+    """'DSS status (..., 9=dead, cause not known)' read its 9 as a death from the disease, where
+    '9=dead of unknown cause' is left unread: FLCHAIN's 38 deaths of ill-defined cause so coded
+    are missing, named, not events."""
+    X, y, cause = _flchain_causes()
+    header = "DSS status (0=alive, 1=dead of disease, 2=DOC, 9=dead, cause not known)"
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["DSS (days)"] = y["futime"]
+    sheet[header] = np.select(
+        [cause == "Circulatory", cause == "Ill Defined", y["death"]], [1, 9, 2], 0
+    )
+    sheet.to_csv(path := tmp_path / "dss.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    events = result.table["event"]
+    assert (int(events.sum()), int(events.isna().sum())) == (745, 38)
+    assert f"{header}: unreadable events '9' read as missing (38)" in result.report_text()
+
+
+def test_a_disease_specific_survivals_death_of_no_stated_cause_is_said(tmp_path: Path) -> None:
+    """A DSS's bare 'Dead' says nothing of the cause: read as a death from the disease (the
+    column's event), as before, but the report now says how many were so read, and how to write
+    another cause's death; FLCHAIN's 745 circulatory deaths written 'Dead'."""
+    X, y, cause = _flchain_causes()
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["dss_days"] = y["futime"]
+    sheet["dss_status"] = np.select(
+        [cause == "Circulatory", y["death"]], ["Dead", "Dead of other causes"], "Alive"
+    )
+    sheet.to_csv(path := tmp_path / "dss.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert int(result.table["event"].sum()) == 745
+    assert (
+        "dss_status: deaths of no stated cause 'dead' read as deaths from the disease (a "
+        "disease-specific survival's event): write another cause's as 'dead of other causes' (or "
+        "DOC) to censor it, an unknown cause's as 'dead, unknown cause' to leave it out (745)"
+    ) in result.report_text().splitlines()
+
+
 def _cbioportal_dss(folder: Path) -> tuple[Path, int]:
     """WHAS500 (500 patients, 215 deaths) as a cBioPortal patient table, half its deaths
     (drawn) the disease's under DSS_STATUS; and their number."""

@@ -29,6 +29,7 @@ from survival_core.io.headers import (
 from survival_core.io.tables import (
     ALIVE_WORDS,
     CODED_STATUS,
+    DEATH_CELLS,
     EVENT_WORDS,
     VITAL_STATUS_CODES,
     VITAL_STATUS_LETTERS,
@@ -89,20 +90,23 @@ def _stated_codes(h: Header) -> dict[str, int]:
     disease', under an OS header '2=dead of other causes' too: every death is overall
     survival's), under a DSS header another cause's death is censored ('2=dead of other causes',
     '2=DOC': :func:`_other_cause_codes`); other meanings are ignored ('9=unknown if dead', an
-    RFS's '2=dead of other causes': their cells read as missing, named)."""
+    RFS's '2=dead of other causes', a DSS's '9=dead, cause not known': their cells read as
+    missing, named)."""
     stated: dict[str, int] = {}
-    any_cause, censored_yes = endpoint_name(h) == "os", _censored_yes_no(h)
+    name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
+        elif name == "dss" and _cause_of_death(meaning) == "unknown":
+            continue  # '9=dead, cause not known': unread, as '9=dead of unknown cause' is
         elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
             stated[code] = 0
-        elif names_a_death(meaning, any_cause):
+        elif names_a_death(meaning, any_cause=name == "os"):
             stated[code] = 1
     return stated
 
@@ -115,22 +119,39 @@ def states_codes(h: Header) -> bool:
 
 #: Words of a death's cause other than the disease ('dead of other causes', SEER's 'Dead
 #: (attributable to causes other than this cancer dx)', oncology's DOC: dead of other causes),
-#: and of a cause not known (SEER's 'Dead (missing/unknown COD)').
+#: and of a cause not known (SEER's 'Dead (missing/unknown COD)', 'dead, cause not known').
 _OTHER_CAUSE_WORDS = OTHER_CAUSE | {"doc"}
 _UNKNOWN_CAUSE_WORDS = frozenset({"unknown", "missing", "uncertain", "unspecified"})
+_CAUSE_NOT_KNOWN = re.compile(r"\bnot known\b")
+#: After a death's word, the disease denied as its cause: 'Dead (not cancer)', 'Dead without
+#: disease', 'Dead, no evidence of disease', 'Dead, not related to cancer', 'Dead - NED',
+#: 'Dead, tumour free' (cBioPortal's 'DEAD TUMOR FREE'): another cause's death.
+_NOT_THE_DISEASE = re.compile(
+    r"\b(?:(?:not|no|non|without)(?: (?:evidence|signs?|of|from|due|to|the|this|related))*"
+    r" (?:cancer|disease|tumou?rs?|malignancy)|(?:cancer|disease|tumou?r) free|ned)\b"
+)
+
+
+def _death_at(words: list[str]) -> int | None:
+    """Where an event cell's words (lower-cased) first name a death ('dead', 'deaths')."""
+    return next((i for i, w in enumerate(words) if w.removesuffix("s") in DEATH_WORDS), None)
 
 
 def _cause_of_death(text: str) -> str | None:
     """'unknown' where a cell or a stated code's meaning names a death of unknown cause (SEER's
-    'Dead (missing/unknown COD)'), 'other' where of another cause than the disease ('Dead
-    (attributable to other cause)', 'DOC'), else None ('Dead (attributable to this cancer dx)',
-    'Alive', '1')."""
-    words = set(re.split(r"[\W_]+", text.lower()))
-    if not ("doc" in words or any(w.removesuffix("s") in DEATH_WORDS for w in words)):
+    'Dead (missing/unknown COD)', 'dead, cause not known'), 'other' where of another cause than
+    the disease ('Dead (attributable to other cause)', 'DOC', 'Dead without disease', 'Dead -
+    NED'), else None ('Dead (attributable to this cancer dx)', 'Alive', '1')."""
+    words = [w for w in re.split(r"[\W_]+", text.lower()) if w]
+    at = _death_at(words)
+    if at is None and "doc" not in words:
         return None
-    if words & _UNKNOWN_CAUSE_WORDS:
+    if set(words) & _UNKNOWN_CAUSE_WORDS or _CAUSE_NOT_KNOWN.search(" ".join(words)):
         return "unknown"
-    return "other" if words & _OTHER_CAUSE_WORDS else None
+    if set(words) & _OTHER_CAUSE_WORDS:
+        return "other"
+    after = " ".join(words[at + 1 :]) if at is not None else ""
+    return "other" if _NOT_THE_DISEASE.search(after) else None
 
 
 #: Words of doubt before an event cell's death ('possibly dead'); names_a_death's 'unknown',
@@ -145,8 +166,7 @@ def _death_unknown(text: str) -> bool:
     After the death they name its cause ('Dead (unknown cause)': a death,
     :func:`_cause_of_death`)."""
     words = re.split(r"[\W_]+", text.lower())
-    at = next((i for i, w in enumerate(words) if w.removesuffix("s") in DEATH_WORDS), None)
-    if at is None:
+    if (at := _death_at(words)) is None:
         return False
     before = words[: at + 1]
     doubt = set(before) & _DOUBT_WORDS or "alive" in words or "?" in text
@@ -283,6 +303,8 @@ def event_01(
                 int(lowered.isin(unknown_cause).sum()),
             )
         )
+    if dss:
+        report.extend(_deaths_of_no_cause(h, lowered, mapping))
     event = lowered.map(mapping).astype("Int64")
     spelled = {}
     for raw, low in zip(cells, lowered, strict=True):
@@ -321,6 +343,25 @@ def event_01(
         how = "event from " + ", ".join(f"{k!r} -> {v}" for k, v in sorted(spelled.items()))
     report.append(Coercion(h.text, how, int(event.notna().sum())))
     return event, {value for value, read in mapping.items() if read == 1}
+
+
+def _deaths_of_no_cause(h: Header, lowered: pd.Series, mapping: dict[str, int]) -> list[Coercion]:
+    """The report's note on a disease-specific survival's cells that name a death and no cause
+    ('Dead', 'Deceased', a lone 'D'): read as deaths from the disease, as the column's events
+    are, their count said so that another cause's deaths left so can be written as such."""
+    bare = sorted(v for v, read in mapping.items() if read == 1 and v in DEATH_CELLS)
+    if not bare:
+        return []
+    return [
+        Coercion(
+            h.text,
+            f"deaths of no stated cause {show(bare)} read as deaths from the disease (a "
+            "disease-specific survival's event): write another cause's as 'dead of other "
+            "causes' (or DOC) to censor it, an unknown cause's as 'dead, unknown cause' to leave "
+            "it out",
+            int(lowered.isin(bare).sum()),
+        )
+    ]
 
 
 def _vital_status_letters(lowered: pd.Series, h: Header, report: list[Coercion]) -> pd.Series:

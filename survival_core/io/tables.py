@@ -67,11 +67,11 @@ FOLLOW_UP_NOTE_START = "The longest follow-up is "
 TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 #: A vital status's cells (lower case) of a death and of a life, in English and abroad: cells
 #: are read lower-cased as written, a death's words with their accents and without.
-_DEATH_CELLS = {"dead", "deceased", "died", "death", "expired"}
-_DEATH_CELLS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
+DEATH_CELLS = {"dead", "deceased", "died", "death", "expired"}
+DEATH_CELLS |= {"décédé", "décédée", "décès", "óbito", "dcd", "mort", "tot", *DEATH_WORDS_ABROAD}
 _ALIVE_CELLS = {"alive", "living", "vivant", "vivante", "lebend", "lebt", "levend", "vivo", "viva"}
 #: Event-column values (lower case) meaning the event happened, and meaning it did not (yet).
-EVENT_WORDS = _DEATH_CELLS | {"event", "yes", "y", "true", "1"}
+EVENT_WORDS = DEATH_CELLS | {"event", "yes", "y", "true", "1"}
 ALIVE_WORDS = _ALIVE_CELLS | {"censored", "no", "n", "false", "0", "no event"}
 EVENT_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "yes"}
 #: A recurrence- or progression-free survival's event, and its absence.
@@ -89,7 +89,7 @@ ALIVE_WORDS |= _ALIVE_CODES | {"lost to follow-up", "lost to follow up"}
 VITAL_STATUS_CODES = _DEAD_CODES | _ALIVE_CODES
 VITAL_STATUS_LETTERS = {"d": "dead", "a": "alive"}
 #: Cells of a vital status: a death's or a life's words and codes, or 0/1.
-_VITAL_STATUS_CELLS = _DEATH_CELLS | _ALIVE_CELLS | VITAL_STATUS_CODES | {"0", "1"}
+_VITAL_STATUS_CELLS = DEATH_CELLS | _ALIVE_CELLS | VITAL_STATUS_CODES | {"0", "1"}
 ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "no"}
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
 #: '1:Recurred/Progressed'), compared lower-cased.
