@@ -545,6 +545,22 @@ def test_a_vital_status_not_known_is_missing_not_a_death(tmp_path: Path, cell: s
     assert next(c.count for c in result.report if c.action == said) == 9
 
 
+@pytest.mark.parametrize("cell", ["Not dead", "not deceased", "No death", "Not yet dead"])
+def test_a_vital_status_denying_the_death_is_alive(tmp_path: Path, cell: str) -> None:
+    """'Not dead' in a vital status, a plain denial with no doubt in it, was read as missing (a
+    death not known) as 'Not known if dead' is: the veterans' 9 censored patients so written
+    lost their outcome. Each is alive, censored, said in the report's reading of the cells."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], "Dead", cell)
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    event = result.table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (128, 9, 0)
+    assert f"event from 'Dead' -> 1, {cell!r} -> 0" in report_actions(result, "vital_status")
+
+
 #: lymph_node.csv's variables known at diagnosis: neither endpoint's time or event.
 _LYMPH_NODE_BASELINE = [
     "age", "menopause", "hormone", "size", "grade", "nodes", "prog_recp", "estrg_recp"

@@ -162,15 +162,30 @@ _DOUBT_WORDS = frozenset({"unclear", "unsure", "possibly", "probably", "maybe", 
 def _death_unknown(text: str) -> bool:
     """Whether an event cell leaves the death itself unknown: a question ('dead?'), 'alive'
     ('dead or alive unknown'), or words of doubt or a negation before its death ('Unknown if
-    dead', 'not known whether dead'); read as an event, each counted a patient not known dead.
-    After the death they name its cause ('Dead (unknown cause)': a death,
-    :func:`_cause_of_death`)."""
+    dead', 'not known whether dead'), never a denial of it ('Not dead': alive,
+    :func:`_death_denied`); read as an event, each counted a patient not known dead. After the
+    death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`)."""
     words = re.split(r"[\W_]+", text.lower())
-    if (at := _death_at(words)) is None:
+    if (at := _death_at(words)) is None or _death_denied(text):
         return False
     before = words[: at + 1]
     doubt = set(before) & _DOUBT_WORDS or "alive" in words or "?" in text
     return bool(doubt) or not names_a_death(" ".join(before))
+
+
+#: Words that, alone beside a death's, deny it outright: 'not dead', 'no death', 'never died',
+#: 'not yet dead'.
+_DENIALS = frozenset({"not", "no", "never", "yet"})
+
+
+def _death_denied(text: str) -> bool:
+    """Whether an event cell denies a death and says nothing else ('Not dead', 'not deceased',
+    'no death'): the patient alive, censored (it was read as missing, a death not known)."""
+    words = [w for w in re.split(r"[\W_]+", text.lower()) if w]
+    if (at := _death_at(words)) is None or "?" in text:
+        return False
+    others = set(words[:at] + words[at + 1 :])
+    return others <= _DENIALS and bool(others - {"yet"})
 
 
 def _other_cause_codes(h: Header) -> set[str]:
@@ -205,6 +220,8 @@ def _event_word(text: str) -> int | None:
     if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1
     if text in ALIVE_WORDS or text.startswith(("alive", "living", "lost to follow")):
+        return 0
+    if _death_denied(text):
         return 0
     return None
 
