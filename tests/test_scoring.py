@@ -1211,6 +1211,39 @@ def test_a_key_stating_the_unit_its_variables_name_states_is_read(veterans_model
         score_values({**given, "Age_in_years (months)": 700}, loaded, "V0")
 
 
+@pytest.fixture(scope="module")
+def hcc_lab_model(tmp_path_factory):
+    """A clinical-only Cox model on 200 simulated HCC patients' albumin, bilirubin, AFP and
+    platelets (the HCC schema's variables, each with its unit), fitted by the CLI."""
+    from survival_core.synthetic.simulate import simulate_cohort
+
+    columns = ["case_id", "albumin", "bilirubin", "afp", "platelets", "time", "event"]
+    table = simulate_cohort(200, seed=3)[columns]
+    return _fitted_coxph(tmp_path_factory.mktemp("hcc_labs"), table, "hcc_labs"), table
+
+
+def test_a_key_followed_by_its_variables_unit_bare_is_read(hcc_lab_model):
+    """'AFP ng/mL', 'Bilirubin µmol/L', 'Albumin g/L', 'Platelets 10^9/L' (a unit written
+    without brackets) were none of the model's variables: 'Bilirubin µmol/L' refused as nearly
+    naming bilirubin, the others' values ignored and imputed, where 'AFP (ng/mL)' was read. Read
+    as their variables, the risk as under their names; another unit so written
+    ('Bilirubin mg/dL') stays refused as a near miss."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = hcc_lab_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.iloc[0]
+    named = {k: patient[k] for k in ("albumin", "bilirubin", "afp", "platelets")}
+    keys = ["Albumin g/L", "Bilirubin µmol/L", "AFP ng/mL", "Platelets 10^9/L"]
+    scored = score_values(dict(zip(keys, named.values(), strict=True)), loaded, "P0")
+    assert scored.risk == score_values(named, loaded, "P0").risk
+    assert (scored.imputed, scored.cautions) == ([], [])
+    wrong = {k: v for k, v in named.items() if k != "bilirubin"} | {"Bilirubin mg/dL": 1.2}
+    with pytest.raises(ClinicalValueError, match="'Bilirubin mg/dL' is none of the model's"):
+        score_values(wrong, loaded, "P0")
+
+
 def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
     gbsg2_model, veterans_model
 ):

@@ -297,6 +297,23 @@ def test_an_uploads_clinical_keys_are_stored_as_the_models_schema_reads_them(sha
     assert read == {"Karnofsky_score": 60, "Prior_therapy": "yes", "Treatment": "test"}
 
 
+def test_an_uploads_key_followed_by_its_variables_unit_bare_is_stored(shared_data):
+    """'AFP ng/mL' was left out when stored (AFP imputed) and 'Bilirubin umol/L' refused as a
+    near miss of bilirubin, while 'AFP (ng/mL)' was stored: a key naming its variable and then
+    the variable's own unit, bracketed or not, is stored and read ('µmol/L' as 'umol/L'), in a
+    clinical.json and a CSV alike. Another unit so written stays a near miss refused."""
+    given = json.dumps({"AFP ng/mL": 23.5, "Bilirubin umol/L": 21, "Platelets 10^9/L": 150})
+    case = _sarcoma_with(shared_data, given, "clinical.json")
+    read = {k: case.clinical[k] for k in ("afp", "bilirubin", "platelets")}
+    assert read == {"afp": 23.5, "bilirubin": 21, "platelets": 150}
+    assert not case.clinical_refused
+    assert not [w for w in case.warnings if "naming no model's variable" in w]
+    case = _sarcoma_with(shared_data, "case_id,Total bilirubin µmol/L,AFP ng/mL\nSTS_001,21,9\n")
+    assert (case.clinical["bilirubin"], case.clinical["afp"]) == (21, 9)
+    with pytest.raises(InputError, match=r"clinical.csv: 'Bilirubin mg/dL' .* nearly names "):
+        _sarcoma_with(shared_data, "case_id,Bilirubin mg/dL\nSTS_001,1.2\n")
+
+
 def test_an_uploads_identifying_columns_are_never_stored_under_a_variable(shared_data):
     """A model's variables 'patient_age' and 'residence' (a cohort imported with 'Patient age'):
     an upload's 'Patient name' (nearly patient_age), 'Residence address' (holding residence)

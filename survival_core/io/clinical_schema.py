@@ -37,6 +37,7 @@ from survival_core.io.clinical import (
     check_units,
     is_missing,
     key_names,
+    same_unit,
 )
 from survival_core.io.delimited import without_space_groups
 from survival_core.io.headers import normalise_name, parse_header
@@ -499,6 +500,7 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     case, spaces and punctuation aside; no unit) or without the unit it states ('Albumin (g/L)',
     'Total bilirubin (mg/dL)': that unit; 'Age_in_years (years)', its rest read as a name or
     label whole or without the unit it states)."""
+    variables = list(variables)
     names = [v.name for v in variables]
     if key in names:
         return {key}, ""
@@ -506,7 +508,21 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     header = parse_header(text)
     whole = {v.name for v in variables if _compact(text) in _forms(v, whole=True)}
     bare = {v.name for v in variables if _compact(header.name) in _any_forms(v)}
-    return whole | bare, "" if whole else header.unit
+    with_unit = {v.name for v in variables if _named_before_its_unit(text, v)}
+    return whole | bare | with_unit, "" if whole else header.unit
+
+
+def _named_before_its_unit(text: str, variable: SchemaVariable) -> bool:
+    """Whether a key is a variable's name or label followed by the variable's own unit, bare
+    ('AFP ng/mL', 'Bilirubin µmol/L' for 'umol/L': :func:`same_unit`), as 'AFP (ng/mL)' states
+    it in brackets: 'Bilirubin umol/L' was refused as a near miss of bilirubin and 'AFP ng/mL'
+    left out, AFP imputed. Another unit so written ('Bilirubin mg/dL') is no such key."""
+    words = text.split()
+    return bool(variable.unit) and any(
+        same_unit("".join(words[at:]), variable.unit)
+        and _compact(" ".join(words[:at])) in _any_forms(variable)
+        for at in range(1, len(words))
+    )
 
 
 def _forms(variable: SchemaVariable, *, whole: bool) -> set[str]:
@@ -832,15 +848,17 @@ def _nearly_names(key: Any, value: Any, variable: SchemaVariable) -> bool:
     return False
 
 
-def reads_as_one_of(key: Any, names: Iterable[str]) -> bool:
-    """Whether a clinical ``key`` reads as a variable of ``names`` as :meth:`CohortSchema.keys`
-    reads it (case, spaces, punctuation and a stated unit aside: 'Cell type' for Celltype),
-    whatever its value: what an upload's clinical file keeps of its keys before any schema reads
-    them (only keys of a variable's exact name were kept, a label read as none). A key naming
-    the patient or a date ('Patient name', 'Age (DOB)') never does: its value identifies."""
-    if names_the_patient(key) and str(key) not in names:
+def reads_as_one_of(key: Any, variables: Iterable[SchemaVariable]) -> bool:
+    """Whether a clinical ``key`` reads as one of ``variables`` as :meth:`CohortSchema.keys`
+    reads it (case, spaces, punctuation and a stated unit aside: 'Cell type' for Celltype, 'AFP
+    ng/mL' for afp in ng/mL), whatever its value: what an upload's clinical file keeps of its
+    keys before any schema reads them (only keys of a variable's exact name were kept, a label
+    read as none). A key naming the patient or a date ('Patient name', 'Age (DOB)') never does:
+    its value identifies."""
+    variables = list(variables)
+    if names_the_patient(key) and str(key) not in {v.name for v in variables}:
         return False
-    return bool(_key_variables(key, [SchemaVariable(str(n), YES_NO) for n in names])[0])
+    return bool(_key_variables(key, variables)[0])
 
 
 def names_the_patient(key: Any) -> bool:

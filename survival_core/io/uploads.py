@@ -344,10 +344,11 @@ def _clinical_csv(
     names = [parse_header(str(c).strip()).name for c in first]  # 'Albumin (g/L)': albumin
     id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
+    offered = _kept_variables(keep, variables)
     kept = [
         i
         for i, column in enumerate(header)
-        if column == "case_id" or (column and _kept_key(first[i], keep))
+        if column == "case_id" or (column and _kept_key(first[i], offered))
     ]
     if not kept:
         raise InputError(_nothing_to_read(name, first, keep))
@@ -367,14 +368,13 @@ def _clinical_csv(
     return out.getvalue().encode()
 
 
-def _kept_key(key: str, keep: frozenset[str]) -> bool:
+def _kept_key(key: str, offered: list[SchemaVariable]) -> bool:
     """Whether a clinical CSV's column or JSON's key, as written, is stored: it reads as one of
-    ``keep``'s variables as a model's schema reads it (:func:`reads_as_one_of`: 'Cell type' and
-    'Karnofsky_score' under Karnofsky_score were left out, their values imputed), never a key
-    naming the patient. The patient ID's and an outcome's are not (:func:`_id_name` picks the
-    ID's)."""
-    variables = keep - OUTCOME_COLUMNS
-    return not key_names(key) & OUTCOME_COLUMNS and reads_as_one_of(str(key).strip(), variables)
+    the ``offered`` variables (:func:`_kept_variables`) as a model's schema reads it
+    (:func:`reads_as_one_of`: 'Cell type' and 'Karnofsky_score' under Karnofsky_score were left
+    out, their values imputed; 'AFP ng/mL', its unit bare, too), never a key naming the patient.
+    The patient ID's and an outcome's are not (:func:`_id_name` picks the ID's)."""
+    return not key_names(key) & OUTCOME_COLUMNS and reads_as_one_of(str(key).strip(), offered)
 
 
 def _left_out_keys(
@@ -392,7 +392,7 @@ def _left_out_keys(
     refuses it). Never a key naming the patient ('Patient name' nearly names patient_age): it is
     only left out."""
     offered = _kept_variables(keep, variables)
-    missing = [v for v in offered if not any(reads_as_one_of(k, {v.name}) for k in stored)]
+    missing = [v for v in offered if not any(reads_as_one_of(k, [v]) for k in stored)]
     notes: LeftOut = []
     for key, values in given.items():
         filled = [v for v in values if v is not None and str(v).strip()]
@@ -572,7 +572,8 @@ def _clean_json(
         raise ClinicalValueError(
             f"{name}: the case id is given under {' and '.join(map(repr, ids))}."
         )
-    read = {k: "case_id" if k in ids else k for k in raw if k in ids or _kept_key(k, keep)}
+    offered = _kept_variables(keep, variables)
+    read = {k: "case_id" if k in ids else k for k in raw if k in ids or _kept_key(k, offered)}
     kept = {read[k]: v for k, v in raw.items() if k in read}
     if raw.keys() & SIDECAR_KEYS and not kept:
         sequence = said_sequence(raw)
@@ -944,7 +945,7 @@ def _store(
     if notes:
         stored.append((NOTES_FILE, NOTES_FILE, json.dumps(notes, indent=1).encode()))
     if folder.exists():
-        lost = _lost_columns(folder, keep)
+        lost = _lost_columns(folder, keep, variables)
         if lost:  # kept when stored before, left out now (a model removed meanwhile): kept
             return _store(files, keep | lost, variables)  # while another model's variable is gained
         _refresh(folder, stored, notes)
@@ -965,14 +966,18 @@ def _store(
     return folder
 
 
-def _lost_columns(folder: Path, keep: frozenset[str]) -> frozenset[str]:
+def _lost_columns(
+    folder: Path, keep: frozenset[str], variables: frozenset[SchemaVariable]
+) -> frozenset[str]:
     """The clinical columns an upload's stored ``folder`` keeps (its clinical CSVs' headers and
     JSON keys, loose or in its zip) that ``keep`` leaves out, each as a ``keep`` names it: stored
     again under a ``keep`` gaining one model's variable and losing another's (one registered, one
     removed), the upload kept its old file and the new variable's values were never read. Matched
-    as the cleaning matches them (:func:`_clinical_csv`, :func:`_clean_json`): a header's other
+    as the cleaning matches them (:func:`_clinical_csv`, :func:`_clean_json`; ``variables``, the
+    offered models', give the units a key may name bare: 'AFP ng/mL'): a header's other
     readings ('albumin_g_l' of 'Albumin (g/L)') were counted lost, the upload cleaned twice."""
     lost: set[str] = set()
+    offered = _kept_variables(keep, variables)
     for name, data in _stored_clinical(folder):
         if name.lower().endswith(".csv"):
             text = data.decode("utf-8", errors="replace")
@@ -982,7 +987,7 @@ def _lost_columns(folder: Path, keep: frozenset[str]) -> frozenset[str]:
         lost.update(
             parse_header(k.strip()).name
             for k in keys
-            if not (key_names(k) & OUTCOME_COLUMNS or _kept_key(k, keep))  # the ID's aside
+            if not (key_names(k) & OUTCOME_COLUMNS or _kept_key(k, offered))  # the ID's aside
         )
     return frozenset(lost)
 
