@@ -215,6 +215,23 @@ def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
     assert f"{header}: unreadable events '9' read as missing (38)" in result.report_text()
 
 
+@pytest.mark.parametrize("unknown", ["dead of unknown cause", "dead, cause not known"])
+def test_an_overall_survivals_code_of_a_death_of_unknown_cause_is_a_death(
+    tmp_path: Path, unknown: str
+) -> None:
+    """'OS status (0=alive, 1=dead, 9=dead of unknown cause)': every death is overall survival's,
+    but the 9 was left unread ('unknown' read as a death not known): FLCHAIN's 38 deaths of
+    ill-defined cause so coded were missing, not events. All 2,169 deaths are events."""
+    X, y, cause = _flchain_causes()
+    header = f"OS status (0=alive, 1=dead, 9={unknown})"
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["OS (days)"] = y["futime"]
+    sheet[header] = np.select([cause == "Ill Defined", y["death"]], [9, 1], 0)
+    sheet.to_csv(path := tmp_path / "os.csv", index=False)
+    events = read_clinical_spreadsheet(path).table["event"]
+    assert (int(events.sum()), int(events.isna().sum())) == (int(y["death"].sum()), 0)
+
+
 def test_a_disease_specific_survivals_death_of_no_stated_cause_is_said(tmp_path: Path) -> None:
     """A DSS's bare 'Dead' says nothing of the cause: read as a death from the disease (the
     column's event), as before, but the report now says how many were so read, and how to write

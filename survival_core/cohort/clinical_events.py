@@ -89,9 +89,10 @@ def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
     disease', under an OS header '2=dead of other causes' too: every death is overall
     survival's), under a DSS header another cause's death is censored ('2=dead of other causes',
-    '2=DOC': :func:`_other_cause_codes`); other meanings are ignored ('9=unknown if dead', an
-    RFS's '2=dead of other causes', a DSS's '9=dead, cause not known': their cells read as
-    missing, named)."""
+    '2=DOC': :func:`_other_cause_codes`); under an OS header a death of unknown cause is a death
+    ('9=dead of unknown cause'); other meanings are ignored ('9=unknown if dead', an RFS's
+    '2=dead of other causes', a DSS's '9=dead, cause not known': their cells read as missing,
+    named)."""
     stated: dict[str, int] = {}
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     other_causes = _other_cause_codes(h)
@@ -100,8 +101,10 @@ def _stated_codes(h: Header) -> dict[str, int]:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
-        elif name == "dss" and _cause_of_death(meaning) == "unknown":
-            continue  # '9=dead, cause not known': unread, as '9=dead of unknown cause' is
+        elif name in ("os", "dss") and _cause_of_death(meaning) == "unknown":
+            if name == "dss":
+                continue  # '9=dead, cause not known': unread, neither the disease's nor another's
+            stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
         elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
