@@ -417,8 +417,9 @@ def _engine_inputs(engine: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 def _protocol_inputs(protocol: dict[str, Any], key: str, refused: list[str]) -> dict[str, Any]:
     """The inputs of the chosen protocol's own keys (the others are dropped), bounded as the
-    config bounds them (a template's 200 folds or test fraction of 0.01 raised in the widget);
-    a test fraction refused is named in ``refused`` (:func:`_number_setting`)."""
+    config bounds them, no tighter (a template's 200 folds stand): at least 2 folds and 1
+    repeat; the test fraction is typed as text, any number strictly between 0 and 1 taken (0.01
+    too), another refused under its field and named in ``refused`` (:func:`_number_setting`)."""
     name = protocol["name"]
     out: dict[str, Any] = {"name": name}
     columns = st.columns(max(len(PROTOCOL_KEYS[name]), 1))

@@ -593,10 +593,12 @@ def _codes_note(var: Variable, x: np.ndarray) -> str:
     linear trend across them, while the Kaplan-Meier tab splits it into unordered levels, and
     how to test it by its levels. "" for another number (a Karnofsky score of 70-100, an age)
     and for a scale its name names (ECOG, grade: ordered, a trend per step)."""
+    # the Kaplan-Meier tab splits it by its levels only where it has labels
+    if var.kind != "continuous" or var.labels is None or names_a_scale(var.name):
+        return ""
     distinct = np.unique(x)
     codes = ((distinct >= 0) & (distinct <= LARGEST_CODE) & (distinct % 1 == 0)).all()
-    few = distinct.size >= 3 and var.labels is not None  # split by its levels there
-    if var.kind != "continuous" or not (few and codes) or names_a_scale(var.name):
+    if distinct.size < 3 or not codes:
         return ""
     shown = ", ".join(map(_level, distinct))
     return (

@@ -401,8 +401,6 @@ def _outcome_named(path: Path) -> str:
     outcome its import recorded where it has one (two cohorts' clinical.csv, RFS and OS of one
     sheet, were refused as 'clinical.csv and clinical.csv'); its file name alone where the record
     is unreadable, the refusal then about the outcomes, not the record."""
-    from survival_core.io.outcome_source import load_outcome_source
-
     try:
         source = load_outcome_source(path.parent) if path.is_file() else None
     except InputError:
@@ -1018,9 +1016,10 @@ def load_model_table(
             "outcomes are in its clinical.csv: give it too (--table COHORT/clinical.csv)."
             + (f" Their columns: {shown}. {_IMPORT_FIRST}" if seen else "")
         )
-    source = imported_outcome(Path(paths[with_outcome[0]]))
+    outcome_path = Path(paths[with_outcome[0]])
+    source = imported_outcome(outcome_path)
     if source is not None and time_unit != "days":
-        raise ConfigError(_converted_again(Path(paths[with_outcome[0]]), source, time_unit))
+        raise ConfigError(_converted_again(outcome_path, source, time_unit))
     metas = [parquet_metadata(Path(p)) for p in paths]
     frames = _image_named(frames, metas, notes)
     frames = [

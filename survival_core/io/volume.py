@@ -415,9 +415,18 @@ class _Placements:
         return "qform" if self.read_name == "sform" else "sform"
 
 
-def _two_placements(path: Path | str, header: _NiftiHeader | None) -> _Placements | None:
+#: :func:`_two_placements`' ``grid`` when its caller has not read it (None is an unreadable one).
+_UNREAD = object()
+
+
+def _two_placements(
+    path: Path | str,
+    header: _NiftiHeader | None,
+    grid: tuple[np.ndarray, np.ndarray] | None | object = _UNREAD,
+) -> _Placements | None:
     """The two placements of ``path``'s NIfTI ``header`` when its qform and sform are both set
-    and disagree by more than :data:`QFORM_SFORM_TOLERANCE_MM`; else None."""
+    and disagree by more than :data:`QFORM_SFORM_TOLERANCE_MM`; else None. ``grid``: its
+    :func:`_itk_grid` where the caller has read it already, else read here when needed."""
     if header is None or header.qform_code <= 0 or header.sform_code <= 0:
         return None
     last = [max(int(n), 1) - 1 for n in header.dims[1:4]]
@@ -426,7 +435,8 @@ def _two_placements(path: Path | str, header: _NiftiHeader | None) -> _Placement
     apart = float(np.abs((qform - sform) @ corners).max())
     if apart <= QFORM_SFORM_TOLERANCE_MM:
         return None
-    grid = _itk_grid(path)
+    if grid is _UNREAD:
+        grid = _itk_grid(path)
     if grid is not None and np.abs((grid[0] - sform) @ corners).max() > QFORM_SFORM_TOLERANCE_MM:
         return _Placements(other=sform, read_name="qform", apart=apart)
     return _Placements(other=qform, read_name="sform", apart=apart)
@@ -728,10 +738,12 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
     other voxels than the structure's (lung1's GTV at -462 HU, mostly lung, instead of -64; at
     -599 HU mirrored). None otherwise, the mask placed as read (stored mirrored, its header
     saying so, it lands where it was drawn)."""
+    grids = {path: _itk_grid(path) for path in (image_path, mask_path)}
     placements = {
-        path: _two_placements(path, _placement_header(path)) for path in (image_path, mask_path)
+        path: _two_placements(path, _placement_header(path), grids[path])
+        for path in (image_path, mask_path)
     }
-    image_grid, mask_grid = _itk_grid(image_path), _itk_grid(mask_path)
+    image_grid, mask_grid = grids[image_path], grids[mask_path]
     if not any(placements.values()) or image_grid is None or mask_grid is None:
         return None
     (image_read, image_size), (mask_read, mask_size) = image_grid, mask_grid
