@@ -426,7 +426,7 @@ def test_a_series_too_large_to_read_is_refused_when_the_upload_is_read(
     monkeypatch.setattr(uploads, "store_upload", store)
     monkeypatch.setattr(dicom_series, "MAX_VOXELS", 59 * 198 * 202 - 1)
     with pytest.raises(InputError, match=r"CT series.* 2,359,764 voxels .* GiB as float32") as err:
-        store_task(files, frozenset())
+        store_task(files, frozenset(), frozenset())
     assert "cropped field of view" in str(err.value)
     assert stored and not stored[0].exists()
 
@@ -519,7 +519,7 @@ def test_a_variable_offered_while_another_session_stores_the_upload_is_added(mon
     def session_a_first(path: Path, uploaded: str) -> None:
         if not first:
             first.append(None)  # A's own storing checks its files unhooked
-            first[0] = uploads._store(files, uploads.CLINICAL_KEEP)
+            first[0] = uploads._store(files, uploads.CLINICAL_KEEP, frozenset())
         check_type(path, uploaded)
 
     monkeypatch.setattr(uploads, "_check_type", session_a_first)

@@ -305,7 +305,7 @@ def case_pool():
 
 
 def stored_upload(
-    files: list[tuple[str, bytes]], keep: frozenset[str], variables: frozenset = frozenset()
+    files: list[tuple[str, bytes]], keep: frozenset[str], variables: frozenset
 ) -> tuple[Path, Any]:
     """An upload de-identified, stored by content and classified in the case pool (see
     :func:`~survival_core.workflows.case_pool.store`; ``variables``: the offered models'), its

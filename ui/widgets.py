@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,8 @@ from survival_core.io.clinical import SCHEMA
 from survival_core.io.clinical_schema import (
     CohortSchema,
     SchemaVariable,
-    hcc_schema,
+    cached_hcc_schema,
+    read_any_range,
     validate_clinical,
 )
 from survival_core.io.delimited import normal_number
@@ -423,7 +424,7 @@ def _form_variables(schema: CohortSchema | None, derived: bool = False) -> list[
     """The chosen model's own schema's variables, else the HCC schema's (whose derived values,
     such as ALBI, are shown with ``derived`` but computed, never asked)."""
     if schema is None:
-        hcc = hcc_schema()
+        hcc = cached_hcc_schema()
         return [
             _FormVariable(v.name, v.kind, v.label, hcc[v.name], v.unit, v.categories, v.help)
             for v in SCHEMA
@@ -494,10 +495,7 @@ def _typed_number(variable: SchemaVariable, text: str | None) -> int | float | b
     its plausible range tells '1,170' of an INR as 1.17); a number outside that range is read
     still, for the checks that refuse it once, as before (the form's on saving, the score's): a
     case's value the model refuses was named twice, by the page and under its field."""
-    try:
-        return variable.read(text)
-    except ClinicalValueError:
-        return replace(variable, low=None, high=None).read(text)  # raises for no one number
+    return read_any_range(variable, text)  # raises for no one number
 
 
 def correct_fields(refused: list[str]) -> str:

@@ -861,6 +861,26 @@ def reads_as_one_of(key: Any, variables: Iterable[SchemaVariable]) -> bool:
     return bool(_key_variables(key, variables)[0])
 
 
+def each_read_as(key: Any, variables: Iterable[SchemaVariable]) -> set[SchemaVariable]:
+    """Those of ``variables`` a clinical ``key`` reads as, each alone (:func:`reads_as_one_of`
+    of the key and that one variable), the key normalised once for them all: which variables an
+    upload's stored keys give."""
+    text = str(key).strip()
+    patient = names_the_patient(key)
+    whole, bare = _compact(text), _compact(parse_header(text).name)
+    return {
+        v
+        for v in variables
+        if (not patient or str(key) == v.name)
+        and (
+            key == v.name
+            or whole in _forms(v, whole=True)
+            or bare in _any_forms(v)
+            or _named_before_its_unit(text, v)
+        )
+    }
+
+
 def names_the_patient(key: Any) -> bool:
     """Whether a clinical ``key`` names the patient, where they live or a date of theirs
     (:data:`_IDENTIFYING_WORDS`: 'Patient name', 'Age (DOB)'): its value identifies."""
@@ -894,11 +914,22 @@ def _could_take(variable: SchemaVariable, value: Any) -> bool:
     of a variable of another kind."""
     if variable.kind not in (NUMBER, INTEGER):
         return True
-    for reader in (variable, replace(variable, low=None, high=None)):
-        with contextlib.suppress(ClinicalValueError):
-            reader.read(value)
-            return True
-    return False
+    try:
+        read_any_range(variable, value)
+    except ClinicalValueError:
+        return False
+    return True
+
+
+def read_any_range(variable: SchemaVariable, value: Any) -> Any:
+    """``value`` as ``variable`` reads it (:meth:`SchemaVariable.read`: its plausible range tells
+    '1,170' of an INR as 1.17), else as the variable without that range reads it: a number
+    outside the range is read still, for the checks that refuse it. ClinicalValueError where
+    neither reads it (no one number)."""
+    try:
+        return variable.read(value)
+    except ClinicalValueError:
+        return replace(variable, low=None, high=None).read(value)
 
 
 def model_schema(model_folder: Path | str) -> CohortSchema | None:
@@ -938,9 +969,10 @@ def hcc_schema(variables: Iterable[ClinicalVariable] = SCHEMA) -> CohortSchema:
 
 
 @functools.cache
-def _hcc() -> CohortSchema:
-    """:func:`hcc_schema`, built once: one reading of numbers, decimal commas, yes/no words,
-    categories and missing-value tokens for the demo's variables and an own cohort's."""
+def cached_hcc_schema() -> CohortSchema:
+    """:func:`hcc_schema`, built once (frozen: shared, never changed): one reading of numbers,
+    decimal commas, yes/no words, categories and missing-value tokens for the demo's variables
+    and an own cohort's."""
     return hcc_schema()
 
 
@@ -954,7 +986,7 @@ def _derives_albi(schema: CohortSchema) -> bool:
     whose score and grade are then worked out, not imputed (another cohort's albumin in g/dL
     gives no ALBI)."""
     names = set(schema.names)
-    return all(n in names and schema[n] == _hcc()[n] for n in _ALBI_VARIABLES)
+    return all(n in names and schema[n] == cached_hcc_schema()[n] for n in _ALBI_VARIABLES)
 
 
 def _derive_albi(values: dict[str, Any], missing: list[str]) -> None:
@@ -1012,4 +1044,4 @@ def validate_clinical(
     given; a supplied ALBI score that contradicts them is an error.
     """
     given = {k: v for k, v in raw.items() if k != "true_log_hazard"}  # the simulated truth
-    return _hcc().validate(given, strict_unknown=strict_unknown, refused=refused)
+    return cached_hcc_schema().validate(given, strict_unknown=strict_unknown, refused=refused)

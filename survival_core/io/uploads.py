@@ -36,6 +36,7 @@ uploaded names is kept. Folders stored before this, under the uploaded names, st
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import itertools
@@ -45,7 +46,7 @@ import shutil
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -58,7 +59,8 @@ from survival_core.io.clinical import OUTCOME_COLUMNS, SCHEMA, key_names, unique
 from survival_core.io.clinical_schema import (
     YES_NO,
     SchemaVariable,
-    hcc_schema,
+    cached_hcc_schema,
+    each_read_as,
     names_the_patient,
     nearly_named,
     reads_as_one_of,
@@ -359,7 +361,7 @@ def _clinical_csv(
         if i not in kept and str(c).strip() and not key_names(c) & OUTCOME_COLUMNS
     }
     stored = [first[i] for i in kept if header[i] != "case_id"]
-    left_out += _left_out_keys(name, given, stored, keep, variables)
+    left_out += _left_out_keys(name, given, stored, offered)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(["case_id" if header[i] == "case_id" else first[i] for i in kept])
@@ -368,7 +370,7 @@ def _clinical_csv(
     return out.getvalue().encode()
 
 
-def _kept_key(key: str, offered: list[SchemaVariable]) -> bool:
+def _kept_key(key: str, offered: Sequence[SchemaVariable]) -> bool:
     """Whether a clinical CSV's column or JSON's key, as written, is stored: it reads as one of
     the ``offered`` variables (:func:`_kept_variables`) as a model's schema reads it
     (:func:`reads_as_one_of`: 'Cell type' and 'Karnofsky_score' under Karnofsky_score were left
@@ -381,18 +383,17 @@ def _left_out_keys(
     name: str,
     given: Mapping[str, list],
     stored: Iterable[str],
-    keep: frozenset[str],
-    variables: frozenset[SchemaVariable],
+    offered: Sequence[SchemaVariable],
 ) -> LeftOut:
     """The keys of clinical file ``name`` left out (``given``: their values as written), each as
-    the Case page names it, with the variable it nearly names ('karnofsky' beside
-    Karnofsky_score: its value is not stored, whatever it holds). One nearly naming a variable
-    that no ``stored`` key gives, with a value that variable could take, is refused: left out,
-    the variable was imputed, the value given lost, with a note alone (one patient's scoring
-    refuses it). Never a key naming the patient ('Patient name' nearly names patient_age): it is
-    only left out."""
-    offered = _kept_variables(keep, variables)
-    missing = [v for v in offered if not any(reads_as_one_of(k, [v]) for k in stored)]
+    the Case page names it, with the variable of ``offered`` (:func:`_kept_variables`) it nearly
+    names ('karnofsky' beside Karnofsky_score: its value is not stored, whatever it holds). One
+    nearly naming a variable that no ``stored`` key gives, with a value that variable could take,
+    is refused: left out, the variable was imputed, the value given lost, with a note alone (one
+    patient's scoring refuses it). Never a key naming the patient ('Patient name' nearly names
+    patient_age): it is only left out."""
+    given_variables = set().union(*(each_read_as(k, offered) for k in stored))
+    missing = [v for v in offered if v not in given_variables]
     notes: LeftOut = []
     for key, values in given.items():
         filled = [v for v in values if v is not None and str(v).strip()]
@@ -412,13 +413,25 @@ def _left_out_keys(
 
 def _kept_variables(
     keep: frozenset[str], variables: frozenset[SchemaVariable]
-) -> list[SchemaVariable]:
+) -> tuple[SchemaVariable, ...]:
     """The variables of ``keep`` by name, as ``variables`` (the offered models' schemas') or the
-    HCC schema give them, one given by neither as a variable that may take any value."""
-    known = sorted({*variables, *hcc_schema().variables}, key=lambda v: (v.name, v.kind))
+    HCC schema give them, one given by neither as a variable that may take any value: worked
+    out once per upload's ``keep`` and ``variables`` (:func:`_variables_kept`), not per file."""
+    return _variables_kept(frozenset(keep), frozenset(variables))
+
+
+@functools.lru_cache(maxsize=16)
+def _variables_kept(
+    keep: frozenset[str], variables: frozenset[SchemaVariable]
+) -> tuple[SchemaVariable, ...]:
+    """:func:`_kept_variables`' work, cached: a tuple, never changed by its callers."""
+    known = sorted({*variables, *cached_hcc_schema().variables}, key=lambda v: (v.name, v.kind))
     names = keep - OUTCOME_COLUMNS - {"case_id"}
     unknown = sorted(names - {v.name for v in known})
-    return [v for v in known if v.name in names] + [SchemaVariable(n, YES_NO) for n in unknown]
+    return (
+        *(v for v in known if v.name in names),
+        *(SchemaVariable(n, YES_NO) for n in unknown),
+    )
 
 
 def _nothing_to_read(name: str, written: list[str], keep: frozenset[str]) -> str:
@@ -585,7 +598,7 @@ def _clean_json(
         k: [v] for k, v in raw.items() if k not in read and not key_names(k) & OUTCOME_COLUMNS
     }
     stored = [k for k in read if k not in ids]
-    left_out += _left_out_keys(name, given, stored, keep, variables)
+    left_out += _left_out_keys(name, given, stored, offered)
     return json.dumps(kept, indent=1).encode()
 
 
@@ -918,7 +931,7 @@ def upload_key(
 def _store(
     files: list[tuple[str, bytes]],
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable] = frozenset(),
+    variables: frozenset[SchemaVariable],
 ) -> Path:
     """:func:`store_upload`'s work. The folder is named after the cleaned files' stored names and
     tokens (:func:`_token`) and what was left out, not after what ``keep`` kept of the clinical

@@ -89,7 +89,7 @@ def explain_task(
 def store_task(
     files: list[tuple[str, bytes]],
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable] = frozenset(),
+    variables: frozenset[SchemaVariable],
 ) -> tuple[str, UploadContents]:
     """An upload de-identified and stored by content, its clinical files' ``keep`` columns of
     ``variables`` (:func:`~survival_core.io.uploads.store_upload`) and its files classified
