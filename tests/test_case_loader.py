@@ -1138,3 +1138,55 @@ def test_a_lung_ct_of_ctv_and_ptv_masks_is_refused_without_offering_the_ptv(
     sitk.WriteImage(gtv, str(folder / "GTV-1.nii.gz"))
     (folder / "roles.json").write_text(json.dumps({"gtv": ["GTV-1.nii.gz"]}))
     assert not [w for w in load_case(folder).warnings if "given as the GTV" in w]
+
+
+def _phantom_gtv_as(shared_data: Path, folder: Path, name: str) -> int:
+    """The real IBSI CT phantom in ``folder`` as 'CT.nii.gz', its GTV mask named ``name``;
+    the mask's voxel count."""
+    phantom = shared_data / "ibsi1" / "ct_radiomics_phantom" / "nifti"
+    if not phantom.is_dir():
+        pytest.skip("the IBSI CT phantom is not in ../shared/data")
+    folder.mkdir()
+    shutil.copy(phantom / "image" / "phantom.nii.gz", folder / "CT.nii.gz")
+    shutil.copy(phantom / "mask" / "mask.nii.gz", folder / name)
+    return int(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / name))).sum())
+
+
+@pytest.mark.parametrize(
+    "name", ["LUNG1-001_GTV-1.nii.gz", "skin_tumor.nii.gz", "Skin lesion.nii.gz"]
+)
+def test_a_gtv_named_for_its_patient_or_the_skin_is_the_gtv(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
+    """The real IBSI CT phantom's GTV named as NSCLC-Radiomics names it (patient ID, then
+    'GTV-1') was set aside as 'another structure less the GTV' (the 'LUNG1' of the ID read as
+    the lung), a skin tumour as 'a margin ... or planning helper' (the skin read as the outline);
+    named in roles.json, each was loaded with a warning that it is no tumour. Each is the GTV."""
+    folder = tmp_path / "case"
+    voxels = _phantom_gtv_as(shared_data, folder, name)
+    assert load_case(folder).mask_array("gtv").sum() == voxels
+    (folder / "roles.json").write_text(json.dumps({"gtv": [name]}))
+    case = load_case(folder)
+    assert case.mask_array("gtv").sum() == voxels
+    assert not [w for w in case.warnings if "given as the GTV" in w]
+
+
+def test_a_melanoma_named_for_the_skin_is_offered_as_the_gtv(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """'melanoma_skin.nii.gz' (the real IBSI CT phantom's GTV) names no GTV word, so a case of it
+    is refused; the refusal's example was the placeholder (the skin read as the outline, a
+    helper it set aside, though it listed none) and the file named in roles.json was loaded
+    with a warning that it reads as a planning helper. The example names it; chosen, it loads
+    with no warning."""
+    folder = tmp_path / "case"
+    voxels = _phantom_gtv_as(shared_data, folder, "melanoma_skin.nii.gz")
+    with pytest.raises(RTStructError) as refused:
+        load_case(folder)
+    message = str(refused.value)
+    assert "Set aside" not in message
+    assert 'in a roles.json beside its files: {"gtv": ["melanoma_skin.nii.gz"]}).' in message
+    (folder / "roles.json").write_text(json.dumps({"gtv": ["melanoma_skin.nii.gz"]}))
+    case = load_case(folder)
+    assert case.mask_array("gtv").sum() == voxels
+    assert not [w for w in case.warnings if "given as the GTV" in w]

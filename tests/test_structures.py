@@ -358,3 +358,38 @@ def test_the_advice_never_names_a_structure_set_aside(names: list[str], example:
     from survival_core.io.structures import say_which
 
     assert f"{json.dumps({'gtv': [example]})})." in say_which(names)
+
+
+LESS_THE_GTV = "another structure less the GTV"
+HELPER = "a margin, motion envelope (ITV, IGTV) or planning helper"
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "why"),
+    [("LUNG1-001_GTV-1", "gtv", None), ("skin_tumor", "gtv", None), ("Skin lesion", "gtv", None),
+     ("melanoma_skin", None, None),
+     ("Liver-GTV", None, LESS_THE_GTV), ("Lung-GTV", None, LESS_THE_GTV),
+     ("Liver_minus_GTV", None, LESS_THE_GTV), ("Body-GTV", None, LESS_THE_GTV),
+     ("Skin_GTV_sub", None, LESS_THE_GTV), ("BODY", None, HELPER), ("Skin", None, HELPER),
+     ("PTV", None, HELPER), ("Ring_5mm", None, HELPER), ("Skin_Tumor_avoid", None, HELPER),
+     ("z_GTV", None, "a superseded version, copy or scratch structure")],
+)  # fmt: skip
+def test_a_patients_id_or_the_skin_beside_a_tumour_word_is_neither_organ_nor_outline(
+    name: str, role: str | None, why: str | None
+) -> None:
+    """NSCLC-Radiomics' 'LUNG1-001_GTV-1' (patient LUNG1-001's GTV-1) was read as the lung less
+    the GTV, 'skin_tumor' and 'melanoma_skin' as the body outline, a helper: named as the GTV,
+    each was warned of as no tumour. An ID is no organ; the skin beside a tumour word is its
+    site. A subtraction, also from the outline, a margin and a copy are still warned of."""
+    from survival_core.io.structures import chosen_gtv_caution
+
+    assert match_role(name) == role
+    assert match_role(structure_label(name)) == role
+    caution = chosen_gtv_caution(f"{name}.nii.gz")
+    assert caution == (
+        None
+        if why is None
+        else f"'{name}.nii.gz', given as the GTV, reads as {why}, not a tumour: its features "
+        "describe that structure, not the tumour. Name the tumour's own contour as the GTV if "
+        "the case has one."
+    )

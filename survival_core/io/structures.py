@@ -13,11 +13,12 @@ systems at other sites, so matching is case-insensitive and works on the name's 
   site's organ names count.
 
 Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", "GTV+10", dilated or
-expanded copies, boost volumes, a tumour bed or cavity, opt, avoid), superseded
+expanded copies, boost volumes, a tumour bed or cavity, opt, avoid; the body outline or skin, but
+beside a tumour word they are its site: "skin_tumor"), superseded
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
-("Lung-GTV", "liver minus tumour"), denials ("liver_non_tumor", "tumor-free lung"), organs at risk
-(cord, heart, parotid, brainstem...), and parts of an organ (segments, lobes, vessels, nodes, cysts
-and haemangiomas).
+("Lung-GTV", "liver minus tumour"; not an ID's "LUNG1-001_GTV-1"), denials ("liver_non_tumor",
+"tumor-free lung"), organs at risk (cord, heart, parotid, brainstem...), and parts of an organ
+(segments, lobes, vessels, nodes, cysts and haemangiomas).
 
 A mask file's name often carries the patient's name too ("Doe_John_GTV.nii.gz"):
 :func:`structure_label` keeps only the words above (and those of image and mask names), which is
@@ -157,6 +158,12 @@ _HELPER_WORDS = frozenset(
         "dvh",
     }
 )
+#: The patient's outline: a helper, but the tumour's site beside a tumour word ('skin_tumor',
+#: 'melanoma_skin', 'Skin lesion'), where it is no outline.
+_OUTLINE_WORDS = frozenset({"skin", "body"})
+#: Kinds of tumour a name may give instead of a GTV word ('melanoma_skin'): not the GTV by name
+#: alone, but no outline beside them.
+_TUMOUR_KINDS = frozenset({"melanoma", "sarcoma", "lymphoma"})
 #: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
 #: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; a mask
 #: file's label keeps that letter where it starts the name ('z_GTV'), not further on, where it
@@ -311,6 +318,11 @@ IMAGE_FOLDERS = frozenset(
 _COMBINING_WORDS = (
     GTV_WORDS | _ORGAN_WORDS | _OAR_WORDS | {"ptv", "ctv", "itv", "vessel", "vessels"}
 )
+#: What a GTV may be taken from: an organ, an organ at risk, a target, the outline ('Body-GTV').
+_TAKEN_FROM_WORDS = _COMBINING_WORDS | _OUTLINE_WORDS
+#: Letters run into digits: an ID ('LUNG1' of NSCLC-Radiomics' patient 'LUNG1-001'), never the
+#: organ a subtraction takes the GTV from ('LUNG1-001_GTV-1' is that patient's GTV-1).
+_ID_TOKEN = re.compile(r"(?<![a-z\d])[a-z]+\d[a-z\d]*")
 _MINUS_WORDS = (
     "minus", "mns", "sub", "not", "without", "excl", "excluding", "exc", "wo", "less", "outside",
     "ohne", "sans",
@@ -329,8 +341,8 @@ def _minus_spelled(text: str) -> str:
 #: Every word a structure's name is read by: de-identification never cuts them from a name (a
 #: research cohort's PatientName 'LIVER_017' would have emptied the ROI 'Liver').
 STRUCTURE_WORDS = frozenset(
-    {*_COMBINING_WORDS, *_HELPER_WORDS, *_PART_WORDS, *_NEGATION_WORDS, *MASK_WORDS,
-     *(_SCRATCH_WORDS - _SCRATCH_LETTERS), *_MINUS_WORDS,
+    {*_COMBINING_WORDS, *_HELPER_WORDS, *_TUMOUR_KINDS, *_PART_WORDS, *_NEGATION_WORDS,
+     *MASK_WORDS, *(_SCRATCH_WORDS - _SCRATCH_LETTERS), *_MINUS_WORDS,
      *(w for w in _ALTERNATIVE_WORDS if len(w) > 2)}
 )  # fmt: skip
 #: Words a structure label keeps besides those above: sides, kinds of lesion, kinds of image.
@@ -367,6 +379,7 @@ _LABEL_WORDS = frozenset(
         *GTV_WORDS,
         *_ORGAN_WORDS,
         *_HELPER_WORDS,
+        *_TUMOUR_KINDS,
         *(_SCRATCH_WORDS - _SCRATCH_LETTERS),
         *_PART_WORDS,
         *_OAR_WORDS,
@@ -445,18 +458,27 @@ def words(name: str) -> list[str]:
 def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
-    metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is."""
+    metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is.
+    An ID before it is no organ: 'LUNG1-001_GTV-1' is patient LUNG1-001's GTV-1."""
     lowered = _minus_spelled(folded(name).lower())
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
-        left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
+        left = set(words(_ID_TOKEN.sub(" ", lowered[: match.start()])))
+        right = set(words(lowered[match.end() :]))
         # after a GTV, a hyphen qualifies it ('GTV-Lung'); a minus written out subtracts
         taken_from = left - GTV_WORDS if match.group() == "-" else left
-        if taken_from & (_COMBINING_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
+        if taken_from & (_TAKEN_FROM_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
             return True  # an organ, or a word not read ('Печень-GTV'), less the GTV
-        if not right and left & (_COMBINING_WORDS - GTV_WORDS) and left & GTV_WORDS:
+        if not right and left & (_TAKEN_FROM_WORDS - GTV_WORDS) and left & GTV_WORDS:
             return True  # the minus last: 'Liver_GTV_sub', 'Lungs_GTV_excl'
     return False
+
+
+def _helper_words(found: set[str]) -> set[str]:
+    """The words of a margin or planning helper among a name's words ``found``: 'skin' and
+    'body' beside a tumour word are the tumour's site ('skin_tumor', 'melanoma_skin')."""
+    helpers = found & _HELPER_WORDS
+    return helpers - _OUTLINE_WORDS if found & (GTV_WORDS | _TUMOUR_KINDS) else helpers
 
 
 def _is_negated(name: str) -> bool:
@@ -481,7 +503,8 @@ def match_structure(name: str, site: str | None = None) -> StructureMatch | None
     found = set(words(name))
     if (
         not found
-        or found & (_HELPER_WORDS | _SCRATCH_WORDS)
+        or _helper_words(found)
+        or found & _SCRATCH_WORDS
         or _is_subtraction(name)
         or _is_negated(name)
     ):
@@ -547,7 +570,7 @@ def _why_never_a_role(name: str) -> str | None:
     found = set(words(name))
     if found & _SCRATCH_WORDS:
         return "a superseded version, copy or scratch structure"
-    if found & _HELPER_WORDS:
+    if _helper_words(found):
         return "a margin, motion envelope (ITV, IGTV) or planning helper"
     if _is_subtraction(name):
         return "another structure less the GTV"
