@@ -1012,6 +1012,30 @@ def test_the_sets_of_a_ct_and_an_mr_sharing_a_frame_are_not_said_drawn_on_one_im
         assert not [w for w in case.warnings if "structure sets drawn on" in w], gtv
 
 
+def test_a_ct_and_an_mr_each_with_its_set_load_by_the_modality_asked(shared_data: Path) -> None:
+    """The real sarcoma CT and T1 MR in one folder, each with its RTSTRUCT, linked by frame of
+    reference only: with or without a modality, the load was refused as "several structure sets
+    drawn on this image", though their slices' kind of image tells each set's image. The
+    modality asked reads its series with its own set; none asked is refused naming each set's
+    image and how to choose."""
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    with pytest.raises(RTStructError) as refused:
+        load_case(study)
+    assert str(refused.value) == (
+        "The case holds structure sets drawn on different images of one frame of reference: "
+        "RTSTRUCT 'RTstruct' of 2009-10-17 with 'GTV_Mass_CT' on the CT; RTSTRUCT 'RTstruct' of "
+        "2009-10-18 with 'GTV_Mass_MR_T1' on the MR. Say which image to analyse: its modality "
+        "(--modality CT or MR), its series (--series; the Case page's 'Image series' box), or "
+        "the structures of one set (roles naming them)."
+    )
+    for modality, gtv, mean in (("CT", "GTV_Mass_CT", 28.5), ("MR", "GTV_Mass_MR_T1", 325.8)):
+        case = load_case(study, modality=modality)
+        assert (case.modality, list(case.structures)) == (modality, [gtv])
+        assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(mean, abs=0.1)
+
+
 def test_each_structure_offered_of_several_sets_loads_from_its_set(
     shared_data: Path, tmp_path: Path
 ) -> None:

@@ -543,12 +543,14 @@ def test_clinical_spreadsheet_joins_on_the_original_ids(
 
 def test_real_ct_and_mr_structure_sets_of_one_patient(shared_data: Path, tmp_path: Path) -> None:
     """TCIA STS_001: CT and T1 MR share a frame of reference and neither structure set names its
-    series, so both are linked to the CT. Unasked, the import says so; a patient entry of the ROI
-    map naming the CT's GTV picks its structure set (the MR's, lacking that name, is set aside)."""
+    series; their slices' kind of image tells each set's image. Unasked, the import says each
+    set's image and asks which; a patient entry of the ROI map naming the CT's GTV picks its
+    structure set (the MR's, lacking that name, is set aside)."""
     download = shared_data / "sts_sarcoma"
     out = tmp_path / "cohort"
     (outcome,) = import_images(download, out, site="sarcoma", workers=1).outcomes
-    assert outcome.status == "failed" and "2 structure sets" in outcome.reason
+    assert outcome.status == "failed"
+    assert "(RS.dcm: GTV_Mass_CT on the CT; RS.dcm: GTV_Mass_MR_T1 on the MR)" in outcome.reason
     roi_map = check_roi_map({"patients": {"STS_001": {"gtv": ["GTV_Mass_CT"]}}})
     (outcome,) = import_images(download, out, site="sarcoma", roi_map=roi_map, workers=1).outcomes
     assert outcome.status == "imported", outcome.reason

@@ -552,6 +552,32 @@ def test_real_ct_and_mr_study_imports_the_series_whose_gtv_the_map_names(
         assert case.mask_array("gtv").sum() > 10000
 
 
+def test_real_ct_and_mr_study_imports_the_set_drawn_on_the_modality_asked(
+    tmp_path, shared_data
+) -> None:
+    """The real sarcoma CT and T1 MR, each with its RTSTRUCT, no ROI map: --modality MR was
+    refused as "2 structure sets were drawn on MR series ...", the CT's set counted as drawn on
+    the MR by its frame of reference, though its slices are CT Image Storage. --modality MR
+    imports the MR with its own set; none asked is refused naming each set's image."""
+    from survival_core.cohort.importer import import_images
+
+    study = shared_data / "sts_sarcoma" / "STS_001"
+    if not study.is_dir():
+        pytest.skip("STS_001 not in ../shared/data")
+    shutil.copytree(study, tmp_path / "download" / "STS_001")
+    refused = import_images(tmp_path / "download", tmp_path / "none", workers=1)
+    assert refused.outcomes[0].reason.startswith(
+        "the structure sets were drawn on different images of one frame of reference (RS.dcm: "
+        "GTV_Mass_CT on the CT; RS.dcm: GTV_Mass_MR_T1 on the MR); import with --modality"
+    )
+    result = import_images(tmp_path / "download", tmp_path / "mr", modality="MR", workers=1)
+    assert result.counts()["imported"] == 1, result.outcomes[0].reason
+    [folder] = (tmp_path / "mr" / "cases").iterdir()
+    case = load_case(folder)
+    assert (case.modality, list(case.structures)) == ("MR", ["GTV_Mass_MR_T1"])
+    assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(325.8, abs=0.1)
+
+
 def test_a_cohort_mixing_ct_and_pet_cases_is_not_extracted_as_one(tmp_path, capsys) -> None:
     """PET/CT studies whose contours were drawn on the CT for one patient and on the PET for
     another import as a CT case and a PT case; extracting the cohort's CT features refuses the

@@ -166,7 +166,8 @@ def table_paths(args: argparse.Namespace) -> list[Path]:
 def add_case_options(parser: argparse.ArgumentParser) -> None:
     """``--modality``: what a case given as volume files holds (they record none, and were read
     as CT: an MR NIfTI was refused by its own MR model and scored by a CT one); DICOM says its
-    own. ``--site``: the case's cancer site, which only an organ contour otherwise tells (a lung
+    own, and of a CT and an MR each with its own structure set, it picks the one to read.
+    ``--site``: the case's cancer site, which only an organ contour otherwise tells (a lung
     GTV alone was cautioned as of unknown site under its own lung model). ``--series``: which of
     a study's series (its phases) to read: the refusal to choose told to say which, and no
     command could."""
@@ -175,7 +176,8 @@ def add_case_options(parser: argparse.ArgumentParser) -> None:
         type=str.upper,
         choices=VOLUME_MODALITIES,
         help="what a case of volume files (NIfTI, NRRD...) holds; they do not say (default: what "
-        "the name of its only image says, PT.nii.gz: PT; else CT). DICOM cases say their own",
+        "the name of its only image says, PT.nii.gz: PT; else CT). DICOM cases say their own; "
+        "of a DICOM CT and MR each with its own structure set, the one to read",
     )
     parser.add_argument(
         "--site",

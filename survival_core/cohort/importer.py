@@ -79,6 +79,7 @@ from survival_core.io.dicom_series import (
     AnnotationEntry,
     SeriesEntry,
     companion_series,
+    drawn_modalities,
     drawn_on,
     drawn_on_kind,
     in_frame,
@@ -766,7 +767,7 @@ def _choose_dicom(
             "Cohort page's 'Modality of the images') naming the modality of the one to analyse, "
             "which then is read for every patient"
         )
-    annotations = [a for a, s in pairs if s is drawn]
+    annotations = _drawn_on_image(pairs, drawn, series, not mapped and modality is None)
     chosen = drawn if modality in (None, drawn.modality) else _in_frame(series, drawn, modality)
     found, refused = [], []
     for annotation in annotations:  # a patient's ROI map entry picks among structure sets
@@ -806,6 +807,35 @@ def _choose_dicom(
             + "); name it in the ROI map (--roi-map)"
         )
     return chosen, annotation, roles
+
+
+def _drawn_on_image(
+    pairs: list[tuple[AnnotationEntry, SeriesEntry]],
+    drawn: SeriesEntry,
+    series: list[SeriesEntry],
+    unasked: bool,
+) -> list[AnnotationEntry]:
+    """The structure sets of ``pairs`` (set, series it is linked to) drawn on the series
+    ``drawn``, of the patient's ``series``: by the kind of image its slices are where that tells
+    (:func:`drawn_on_kind`: the real sarcoma CT's set, not the MR's sharing its frame of
+    reference), else all linked to it. ``unasked`` (neither --modality nor a ROI map's GTV
+    chose), sets of one frame of reference drawn on different images are refused naming each
+    and its image's modality."""
+    linked = [a for a, s in pairs if s is drawn]
+    own = [a for a in linked if any(s is drawn for s in drawn_on_kind(a, series))]
+    if unasked and own and len(own) < len(linked):
+        names = "; ".join(
+            f"{a.path.name}: {', '.join(a.roi_names)} on the "
+            + " or ".join(drawn_modalities(a, series))
+            for a in linked
+        )
+        raise InputError(
+            f"the structure sets were drawn on different images of one frame of reference "
+            f"({names}); import with --modality (the Cohort page's 'Modality of the images') "
+            "naming the modality of the one to analyse, which then is read for every patient, "
+            "or name its GTV in the ROI map"
+        )
+    return own or linked
 
 
 def _companions(

@@ -67,11 +67,13 @@ from survival_core.io.dataset_layout import (
 )
 from survival_core.io.deid import case_pseudonym, patient_identity
 from survival_core.io.dicom_series import (
+    DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
     DicomInventory,
     SeriesInfo,
     SeriesSummary,
     companion_series,
+    drawn_modalities,
     drawn_on_kind,
     read_dicom,
     read_series,
@@ -500,14 +502,17 @@ def _pick_structure_set(
     chosen: Path | None,
     named: set[str],
     unnamed: dict[str, str],
+    asked: bool,
 ) -> tuple[Any, list[str]]:
     """The structure set (RTSTRUCT or SEG entry) to read and what a reader should know of the
     others: the one ``chosen`` names (a manifest's ``rtstruct``), else the one holding every
     structure the roles name (``named``: the user chose from it), else the one drawn on this
-    series, else on its frame of reference. Sets left aside that are drawn on this image
-    (:func:`_drawn_on_image`: not the MR's set sharing the CT's frame of reference) are named in
-    a warning (a research set beside the planning one was passed over without a word);
-    several alike are refused naming each by its label, date and structures. A file ``chosen``
+    series, else on this image by its frame of reference (:func:`_drawn_on_image`: not the MR's
+    set sharing the CT's frame of reference). Sets left aside that are drawn on this image are
+    named in a warning (a research set beside the planning one was passed over without a word);
+    several alike are refused naming each by its label, date and structures. Where no image
+    was ``asked`` for (a series or a modality), sets drawn on other images of this frame of
+    reference (the real sarcoma CT's and MR's) are refused asking which. A file ``chosen``
     names that is none of several is refused."""
     entries = inventory.annotations
     if not entries:
@@ -531,7 +536,10 @@ def _pick_structure_set(
         )
     pool = holding if named and holding else entries
     drawn_here = [e for e in pool if _drawn_on(e, info) == "series"]
-    own = drawn_here or [e for e in pool if _drawn_on(e, info)]
+    own = drawn_here or [e for e in pool if _drawn_on_image(e, inventory, info)]
+    elsewhere = [e for e in pool if _drawn_on(e, info) and not _drawn_on_image(e, inventory, info)]
+    if own and elsewhere and not asked:
+        raise RTStructError(_drawn_on_other_images([*own, *elsewhere], inventory))
     if len(own) > 1:
         raise RTStructError(
             "The case holds several structure sets drawn on this image: "
@@ -556,6 +564,24 @@ def _pick_structure_set(
         )
 
     return entry, _unnamed([(said(True), said(False))], unnamed)
+
+
+def _drawn_on_other_images(entries: list[AnnotationEntry], inventory: DicomInventory) -> str:
+    """The refusal of structure sets of one frame of reference each drawn on its own image (the
+    real sarcoma CT's and T1 MR's, told apart by the kind of image their slices are), none
+    chosen: each named with the modality it was drawn on, and how to choose."""
+    drawn = [drawn_modalities(e, inventory.series) for e in entries]
+    kinds = sorted({m for modalities in drawn for m in modalities})
+    shown = "; ".join(
+        f"{e.shown()} on the {' or '.join(modalities)}"
+        for e, modalities in zip(entries, drawn, strict=True)
+    )
+    by_modality = f"its modality (--modality {' or '.join(kinds)}), " if len(kinds) > 1 else ""
+    return (
+        f"The case holds structure sets drawn on different images of one frame of reference: "
+        f"{shown}. Say which image to analyse: {by_modality}its series (--series; the Case "
+        "page's 'Image series' box), or the structures of one set (roles naming them)."
+    )
 
 
 def _sets_chosen(
@@ -696,25 +722,34 @@ def _load_dicom(
     companions: bool,
     chosen: Path | None,
     unnamed: dict[str, str],
+    modality: str | None,
 ) -> tuple[sitk.Image, SeriesInfo, dict[str, sitk.Image], dict[str, sitk.Image], list[str], Any]:
     """Image, series info, structures (of the structure set file ``chosen`` names, where the
     folder holds several), companion images, warnings and the image's first header (whose
-    patient names the case: :func:`case_pseudonym`) of a DICOM case.
+    patient names the case: :func:`case_pseudonym`) of a DICOM case. ``modality`` is read first
+    among the series the structure sets were drawn on (the MR of a CT and an MR, each with its
+    own set), and with it the set drawn on that series.
     The wordings of the warnings naming a file or a UID without them go to ``unnamed``
     (:attr:`Case.unnamed_warnings`)."""
     inventory = scan_dicom(root)
     named = {n for listed in explicit.values() for n in listed}
+    first = (modality.upper(),) if modality else ()
     image, info = (
         read_series(inventory, series_uid)
         if series_uid
-        else read_series(inventory, annotations=_sets_chosen(inventory, chosen, named))
+        else read_series(
+            inventory,
+            modality_preference=(*first, *DEFAULT_MODALITY_PREFERENCE),
+            annotations=_sets_chosen(inventory, chosen, named),
+        )
     )
     header = next(s for s in inventory.series if s.series_uid == info.series_uid).headers[0]
     others, read = _dicom_companions(inventory, info) if companions else ({}, [])
     if not explicit and not require and not inventory.annotations:
         notes = [*info.warnings, *read, *_unnamed(_patient_notes(inventory, header), unnamed)]
         return image, info, {}, others, notes, header
-    entry, warnings = _pick_structure_set(inventory, info, chosen, named, unnamed)
+    asked = bool(series_uid) or (modality or "").upper() == info.modality
+    entry, warnings = _pick_structure_set(inventory, info, chosen, named, unnamed, asked)
     structure_set = _read_structure_set(entry.path)
     linked = link_to_series(structure_set.references, info, structure_set.path)
     warnings += _unnamed(linked, unnamed)
@@ -1219,6 +1254,7 @@ def load_case(
                 companions,
                 None if structure_set is None else Path(structure_set),
                 unnamed,
+                modality,
             )
             warnings += _unnamed(beside_dicom, unnamed)
             case_modality, sequence, series = info.modality, info.sequence, info.label

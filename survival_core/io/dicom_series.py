@@ -1081,6 +1081,12 @@ def drawn_on_kind(annotation: AnnotationEntry, series: list[SeriesEntry]) -> lis
     return of_kind if len(found) > 1 and of_kind else found
 
 
+def drawn_modalities(annotation: AnnotationEntry, series: list[SeriesEntry]) -> list[str]:
+    """The modalities of the ``series`` a structure set was drawn on (:func:`drawn_on_kind`):
+    the real sarcoma MR's set, sharing the CT's frame of reference, ['MR']."""
+    return sorted({s.modality for s in drawn_on_kind(annotation, series)})
+
+
 def reconstructions(series: list[SeriesEntry]) -> list[SeriesEntry]:
     """The series among one modality's that are volumes to analyse: no projections (MIP), and
     of PETs the attenuation-corrected ones where there are (a study's NAC PET rides along)."""
