@@ -487,6 +487,8 @@ def test_the_series_gap_is_the_median_of_the_near_smallest_steps() -> None:
 
     assert _series_gap(np.array([3.27, 3.269, 3.27, 3.27, 6.54])) == pytest.approx(3.27)
     assert _series_gap(np.array([2.5])) == 2.5  # one step: itself
+    # a hole 0.39 mm off its outline on two planes: no run of 0.39 mm steps, no 0.39 mm series
+    assert _series_gap(np.array([3.27, 3.27, 0.39, 2.88, 0.39, 2.88, 3.27])) == 3.27
 
 
 def test_a_slice_centre_a_rounding_past_a_slab_limit_goes_to_the_lower_plane() -> None:
@@ -612,3 +614,78 @@ def test_every_latin1_structure_name_is_said_guessed(shared_data: Path, tmp_path
         "(SpecificCharacterSet)."
         for number, name in ((1, "Tumör"), (2, "Größe"))
     ]
+
+
+def _sarcoma_gtv_plus(shared_data: Path, extra) -> tuple[float, list[str], sitk.Image]:
+    """The real sarcoma CT's GTV (3.27 mm planes, on the image's slices) with the contours
+    ``extra(planes)`` adds (``planes``: z -> that plane's GTV contours): its volume (mL), the
+    notes and the mask."""
+    root = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not root.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    image, info = read_series(root / "image")
+    rt = read_rtstruct(root / "mask" / "RS.dcm")
+    gtv = rt.rois["GTV_Mass_CT"]
+    planes: dict[float, list[np.ndarray]] = {}
+    for contour in gtv.contours:
+        planes.setdefault(round(float(contour[0, 2]), 2), []).append(contour)
+    added = extra(planes)
+    roi = dataclasses.replace(
+        gtv,
+        contours=gtv.contours + added,
+        geometric_types=gtv.geometric_types + ["CLOSED_PLANAR"] * len(added),
+    )
+    rt = dataclasses.replace(rt, rois={**rt.rois, roi.name: roi})
+    notes: list[str] = []
+    mask = rtstruct_to_masks(rt, image, info, [roi.name], notes)[roi.name]
+    return voxel_volume(mask) / 1000, notes, mask
+
+
+@pytest.mark.parametrize("off_mm", [0.0, 0.4])
+def test_a_real_gtvs_hole_written_0_4_mm_off_its_outline_is_cut(
+    shared_data: Path, off_mm: float
+) -> None:
+    """The sarcoma GTV with a hole (its outline shrunk to 0.4) on its three middle planes,
+    written 0.4 mm (0.12 slice) off them: the smallest step between planes, 0.4 mm, was taken
+    for the contouring series' spacing, the hole's 0.4 mm slab held no slice and the hole was
+    filled (365.32 mL); an independent even-odd rasteriser, each contour on its nearest slice,
+    gives 356.65 mL, as the hole on its outline's plane does."""
+
+    def hole(planes: dict[float, list[np.ndarray]]) -> list[np.ndarray]:
+        middle = sorted(planes)[len(planes) // 2 - 1 : len(planes) // 2 + 2]
+        holes = [c.mean(0) + (c - c.mean(0)) * 0.4 for z in middle for c in planes[z]]
+        return [h + [0, 0, off_mm] for h in holes]
+
+    volume, notes, _ = _sarcoma_gtv_plus(shared_data, hole)
+    assert volume == pytest.approx(356.65, abs=0.01)
+    assert notes == (
+        []
+        if not off_mm
+        else [
+            "Structure 'GTV_Mass_CT' has 3 contoured plane(s) less than half its 3.27 mm plane "
+            "spacing from another (a hole or a second lesion written at another z): each fills "
+            "its nearest slice (26, 27, 28), combined there with that slice's contours (nested "
+            "ones cut holes)."
+        ]
+    )
+
+
+@pytest.mark.parametrize("off_slices", [0.0, 0.3])
+def test_a_real_gtvs_second_lesion_off_its_planes_is_kept(
+    shared_data: Path, off_slices: float
+) -> None:
+    """A 14 mm square lesion beside the sarcoma GTV on five of its planes, written 0.3 slice
+    (0.98 mm) off them: its planes' slabs, as thin as that step, held no slice and the lesion
+    vanished (365.32 mL, the GTV alone); it is kept on its nearest slices, as on its own
+    planes."""
+
+    def lesion(planes: dict[float, list[np.ndarray]]) -> list[np.ndarray]:
+        middle = sorted(planes)[len(planes) // 2 - 2 : len(planes) // 2 + 3]
+        return [square((150, -70), 14, z + off_slices * 3.27) for z in middle]
+
+    volume, notes, mask = _sarcoma_gtv_plus(shared_data, lesion)
+    assert volume == pytest.approx(368.37, abs=0.01)  # the GTV's 365.32 + 5 slices of 14 x 14
+    x, y, _ = mask.TransformPhysicalPointToIndex((150.0, -70.0, 0.0))
+    lesion_slices = np.flatnonzero(sitk.GetArrayFromImage(mask)[:, y, x]).tolist()
+    assert lesion_slices == [25, 26, 27, 28, 29]
+    assert bool(notes) == bool(off_slices)

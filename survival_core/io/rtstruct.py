@@ -13,10 +13,12 @@ contour on a slice counts, whatever rounding its z was written with.
 Which image slices a contour fills: on the image it was drawn on, the slice it lies on (within
 ``SLICE_TOLERANCE``). Drawn on another series of the frame of reference, or between the slices,
 each contoured plane stands for a slab as thick as the planes' spacing (the contouring series'
-slice spacing: the smallest gap between two planes of one structure, at most
-``MAX_PLANE_SPACING_MM``), and every image slice whose centre lies in a slab takes its contours:
-a thin-slice image under a 3 mm plan is filled throughout, not on every third slice, and an
-image slice halfway between two planes takes the lower one. A structure reaching outside the
+slice spacing: the smallest gap between two planes of one structure, one that evenly spaced
+planes repeat where there are such, at most ``MAX_PLANE_SPACING_MM``), and every image slice
+whose centre lies in a slab takes its contours: a thin-slice image under a 3 mm plan is filled
+throughout, not on every third slice, and an image slice halfway between two planes takes the
+lower one. A plane less than half that spacing from another (a hole or a second lesion written
+a fraction of a slice off) fills its nearest slice, combined there with that slice's contours. A structure reaching outside the
 image in-plane (an image cropped after contouring) is refused: more than 1 % of its area outside,
 clipped with a note below that. POINT and OPEN contours have no inside and are ignored with a
 warning.
@@ -31,6 +33,7 @@ a warning naming both series. Which structure plays which role is
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -384,13 +387,48 @@ def _series_gap(steps_mm: np.ndarray) -> float:
     """The slice spacing (mm) of the series a structure's planes ``steps_mm`` apart were drawn
     on: the median of the steps within :data:`EVEN_RTOL` of the smallest (one step rounded
     short, 3.269 among 3.270s, is not the spacing), when at most :data:`MAX_PLANE_SPACING_MM` or
-    seen twice (evenly spaced planes, up to :data:`MAX_SERIES_SPACING_MM`); else that cap."""
+    seen twice (evenly spaced planes, up to :data:`MAX_SERIES_SPACING_MM`); else that cap. Only
+    steps in runs (:func:`_in_runs`) count where there are any: a hole written 0.39 mm off its
+    outline's plane made the 3.27 mm CT's slab 0.39 mm, which held no slice for the hole."""
+    runs = _in_runs(steps_mm)
+    if runs.any():
+        steps_mm = steps_mm[runs]
     smallest = float(steps_mm.min())
     even = steps_mm[steps_mm <= smallest * (1 + EVEN_RTOL)]
     gap = float(np.median(even))
     if gap <= MAX_PLANE_SPACING_MM or (even.size >= 2 and gap <= MAX_SERIES_SPACING_MM):
         return gap
     return MAX_PLANE_SPACING_MM
+
+
+def _in_runs(steps: np.ndarray) -> np.ndarray:
+    """Which steps between consecutive planes the next or previous step repeats (within
+    :data:`EVEN_RTOL`): three or more evenly spaced planes, a series' slices. A plane written a
+    fraction of a slice off the others' (a hole, a second lesion) makes two unequal steps instead,
+    0.39 then 2.88 mm, and no run."""
+    near = np.abs(np.diff(steps)) <= EVEN_RTOL * np.minimum(steps[1:], steps[:-1])
+    return np.r_[near, False] | np.r_[False, near]
+
+
+def _strays(planes: list[float], thickness: float) -> set[float]:
+    """The planes (index z) that are not the contouring series' own: of planes within half the
+    spacing (``thickness`` slices) of the first of their group, only the one nearest a slice
+    centre is, as two planes of one series lie a whole spacing apart. The others (a hole or a
+    second lesion written 0.4 mm off) fill their nearest slice, where a slab took the nearer
+    plane alone: the hole was filled, the lesion lost."""
+    groups: list[list[float]] = []
+    for p in sorted(planes):
+        if groups and p - groups[-1][0] <= thickness / 2:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    kept = [min(group, key=lambda p: (abs(p - round(p)), p)) for group in groups]
+    return set(planes) - set(kept)
+
+
+def _nearest_slice(plane: float, n_slices: int, slack: float) -> int:
+    """The image slice nearest ``plane`` (index z), the lower one halfway (within ``slack``)."""
+    return min(max(math.ceil(plane - 0.5 - slack), 0), n_slices - 1)
 
 
 def _slice_of_plane(
@@ -451,6 +489,53 @@ def _fill_slice(
     return plane.reshape(shape), outside, total, said
 
 
+def _slices_taking(
+    name: str,
+    planes: list[float],
+    image: sitk.Image,
+    notes: list[str],
+    drawn_here: bool,
+    thickness: float,
+) -> dict[int, list[float]]:
+    """Image slice -> the contoured planes (index z) it takes: each plane its own slice when
+    drawn on this image (or on one as thin) on its slices, else the plane whose slab holds the
+    slice, with a note; a plane off the series' spacing (:func:`_strays`) its nearest slice."""
+    spacing = image.GetSpacing()[2]
+    n_slices = image.GetSize()[2]
+    slack = SLAB_SLACK_MM / spacing
+    strays = _strays(planes, thickness)
+    series = [p for p in planes if p not in strays]
+    on_slices = all(abs(p - round(p)) <= SLICE_TOLERANCE for p in series)
+    taken: dict[int, list[float]] = {}
+    if on_slices and (drawn_here or thickness <= 1 + SLICE_TOLERANCE):
+        for p in series:
+            taken.setdefault(int(round(p)), []).append(p)
+    else:
+        taken = {k: [p] for k, p in _slice_of_plane(series, n_slices, thickness, slack).items()}
+        apart = np.diff(series).min(initial=np.inf) * spacing
+        drawn = "on one plane" if len(series) == 1 else f"on planes {apart:.2f} mm apart"
+        where = "" if on_slices else ", between the image's slices"
+        unused = len(series) - len({p for (p,) in taken.values()})
+        left = f"; {unused} of its {len(series)} planes hold no slice and fill none" * bool(unused)
+        notes.append(
+            f"Structure {name!r} was contoured {drawn}{where} (the image's slices are "
+            f"{spacing:.2f} mm apart): each slice takes the contours of the plane whose "
+            f"{thickness * spacing:.2f} mm slab holds it{left}."
+        )
+    for p in sorted(strays):
+        taken.setdefault(_nearest_slice(p, n_slices, slack), []).append(p)
+    if off := sorted(
+        _nearest_slice(p, n_slices, slack) for p in strays if abs(p - round(p)) > SLICE_TOLERANCE
+    ):
+        notes.append(
+            f"Structure {name!r} has {len(off)} contoured plane(s) less than half its "
+            f"{thickness * spacing:.2f} mm plane spacing from another (a hole or a second lesion "
+            f"written at another z): each fills its nearest slice ({_listed(off)}), combined "
+            "there with that slice's contours (nested ones cut holes)."
+        )
+    return taken
+
+
 def _rasterise(
     roi: ROI, image: sitk.Image, notes: list[str], *, drawn_here: bool, thickness: float
 ) -> np.ndarray:
@@ -470,24 +555,7 @@ def _rasterise(
     closed = [c for c, _ in pairs]
     xor = all(t == "CLOSED_PLANAR_XOR" for _, t in pairs)
     planes = _planes(roi, closed, image)
-    on_slices = all(abs(p - round(p)) <= SLICE_TOLERANCE for p in planes)
-    taken: dict[int, list[float]] = {}
-    if on_slices and (drawn_here or thickness <= 1 + SLICE_TOLERANCE):
-        for p in planes:
-            taken.setdefault(int(round(p)), []).append(p)
-    else:
-        positions = sorted(planes)
-        slack = SLAB_SLACK_MM / image.GetSpacing()[2]
-        taken = {k: [p] for k, p in _slice_of_plane(positions, size[2], thickness, slack).items()}
-        slab = f"{thickness * image.GetSpacing()[2]:.2f} mm"
-        apart = np.diff(positions).min(initial=np.inf) * image.GetSpacing()[2]
-        drawn = "on one plane" if len(positions) == 1 else f"on planes {apart:.2f} mm apart"
-        where = "" if on_slices else ", between the image's slices"
-        notes.append(
-            f"Structure {roi.name!r} was contoured {drawn}{where} (the image's slices are "
-            f"{image.GetSpacing()[2]:.2f} mm apart): each slice takes the contours of the plane "
-            f"whose {slab} slab holds it."
-        )
+    taken = _slices_taking(roi.name, sorted(planes), image, notes, drawn_here, thickness)
     outside = total = 0
     said: dict[str, list[int]] = {}
     for k, on_slice in sorted(taken.items()):
