@@ -1129,6 +1129,47 @@ def test_a_refusal_never_offers_a_ptv_or_copy_it_set_aside_as_the_gtv(
     ) in case.warnings
 
 
+def test_nodes_named_gtvnodes_join_a_real_gtv_and_an_unread_gtv_name_is_said(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The real STS_001 GTV as a head-and-neck primary 'GTVp' beside two nodes drawn apart,
+    'GTVnodes' and 'GTVn2' (its contours shrunk to 0.2 and moved): 'GTVnodes', one word and no
+    GTV word, was left out of the union with nothing said, the GTV 'GTVp' and 'GTVn2' alone. A
+    'GTVxyz' no rule reads stays out, said to look like a GTV."""
+    import pydicom
+
+    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not source.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    folder = tmp_path / "case"
+    shutil.copytree(source / "image", folder)
+    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    rs.StructureSetROISequence[0].ROIName = "GTVp"
+    centre = np.vstack([np.reshape(c.ContourData, (-1, 3)) for c in rs.ROIContourSequence[0]
+                        .ContourSequence]).mean(0)  # fmt: skip
+    for number, (name, at) in enumerate(
+        [("GTVnodes", (145, 85)), ("GTVn2", (0, -65)), ("GTVxyz", (145, -65))], start=97
+    ):
+        with_roi_copy(rs, name, number)
+        for contour in rs.ROIContourSequence[-1].ContourSequence:
+            points = np.reshape(contour.ContourData, (-1, 3)).astype(float)
+            points[:, :2] = (points[:, :2] - centre[:2]) * 0.2 + at
+            contour.ContourData = [f"{v:.3f}" for v in points.ravel()]
+    rs.save_as(folder / "RS.dcm")
+    case = load_case(folder, site="head_and_neck")
+    parts = ("GTVp", "GTVnodes", "GTVn2")
+    assert "The GTV is the union of 'GTVp', 'GTVnodes', 'GTVn2'." in case.warnings
+    voxel_ml = np.prod(case.image.GetSpacing()) / 1000
+    drawn = sum(sitk.GetArrayFromImage(case.structures[n]).sum() * voxel_ml for n in parts)
+    assert _gtv_ml(case) == pytest.approx(drawn) == pytest.approx(394.54, abs=0.01)
+    assert (
+        "'GTVxyz' looks like a GTV but is not part of it (the GTV is 'GTVp', 'GTVnodes', "
+        "'GTVn2'): if it is part of the tumour, name it with them as the GTV (on the Case page, "
+        "by its role choice; for a case folder (score, extract), in a roles.json beside its "
+        "files)."
+    ) in case.warnings
+
+
 def test_a_lung_ct_of_ctv_and_ptv_masks_is_refused_without_offering_the_ptv(
     shared_data: Path, tmp_path: Path
 ) -> None:

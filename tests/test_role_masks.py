@@ -226,6 +226,20 @@ def test_gtvs_inside_or_around_one_another_are_one_tumour_not_lesions() -> None:
     assert _voxels_of(chosen.masks["gtv"]).sum() == 6 * 6 * 6
 
 
+def test_a_name_starting_with_gtv_left_out_of_the_gtv_is_said() -> None:
+    """A 'GTVxyz' no rule reads was left out of the GTV united from 'GTVp' and 'GTVn2' with
+    nothing said; a 'GTV_old' or 'GTV_PTV', set aside for a reason, is not named."""
+    node = _box((2, 5), (2, 6), (2, 6))
+    structures = {"GTVp": NECK_GTV, "GTVn2": node, "GTVxyz": BRAIN, "GTV_old": NECK_GTV}
+    out = assign_roles({**structures, "GTV_PTV": BRAIN}, {}, ("gtv",))
+    assert out.names["gtv"] == ["GTVp", "GTVn2"]
+    left_out = [w for w in out.warnings if "looks like a GTV" in w]
+    assert left_out == [
+        "'GTVxyz' looks like a GTV but is not part of it (the GTV is 'GTVp', 'GTVn2'): if it "
+        f"is part of the tumour, name it with them as the GTV ({WHERE_TO_SAY})."
+    ]
+
+
 def test_a_total_beside_its_parts_is_their_union_not_a_second_drawing() -> None:
     """A primary, its node and their total ('GTV_P', 'GTV_N', 'GTV_Total') were refused as one
     tumour drawn twice (the total holds each part): their union is the total's tumour. A total

@@ -324,6 +324,17 @@ def test_lesions_and_a_primary_with_its_nodes_are_still_united() -> None:
         assert map_roles(names) == {"gtv": names}
 
 
+@pytest.mark.parametrize(
+    "name", ["GTVnodes", "GTVnL", "GTVnR", "GTVnL2", "GTVmets", "GTVprimary", "GTVnodal"]
+)
+def test_a_gtv_glued_to_what_it_holds_is_the_gtv(name: str) -> None:
+    """'GTVnodes', 'GTVnL2' were one word, no GTV word: left out of the GTV's union beside
+    'GTVp' and 'GTVn2' with nothing said, while 'GTV_nodes' and 'GTVn_L2' were united."""
+    assert match_role(name) == "gtv"
+    assert match_role(structure_label(name)) == "gtv"  # an upload stores the label
+    assert map_roles(["GTVp", name, "GTVn2"]) == {"gtv": ["GTVp", name, "GTVn2"]}
+
+
 def test_a_refusal_finding_no_gtv_says_why_each_target_was_set_aside() -> None:
     """An 'IGTV' alone (a 4D CT's motion envelope) got 'No structure is recognised as the GTV'
     with nothing saying why, which reads as a bug."""

@@ -24,6 +24,7 @@ from survival_core.io.structures import (
     WHERE_TO_SAY,
     alternative_gtvs,
     chosen_gtv_caution,
+    gtvs_left_out,
     not_united,
     role_candidates,
     say_which,
@@ -244,6 +245,7 @@ def assign_roles(
     if "gtv" not in chosen and found.gtv:
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         _refuse_labels_of_one_file(chosen["gtv"])
+        warnings += gtvs_left_out(free, chosen["gtv"])
         if alternative := alternative_gtvs(found.gtv, list(by_key)):
             shown = [by_key[k] for k in alternative]
             raise RTStructError(

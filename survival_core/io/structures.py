@@ -408,6 +408,10 @@ WHERE_TO_SAY = (
 )
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
+#: A GTV's name glued to what it holds, a node, metastases, the primary or a side ('GTVnodes',
+#: 'GTVnodal', 'GTVmets', 'GTVprimary', 'GTVnL2'): read as two words, as 'GTV_nodes' is (as one,
+#: no word of a GTV, such a node was left out of the GTV's union).
+_GLUED_GTV = re.compile(r"(gtv[pnt]?)(nodes|nodal|node|mets|met|primary|prim|l|r)")
 #: Label tokens: an MR sequence as one word (so 't1n' is not cut to 't1'), words, numbers, '-'.
 _SEQUENCE_TOKEN = "|".join(sorted(MR_SEQUENCES, key=len, reverse=True))
 #: A '+' before a number: a margin ('GTV+10', 'GTV + 5'), not 'GTV+LN' (a union).
@@ -448,11 +452,19 @@ def unread_words(name: str) -> frozenset[str]:
     return frozenset(re.findall(_OTHER_SCRIPT, _spelled(name).lower()))
 
 
+def _unglued(word: str) -> list[str]:
+    """``word`` as the GTV's name and what it holds where they are glued ('gtvnodes' -> 'gtv',
+    'nodes'), else as it is."""
+    glued = _GLUED_GTV.fullmatch(word)
+    return [glued[1], glued[2]] if glued else [word]
+
+
 def words(name: str) -> list[str]:
     """A name's lower-case words and numbers ('GTV_Mass-CT2' -> ['gtv', 'mass', 'ct', '2'];
-    'GTV+10' -> ['gtv', 'margin', '10']); a word of another script as :data:`_UNREAD`."""
+    'GTV+10' -> ['gtv', 'margin', '10']; 'GTVnL2' -> ['gtvn', 'l', '2'], :data:`_GLUED_GTV`); a
+    word of another script as :data:`_UNREAD`."""
     found = re.findall(rf"[a-z]+|\d+|{_OTHER_SCRIPT}", _spelled(name).lower())
-    return [w if w.isascii() else _UNREAD for w in found]
+    return [w if w.isascii() else _UNREAD for g in found for w in _unglued(g)]
 
 
 def _is_subtraction(name: str) -> bool:
@@ -543,6 +555,7 @@ def structure_label(name: str) -> str:
         if not (
             token.lower() in _LABEL_WORDS
             or _GLUED_LABEL.fullmatch(token)
+            or _GLUED_GTV.fullmatch(token.lower())
             or (number and after_word and len(token) <= _LABEL_NUMBER_DIGITS)
             or (token.lower() in _SCRATCH_LETTERS and not name[: match.start()].strip(" _-"))
         ):
@@ -606,6 +619,21 @@ def not_united(names: Sequence[str]) -> str:
         f"{', '.join(map(repr, names))} look like drawings of one tumour (another version or "
         "edit, reader, time point or phase, image or sub-region): their union is no tumour"
     )
+
+
+def gtvs_left_out(names: Sequence[str], gtv: Sequence[str]) -> list[str]:
+    """Warnings for the ``names`` starting with 'GTV' that no rule reads as the GTV nor sets
+    aside (:func:`_why_never_a_role`: a PTV, a copy), beside the GTV ``gtv`` the rules found: a
+    node named 'GTVnodes' was left out of the GTV's union with nothing said."""
+    return [
+        f"{name!r} looks like a GTV but is not part of it (the GTV is "
+        f"{', '.join(map(repr, gtv))}): if it is part of the tumour, name it with them as the "
+        f"GTV ({WHERE_TO_SAY})."
+        for name in names
+        if folded(structure_key(name)).lower().startswith("gtv")
+        and match_role(structure_key(name)) is None
+        and _why_never_a_role(structure_key(name)) is None
+    ]
 
 
 def match_role(name: str, site: str | None = None) -> str | None:
