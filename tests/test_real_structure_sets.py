@@ -87,8 +87,29 @@ def _crop_columns(case: Path, columns: int) -> None:
 def test_an_image_cropped_through_the_tumour_is_refused(original: Path, tmp_path: Path) -> None:
     case = _copy(original, tmp_path)
     _crop_columns(case, 100)
-    with pytest.raises(RTStructError, match=r"GTV_Mass_CT.*\(43\.2%\) lie outside the image"):
+    with pytest.raises(RTStructError, match=r"GTV_Mass_CT.*\(43\.19%\) lie outside the image"):
         load_case(case)
+
+
+def test_a_structure_just_over_the_clipping_limit_is_refused_as_over_it(
+    original: Path, tmp_path: Path
+) -> None:
+    """The GTV moved 60 mm towards the image's edge, 1.046 % of it outside: refused, as more
+    than 1 % may not be clipped, but said to be '(1.0%)' outside, which reads as within it."""
+    case = _copy(original, tmp_path)
+
+    def moved(ds: Dataset) -> None:
+        for contour in ds.ROIContourSequence[0].ContourSequence:
+            points = np.reshape(contour.ContourData, (-1, 3)).astype(float) + [60, 0, 0]
+            contour.ContourData = [f"{v:.3f}" for v in points.ravel()]
+
+    _edit_rtstruct(case, moved)
+    with pytest.raises(RTStructError) as refused:
+        load_case(case)
+    assert (
+        f"Structure '{GTV}': 1,225 of its 117,092 voxels (1.05%) lie outside the image in-plane, "
+        "more than the 1% that may be clipped: the image"
+    ) in str(refused.value)
 
 
 def test_a_sliver_over_the_edge_is_clipped_with_a_note(

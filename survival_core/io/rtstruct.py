@@ -590,12 +590,13 @@ def _check_inside(roi: ROI, outside: int, total: int, notes: list[str]) -> None:
     sliver over the edge (under :data:`OUTSIDE_TOLERANCE`) is clipped, with a note."""
     if not outside:
         return
-    share = outside / total
-    said = f"{outside:,} of its {total:,} voxels ({share:.1%}) lie outside the image in-plane"
+    share = outside / total  # two decimals: 1.046 % printed '1.0%' read as within 1 %
+    said = f"{outside:,} of its {total:,} voxels ({share:.2%}) lie outside the image in-plane"
     if share > OUTSIDE_TOLERANCE:
         raise RTStructError(
-            f"Structure {roi.name!r}: {said}: the image (cropped, or of a smaller field of "
-            "view) does not hold the whole structure. Give the image it was contoured on."
+            f"Structure {roi.name!r}: {said}, more than the {OUTSIDE_TOLERANCE:.0%} that may be "
+            "clipped: the image (cropped, or of a smaller field of view) does not hold the whole "
+            "structure. Give the image it was contoured on."
         )
     notes.append(f"Structure {roi.name!r}: {said}; clipped at the image's edge.")
 
