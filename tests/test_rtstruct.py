@@ -616,10 +616,13 @@ def test_every_latin1_structure_name_is_said_guessed(shared_data: Path, tmp_path
     ]
 
 
-def _sarcoma_gtv_plus(shared_data: Path, extra) -> tuple[float, list[str], sitk.Image]:
-    """The real sarcoma CT's GTV (3.27 mm planes, on the image's slices) with the contours
-    ``extra(planes)`` adds (``planes``: z -> that plane's GTV contours): its volume (mL), the
-    notes and the mask."""
+def _sarcoma_gtv_plus(
+    shared_data: Path, extra=lambda planes: [], *, every: int = 1, by_series: bool = False
+) -> tuple[float, list[str], sitk.Image]:
+    """The real sarcoma CT's GTV (3.27 mm planes, on the image's slices), every ``every``-th of
+    its planes, with the contours ``extra(planes)`` adds (``planes``: z -> that plane's GTV
+    contours), linked to the image by frame of reference as the file is, or by the image's
+    series UID (``by_series``: drawn on this image): its volume (mL), the notes and the mask."""
     root = shared_data / "sts_sarcoma" / "STS_001" / "CT"
     if not root.is_dir():
         pytest.skip("the sarcoma CT is not installed")
@@ -629,13 +632,15 @@ def _sarcoma_gtv_plus(shared_data: Path, extra) -> tuple[float, list[str], sitk.
     planes: dict[float, list[np.ndarray]] = {}
     for contour in gtv.contours:
         planes.setdefault(round(float(contour[0, 2]), 2), []).append(contour)
-    added = extra(planes)
+    planes = {z: planes[z] for z in sorted(planes)[::every]}
+    contours = [c for on_plane in planes.values() for c in on_plane] + extra(planes)
     roi = dataclasses.replace(
-        gtv,
-        contours=gtv.contours + added,
-        geometric_types=gtv.geometric_types + ["CLOSED_PLANAR"] * len(added),
+        gtv, contours=contours, geometric_types=["CLOSED_PLANAR"] * len(contours)
     )
-    rt = dataclasses.replace(rt, rois={**rt.rois, roi.name: roi})
+    references = rt.references
+    if by_series:
+        references = References((info.series_uid,), references.frame_of_reference_uids)
+    rt = dataclasses.replace(rt, rois={**rt.rois, roi.name: roi}, references=references)
     notes: list[str] = []
     mask = rtstruct_to_masks(rt, image, info, [roi.name], notes)[roi.name]
     return voxel_volume(mask) / 1000, notes, mask
@@ -689,3 +694,24 @@ def test_a_real_gtvs_second_lesion_off_its_planes_is_kept(
     lesion_slices = np.flatnonzero(sitk.GetArrayFromImage(mask)[:, y, x]).tolist()
     assert lesion_slices == [25, 26, 27, 28, 29]
     assert bool(notes) == bool(off_slices)
+
+
+def test_a_real_gtv_on_every_other_slice_drawn_here_says_its_volume_is_of_those_alone(
+    shared_data: Path,
+) -> None:
+    """Every other plane of the sarcoma GTV: linked by frame of reference, each plane's 6.54 mm
+    slab fills the slice between (364.7 mL); linked by the image's series UID, drawn on it, the
+    contoured slices alone (182.3 mL, -50 %), which the note told only as 'its mask and shape
+    features have those gaps'."""
+    by_frame, _, _ = _sarcoma_gtv_plus(shared_data, every=2)
+    by_series, notes, _ = _sarcoma_gtv_plus(shared_data, every=2, by_series=True)
+    assert by_frame == pytest.approx(364.7, abs=0.1)
+    assert by_series == pytest.approx(182.3, abs=0.1)
+    assert notes == [
+        "Structure 'GTV_Mass_CT' leaves 15 slice(s) empty between its first and last (13, 15, "
+        "17, 19, 21 ...): its contours skip them (drawn on every other slice, or separate "
+        "lesions), so its volume counts only the 16 contoured slices of the 31 from its first "
+        "to its last (about half the tumour when every other slice is contoured), and its mask "
+        "and shape features have those gaps. A structure set exported with its contours "
+        "interpolated onto every slice gives the whole volume."
+    ]

@@ -574,7 +574,11 @@ def _rasterise(
         notes.append(
             f"Structure {roi.name!r} leaves {len(skipped)} slice(s) empty between its first "
             f"and last ({_listed(skipped)}): its contours skip them (drawn on every other "
-            "slice, or separate lesions), and its mask and shape features have those gaps."
+            f"slice, or separate lesions), so its volume counts only the {filled.size} "
+            f"contoured slices of the {filled[-1] - filled[0] + 1} from its first to its last "
+            "(about half the tumour when every other slice is contoured), and its mask and "
+            "shape features have those gaps. A structure set exported with its contours "
+            "interpolated onto every slice gives the whole volume."
         )
     return mask
 
