@@ -176,11 +176,12 @@ def _check_covered(
         return mask
     said = (
         f"the {what} holds no value (NaN or infinite, or a DICOM series' pixel padding) at "
-        f"{count:,} of the {role}'s {size:,} voxels ({count / size:.1%})"
+        f"{count:,} of the {role}'s {size:,} voxels ({count / size:.2%})"
     )
     if count > OUTSIDE_TOLERANCE * size:
         raise MaskError(
-            f"The {role}: {said}: the {what} does not hold the whole structure and its features "
+            f"The {role}: {said}, more than the {OUTSIDE_TOLERANCE:.0%} that may be left out: "
+            f"the {what} does not hold the whole structure and its features "
             "cannot be computed. Give an image with values over every structure (a scan "
             "reconstructed on a larger field of view, or a registration's 'no data' region "
             "moved off it)."
