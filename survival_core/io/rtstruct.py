@@ -18,10 +18,10 @@ planes repeat where there are such, at most ``MAX_PLANE_SPACING_MM``), and every
 whose centre lies in a slab takes its contours: a thin-slice image under a 3 mm plan is filled
 throughout, not on every third slice, and an image slice halfway between two planes takes the
 lower one. A plane less than half that spacing from another (a hole or a second lesion written
-a fraction of a slice off) fills its nearest slice, combined there with that slice's contours. A structure reaching outside the
-image in-plane (an image cropped after contouring) is refused: more than 1 % of its area outside,
-clipped with a note below that. POINT and OPEN contours have no inside and are ignored with a
-warning.
+a fraction of a slice off) fills its nearest slice, combined there with that slice's contours.
+A structure reaching outside the image in-plane (an image cropped after contouring) is refused:
+more than 1 % of its area outside, clipped with a note below that. POINT and OPEN contours have
+no inside and are ignored with a warning.
 
 Linking to the image: by the referenced series UID when it is the image's; otherwise (an image
 re-exported after contouring, as real archives hold) by the frame of reference UID plus geometry:
