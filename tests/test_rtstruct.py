@@ -669,8 +669,8 @@ def test_a_real_gtvs_hole_written_0_4_mm_off_its_outline_is_cut(
         else [
             "Structure 'GTV_Mass_CT' has 3 contoured plane(s) less than half its 3.27 mm plane "
             "spacing from another (a hole or a second lesion written at another z): each fills "
-            "its nearest slice (26, 27, 28), combined there with that slice's contours (nested "
-            "ones cut holes)."
+            "its nearest slice (26, 27, 28), united there with that slice's contours (one well "
+            "inside them cuts a hole, a near copy of one counts once)."
         ]
     )
 
@@ -715,3 +715,83 @@ def test_a_real_gtv_on_every_other_slice_drawn_here_says_its_volume_is_of_those_
         "and shape features have those gaps. A structure set exported with its contours "
         "interpolated onto every slice gives the whole volume."
     ]
+
+
+def _sphere_on_sarcoma_frame(
+    shared_data: Path, slice_mm: float, planes_mm: list[float], extra: list[np.ndarray]
+) -> tuple[float, list[str]]:
+    """A 20 mm-radius sphere (33.51 mL) centred 75 mm above the real sarcoma CT's first slice,
+    contoured on ``planes_mm`` (mm above that slice) with ``extra`` contours too, rasterised on
+    that CT's frame resliced to ``slice_mm`` over 150 mm, linked by frame of reference: its
+    volume (mL) and the notes."""
+    root = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    if not root.is_dir():
+        pytest.skip("the sarcoma CT is not installed")
+    ct, info = read_series(root / "image")
+    rt = read_rtstruct(root / "mask" / "RS.dcm")
+    image = sitk.Image([*ct.GetSize()[:2], int(150 / slice_mm)], sitk.sitkInt16)
+    image.SetOrigin(ct.GetOrigin())
+    image.SetDirection(ct.GetDirection())
+    image.SetSpacing((*ct.GetSpacing()[:2], slice_mm))
+    z0 = ct.GetOrigin()[2]
+    info = dataclasses.replace(
+        info, slice_positions=tuple(z0 + k * slice_mm for k in range(image.GetSize()[2]))
+    )
+    contours = [sphere_section(ct, z0 + z) for z in planes_mm if abs(z - 75) < 20] + extra
+    roi = dataclasses.replace(
+        rt.rois["GTV_Mass_CT"],
+        contours=contours,
+        geometric_types=["CLOSED_PLANAR"] * len(contours),
+    )
+    rt = dataclasses.replace(rt, rois={roi.name: roi})
+    notes: list[str] = []
+    mask = rtstruct_to_masks(rt, image, info, [roi.name], notes)[roi.name]
+    return voxel_volume(mask) / 1000, notes
+
+
+def sphere_section(ct: sitk.Image, z: float, scale: float = 1.0) -> np.ndarray:
+    """The outline (64 points) of the 20 mm sphere of :func:`_sphere_on_sarcoma_frame` at
+    patient z ``z`` (mm), its radius times ``scale``, centred in ``ct``'s field of view."""
+    x, y = np.asarray(ct.GetOrigin()[:2]) + np.multiply(ct.GetSpacing()[:2], ct.GetSize()[:2]) / 2
+    radius = scale * np.sqrt(20.0**2 - (z - ct.GetOrigin()[2] - 75) ** 2)
+    t = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    return np.c_[x + radius * np.cos(t), y + radius * np.sin(t), np.full(64, z)]
+
+
+STRAY_NOTE = (
+    "Structure 'GTV_Mass_CT' has {n} contoured plane(s) less than half its 3.00 mm plane "
+    "spacing from another (a hole or a second lesion written at another z): each fills its "
+    "nearest slice ({slices}), united there with that slice's contours (one well inside them "
+    "cuts a hole, a near copy of one counts once)."
+)
+
+
+@pytest.mark.parametrize("scale", [0.95, 1.05])
+def test_near_copies_of_outlines_half_a_mm_off_their_slices_count_once(
+    shared_data: Path, scale: float
+) -> None:
+    """A sphere on every slice of a 3 mm image in the sarcoma CT's frame plus copies of three
+    middle outlines 0.5 mm above them, 5 % smaller or larger (interpolated or duplicate
+    outlines, as planning systems write them): combined with their slice's outline by the
+    even-odd rule, each of those slices became a thin ring, 23.66 / 23.76 mL for 33.52."""
+    ct = read_series(shared_data / "sts_sarcoma" / "STS_001" / "CT" / "image")[0]
+    z0 = ct.GetOrigin()[2]
+    copies = [sphere_section(ct, z0 + z + 0.5, scale) for z in (69.0, 72.0, 75.0)]
+    volume, notes = _sphere_on_sarcoma_frame(shared_data, 3.0, list(np.arange(50) * 3.0), copies)
+    assert volume == pytest.approx(33.52, abs=0.1)
+    assert notes == [STRAY_NOTE.format(n=3, slices="23, 24, 25")]
+
+
+@pytest.mark.parametrize("above", [0.3, 0.55])
+def test_an_interpolated_plane_between_two_slices_adds_its_section_alone(
+    shared_data: Path, above: float
+) -> None:
+    """One interpolated plane carrying the sphere's true section 0.3 (0.55) slice above a slice
+    of the 3 mm image, every slice contoured: filled by the even-odd rule with its nearest
+    slice's outline it cut a ring out of it, 30.67 (30.29) mL for 33.52."""
+    ct = read_series(shared_data / "sts_sarcoma" / "STS_001" / "CT" / "image")[0]
+    z = 84.0 + above * 3.0
+    extra = [sphere_section(ct, ct.GetOrigin()[2] + z)]
+    volume, notes = _sphere_on_sarcoma_frame(shared_data, 3.0, list(np.arange(50) * 3.0), extra)
+    assert volume == pytest.approx(33.52, abs=0.3)
+    assert notes == [STRAY_NOTE.format(n=1, slices=round(z / 3))]
