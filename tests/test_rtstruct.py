@@ -488,7 +488,9 @@ def test_the_series_gap_is_the_median_of_the_near_smallest_steps() -> None:
     assert _series_gap(np.array([3.27, 3.269, 3.27, 3.27, 6.54])) == pytest.approx(3.27)
     assert _series_gap(np.array([2.5])) == 2.5  # one step: itself
     # a hole 0.39 mm off its outline on two planes: no run of 0.39 mm steps, no 0.39 mm series
-    assert _series_gap(np.array([3.27, 3.27, 0.39, 2.88, 0.39, 2.88, 3.27])) == 3.27
+    assert _series_gap(np.array([3.27, 3.27, 3.27, 0.39, 2.88, 0.39, 2.88, 3.27])) == 3.27
+    # a plane planned halfway between two 3 mm planes: a pair of 1.5 mm steps is no run
+    assert _series_gap(np.array([3.0, 3.0, 3.0, 1.5, 1.5, 3.0, 3.0, 3.0])) == 3.0
 
 
 def test_a_slice_centre_a_rounding_past_a_slab_limit_goes_to_the_lower_plane() -> None:
@@ -795,3 +797,16 @@ def test_an_interpolated_plane_between_two_slices_adds_its_section_alone(
     volume, notes = _sphere_on_sarcoma_frame(shared_data, 3.0, list(np.arange(50) * 3.0), extra)
     assert volume == pytest.approx(33.52, abs=0.3)
     assert notes == [STRAY_NOTE.format(n=1, slices=round(z / 3))]
+
+
+def test_one_plane_halfway_between_3_mm_planes_leaves_their_spacing(shared_data: Path) -> None:
+    """A sphere contoured every 3 mm over a 1 mm image of the sarcoma CT's frame, plus one
+    plane a planning system interpolated halfway between two: its two 1.5 mm steps were taken
+    for the series' spacing, and the 1.5 mm slabs filled 15 of the 37 slices (12.54 mL)."""
+    planes = list(np.arange(50) * 3.0)
+    ct = read_series(shared_data / "sts_sarcoma" / "STS_001" / "CT" / "image")[0]
+    halfway = [sphere_section(ct, ct.GetOrigin()[2] + 88.5)]
+    without, _ = _sphere_on_sarcoma_frame(shared_data, 1.0, planes, [])
+    volume, _ = _sphere_on_sarcoma_frame(shared_data, 1.0, planes, halfway)
+    assert without == pytest.approx(33.52, abs=0.01)
+    assert volume == pytest.approx(without, rel=0.01)
