@@ -392,6 +392,12 @@ def test_a_patients_id_or_the_skin_beside_a_tumour_word_is_neither_organ_nor_out
     the GTV, 'skin_tumor' and 'melanoma_skin' as the body outline, a helper: named as the GTV,
     each was warned of as no tumour. An ID is no organ; the skin beside a tumour word is its
     site. A subtraction, also from the outline, a margin and a copy are still warned of."""
+    _assert_read_as(name, role, why)
+
+
+def _assert_read_as(name: str, role: str | None, why: str | None) -> None:
+    """``name`` and its upload's label have ``role``; named as the GTV, its mask file is warned
+    of as ``why`` (None: no warning)."""
     from survival_core.io.structures import chosen_gtv_caution
 
     assert match_role(name) == role
@@ -404,3 +410,25 @@ def test_a_patients_id_or_the_skin_beside_a_tumour_word_is_neither_organ_nor_out
         "describe that structure, not the tumour. Name the tumour's own contour as the GTV if "
         "the case has one."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "why"),
+    [("Liver2-GTV", None, LESS_THE_GTV), ("Kidney1-GTV", None, LESS_THE_GTV),
+     ("Parotid2-GTV", None, LESS_THE_GTV), ("Esophagus1-GTV", None, LESS_THE_GTV),
+     ("Lung1-GTV", None, LESS_THE_GTV), ("Lung2-GTV", None, LESS_THE_GTV),
+     ("Lung1_R-GTV", None, LESS_THE_GTV), ("Body2-GTV", None, LESS_THE_GTV),
+     ("LUNG1-001_GTV-1", "gtv", None), ("LUNG1-001-GTV", "gtv", None),
+     ("HN1-001 GTV", "gtv", None), ("HN-CHUS-001 GTV", "gtv", None)],
+)  # fmt: skip
+def test_an_organ_numbered_less_the_gtv_is_no_patients_id(
+    name: str, role: str | None, why: str | None
+) -> None:
+    """'Liver2-GTV', 'Lung1_R-GTV' (an organ's name with a digit, less the GTV) were read as a
+    patient's ID before the GTV and taken as the GTV: beside the GTV, united with it, they
+    made it nearly the whole liver. Only letters and digits followed by a patient's number
+    ('LUNG1-001') are an ID."""
+    from survival_core.io.structures import role_candidates
+
+    _assert_read_as(name, role, why)
+    assert role_candidates(["GTV", "Liver", name]).gtv == ["GTV"] + [name] * (role == "gtv")

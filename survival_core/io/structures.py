@@ -16,9 +16,9 @@ Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", "GTV+10", 
 expanded copies, boost volumes, a tumour bed or cavity, opt, avoid; the body outline or skin, but
 beside a tumour word they are its site: "skin_tumor"), superseded
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
-("Lung-GTV", "liver minus tumour"; not an ID's "LUNG1-001_GTV-1"), denials ("liver_non_tumor",
-"tumor-free lung"), organs at risk (cord, heart, parotid, brainstem...), and parts of an organ
-(segments, lobes, vessels, nodes, cysts and haemangiomas).
+("Lung-GTV", "Liver2-GTV", "liver minus tumour"; not a patient ID's "LUNG1-001_GTV-1"), denials
+("liver_non_tumor", "tumor-free lung"), organs at risk (cord, heart, parotid, brainstem...), and
+parts of an organ (segments, lobes, vessels, nodes, cysts and haemangiomas).
 
 A mask file's name often carries the patient's name too ("Doe_John_GTV.nii.gz"):
 :func:`structure_label` keeps only the words above (and those of image and mask names), which is
@@ -320,9 +320,6 @@ _COMBINING_WORDS = (
 )
 #: What a GTV may be taken from: an organ, an organ at risk, a target, the outline ('Body-GTV').
 _TAKEN_FROM_WORDS = _COMBINING_WORDS | _OUTLINE_WORDS
-#: Letters run into digits: an ID ('LUNG1' of NSCLC-Radiomics' patient 'LUNG1-001'), never the
-#: organ a subtraction takes the GTV from ('LUNG1-001_GTV-1' is that patient's GTV-1).
-_ID_TOKEN = re.compile(r"(?<![a-z\d])[a-z]+\d[a-z\d]*")
 _MINUS_WORDS = (
     "minus", "mns", "sub", "not", "without", "excl", "excluding", "exc", "wo", "less", "outside",
     "ohne", "sans",
@@ -408,6 +405,14 @@ WHERE_TO_SAY = (
 )
 #: Most digits of a number a label keeps (a lesion's: GTV-1, GTV_12; never an ID or a date).
 _LABEL_NUMBER_DIGITS = 2
+#: A patient's ID: letters run into digits, then a number longer than a lesion's (NSCLC-Radiomics'
+#: 'LUNG1-001'), with the separators after it. Its hyphens are no minus ('LUNG1-001_GTV-1' is
+#: that patient's GTV-1, not the lung less it); an organ's name with a digit is no ID
+#: ('Liver2-GTV', 'Lung1_R-GTV': another structure less the GTV).
+_ID_TOKEN = re.compile(
+    rf"(?<![a-z\d])([a-z]+\d+)[-_ ]\d{{{_LABEL_NUMBER_DIGITS + 1},}}(?![a-z\d])[-_ ]*",
+    re.IGNORECASE,
+)
 #: A GTV's name glued to what it holds, a node, metastases, the primary or a side ('GTVnodes',
 #: 'GTVnodal', 'GTVmets', 'GTVprimary', 'GTVnL2'): read as two words, as 'GTV_nodes' is (as one,
 #: no word of a GTV, such a node was left out of the GTV's union).
@@ -467,16 +472,21 @@ def words(name: str) -> list[str]:
     return [w if w.isascii() else _UNREAD for g in found for w in _unglued(g)]
 
 
+def _without_id_numbers(text: str) -> str:
+    """``text`` with a patient's ID (:data:`_ID_TOKEN`) cut to its letters and digits, joined by
+    '_' to what follows: 'lung1-001_gtv-1' -> 'lung1_gtv-1', no hyphen left to read as a minus."""
+    return _ID_TOKEN.sub(r"\1_", text)
+
+
 def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
     metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is.
-    An ID before it is no organ: 'LUNG1-001_GTV-1' is patient LUNG1-001's GTV-1."""
-    lowered = _minus_spelled(folded(name).lower())
+    A patient's ID has no minus: 'LUNG1-001_GTV-1' is patient LUNG1-001's GTV-1."""
+    lowered = _without_id_numbers(_minus_spelled(folded(name).lower()))
     minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
     for match in re.finditer(minus, lowered):
-        left = set(words(_ID_TOKEN.sub(" ", lowered[: match.start()])))
-        right = set(words(lowered[match.end() :]))
+        left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
         # after a GTV, a hyphen qualifies it ('GTV-Lung'); a minus written out subtracts
         taken_from = left - GTV_WORDS if match.group() == "-" else left
         if taken_from & (_TAKEN_FROM_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
@@ -545,7 +555,7 @@ def structure_label(name: str) -> str:
     :func:`match_structure` reads it as it reads the name. Empty when no word is known.
     """
     label, end, hyphen, after_word, known = "", 0, False, False, False
-    name = _minus_spelled(_spelled(name))
+    name = _without_id_numbers(_minus_spelled(_spelled(name)))
     for match in _LABEL_TOKEN.finditer(name):
         token = match.group().replace(" ", "_") if match.group().isascii() else _UNREAD
         if token == "-":
