@@ -432,3 +432,24 @@ def test_an_organ_numbered_less_the_gtv_is_no_patients_id(
 
     _assert_read_as(name, role, why)
     assert role_candidates(["GTV", "Liver", name]).gtv == ["GTV"] + [name] * (role == "gtv")
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "why"),
+    [("GTV-Skin", None, HELPER), ("GTV_minus_Skin", None, HELPER), ("GTV w/o skin", None, HELPER),
+     ("Body_GTV", None, HELPER), ("GTV_Body", None, HELPER), ("Body_tumor", None, HELPER),
+     ("tumor_body", None, HELPER), ("Sarcoma_body", None, HELPER),
+     ("Skin-GTV", None, LESS_THE_GTV), ("Body minus GTV", None, LESS_THE_GTV),
+     ("skin_lesion", "gtv", None), ("GTV_Skin", "gtv", None), ("Skin_GTV-1", "gtv", None)],
+)  # fmt: skip
+def test_a_gtv_cropped_off_the_skin_or_beside_the_body_is_a_helper(
+    name: str, role: str | None, why: str | None
+) -> None:
+    """Once the skin and body beside a tumour word were read as its site, 'GTV-Skin' and
+    'GTV_minus_Skin' (a GTV cropped off the skin) and 'Body_GTV', 'Body_tumor' (the body
+    outline) were taken as the GTV and united with it. A GTV less the skin is a helper, the
+    body the outline; only the skin beside a tumour word with no minus is its site."""
+    from survival_core.io.structures import role_candidates
+
+    _assert_read_as(name, role, why)
+    assert role_candidates(["GTV", name]).gtv == ["GTV"] + [name] * (role == "gtv")

@@ -14,7 +14,7 @@ systems at other sites, so matching is case-insensitive and works on the name's 
 
 Never a role: margins and helpers (PTV, CTV, ITV, PRV, rings, "+5mm", "GTV+10", dilated or
 expanded copies, boost volumes, a tumour bed or cavity, opt, avoid; the body outline or skin, but
-beside a tumour word they are its site: "skin_tumor"), superseded
+the skin beside a tumour word with no minus is its site: "skin_tumor", not "GTV-Skin"), superseded
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
 ("Lung-GTV", "Liver2-GTV", "liver minus tumour"; not a patient ID's "LUNG1-001_GTV-1"), denials
 ("liver_non_tumor", "tumor-free lung"), organs at risk (cord, heart, parotid, brainstem...), and
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from survival_core.case import LEGACY_ROLES
@@ -158,11 +158,14 @@ _HELPER_WORDS = frozenset(
         "dvh",
     }
 )
-#: The patient's outline: a helper, but the tumour's site beside a tumour word ('skin_tumor',
-#: 'melanoma_skin', 'Skin lesion'), where it is no outline.
+#: The patient's outline: a helper ('Body_GTV' too), or what a subtraction takes the GTV from
+#: ('Body-GTV').
 _OUTLINE_WORDS = frozenset({"skin", "body"})
+#: The skin beside a tumour word is the tumour's site ('skin_tumor', 'melanoma_skin', 'Skin
+#: lesion'), no outline; after a GTV and a minus it is what the GTV is cropped off ('GTV-Skin').
+_SKIN = "skin"
 #: Kinds of tumour a name may give instead of a GTV word ('melanoma_skin'): not the GTV by name
-#: alone, but no outline beside them.
+#: alone, but the skin beside them is no outline.
 _TUMOUR_KINDS = frozenset({"melanoma", "sarcoma", "lymphoma"})
 #: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
 #: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; a mask
@@ -324,6 +327,8 @@ _MINUS_WORDS = (
     "minus", "mns", "sub", "not", "without", "excl", "excluding", "exc", "wo", "less", "outside",
     "ohne", "sans",
 )  # fmt: skip
+#: A minus: a hyphen, or a minus written out.
+_MINUS = re.compile(r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])")
 #: Minus signs other than '-' (an en dash, Unicode's minus), and 'w/o' ('Liver w/o GTV').
 _OTHER_MINUS = re.compile(r"[\u2013\u2212]")
 _WITHOUT = re.compile(r"\bw/o\b", re.IGNORECASE)
@@ -478,17 +483,26 @@ def _without_id_numbers(text: str) -> str:
     return _ID_TOKEN.sub(r"\1_", text)
 
 
+def _minus_sides(name: str) -> Iterator[tuple[str, set[str], set[str]]]:
+    """Each minus in ``name`` (a hyphen, another minus sign or one written out; none in a
+    patient's ID) as '-' or its word, with the words before and after it."""
+    lowered = _without_id_numbers(_minus_spelled(folded(name).lower()))
+    for match in _MINUS.finditer(lowered):
+        yield (
+            match.group(),
+            set(words(lowered[: match.start()])),
+            set(words(lowered[match.end() :])),
+        )
+
+
 def _is_subtraction(name: str) -> bool:
     """'Liver-GTV', 'Lungs-GTV', 'liver minus tumour', 'Liver w/o GTV', 'Liver_GTV_sub': a
     structure less another. 'GTV-Lung', 'GTV-LN', 'GTV-Met1' name a GTV (of the lung, a node, a
     metastasis): after a GTV a hyphen is no minus, a minus written out ('GTV minus Liver') is.
     A patient's ID has no minus: 'LUNG1-001_GTV-1' is patient LUNG1-001's GTV-1."""
-    lowered = _without_id_numbers(_minus_spelled(folded(name).lower()))
-    minus = r"-|(?<![a-z])(?:" + "|".join(_MINUS_WORDS) + r")(?![a-z])"
-    for match in re.finditer(minus, lowered):
-        left, right = set(words(lowered[: match.start()])), set(words(lowered[match.end() :]))
+    for sign, left, right in _minus_sides(name):
         # after a GTV, a hyphen qualifies it ('GTV-Lung'); a minus written out subtracts
-        taken_from = left - GTV_WORDS if match.group() == "-" else left
+        taken_from = left - GTV_WORDS if sign == "-" else left
         if taken_from & (_TAKEN_FROM_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
             return True  # an organ, or a word not read ('Печень-GTV'), less the GTV
         if not right and left & (_TAKEN_FROM_WORDS - GTV_WORDS) and left & GTV_WORDS:
@@ -496,11 +510,23 @@ def _is_subtraction(name: str) -> bool:
     return False
 
 
-def _helper_words(found: set[str]) -> set[str]:
-    """The words of a margin or planning helper among a name's words ``found``: 'skin' and
-    'body' beside a tumour word are the tumour's site ('skin_tumor', 'melanoma_skin')."""
+def _helper_words(name: str, found: set[str]) -> set[str]:
+    """The words of a margin or planning helper among ``found``, the words of ``name``. Beside
+    a tumour word the skin is its site ('skin_tumor', 'melanoma_skin'), unless a GTV is cropped
+    off it ('GTV-Skin', 'GTV_minus_Skin'); the body stays the outline ('Body_GTV'). The outline a
+    subtraction takes the GTV from is said as that ('Body-GTV')."""
     helpers = found & _HELPER_WORDS
-    return helpers - _OUTLINE_WORDS if found & (GTV_WORDS | _TUMOUR_KINDS) else helpers
+    if not found & (GTV_WORDS | _TUMOUR_KINDS):
+        return helpers
+    if _is_subtraction(name):
+        return helpers - _OUTLINE_WORDS
+    return helpers if _is_cropped_off_the_skin(name) else helpers - {_SKIN}
+
+
+def _is_cropped_off_the_skin(name: str) -> bool:
+    """'GTV-Skin', 'GTV_minus_Skin', 'GTV w/o skin': a GTV before a minus, the skin after it (a
+    planning helper: the GTV less what lies in the skin)."""
+    return any(before & GTV_WORDS and _SKIN in after for _, before, after in _minus_sides(name))
 
 
 def _is_negated(name: str) -> bool:
@@ -525,7 +551,7 @@ def match_structure(name: str, site: str | None = None) -> StructureMatch | None
     found = set(words(name))
     if (
         not found
-        or _helper_words(found)
+        or _helper_words(name, found)
         or found & _SCRATCH_WORDS
         or _is_subtraction(name)
         or _is_negated(name)
@@ -593,7 +619,7 @@ def _why_never_a_role(name: str) -> str | None:
     found = set(words(name))
     if found & _SCRATCH_WORDS:
         return "a superseded version, copy or scratch structure"
-    if _helper_words(found):
+    if _helper_words(name, found):
         return "a margin, motion envelope (ITV, IGTV) or planning helper"
     if _is_subtraction(name):
         return "another structure less the GTV"
