@@ -454,6 +454,21 @@ def test_an_empty_mask_no_role_names_is_left_out(shared_data: Path, tmp_path: Pa
         load_case(tmp_path)  # not as a case without a GTV
 
 
+def _refused_alike(
+    error: type[Exception], folder: Path, image: Path, mask: Path, label: str
+) -> str:
+    """The message with which :func:`load_case` refuses ``folder``, after asserting that
+    :func:`load_case_files` refuses its ``image`` and GTV ``mask`` (uploaded files, named by
+    role; the case ``label``) with the same ``error`` and message."""
+    with pytest.raises(error) as refused:
+        load_case(folder)
+    said = str(refused.value)
+    with pytest.raises(error) as refused:  # uploaded files, named by role
+        load_case_files(image, {"gtv": mask}, None, label)
+    assert str(refused.value) == said
+    return said
+
+
 def test_load_case_files(tmp_path: Path) -> None:
     write_volume_case(tmp_path / "vol")
     case = load_case_files(
@@ -499,12 +514,8 @@ def test_a_gtv_filling_the_whole_image_is_refused(shared_data: Path, tmp_path: P
         "label map whose background was given a label, is the usual cause: save the GTV with its "
         "tumour's voxels alone (0 elsewhere) and load the case again."
     )
-    with pytest.raises(MaskError) as refused:
-        load_case(tmp_path)
-    assert str(refused.value) == said
-    with pytest.raises(MaskError) as refused:  # uploaded files, named by role
-        load_case_files(tmp_path / "image.nii.gz", {"gtv": tmp_path / "gtv.nii.gz"}, None, "l")
-    assert str(refused.value) == said
+    image_file, gtv_file = tmp_path / "image.nii.gz", tmp_path / "gtv.nii.gz"
+    assert _refused_alike(MaskError, tmp_path, image_file, gtv_file, "l") == said
 
     box = sitk.LabelShapeStatisticsImageFilter()
     box.Execute(gtv)
@@ -725,12 +736,9 @@ def test_a_mask_lined_up_by_the_placement_not_read_is_refused(
         "img.set_qform(img.get_sform(), code=1) the sform), or set the wrong one's code "
         "(qform_code or sform_code) to 0, and load the case again."
     )
-    with pytest.raises(PlacementConflict) as refused:
-        load_case(tmp_path)
-    assert str(refused.value) == said
-    with pytest.raises(PlacementConflict) as refused:  # uploaded files, named by role
-        load_case_files(tmp_path / "image.nii", {"gtv": tmp_path / "gtv.nii"}, None, "lung1")
-    assert str(refused.value) == said
+    image_file, gtv_file = tmp_path / "image.nii", tmp_path / "gtv.nii"
+    refusal = _refused_alike(PlacementConflict, tmp_path, image_file, gtv_file, "lung1")
+    assert refusal == said
 
     sitk.WriteImage(image, str(tmp_path / "image.nii"))
     off = sitk.Image(gtv)  # both placements 10 voxels off: no contradiction to settle
@@ -784,12 +792,9 @@ def test_a_mask_mirrored_by_the_placement_read_is_refused(
         f"voxels mirrored from the structure: not scored. Save {edited} with the right "
         "placement alone"
     )
-    with pytest.raises(PlacementConflict) as refused:
-        load_case(tmp_path)
-    assert str(refused.value).startswith(said)
-    with pytest.raises(PlacementConflict) as refused:  # uploaded files, named by role
-        load_case_files(tmp_path / "image.nii", {"gtv": tmp_path / "gtv.nii"}, None, "lung1")
-    assert str(refused.value).startswith(said)
+    image_file, gtv_file = tmp_path / "image.nii", tmp_path / "gtv.nii"
+    refusal = _refused_alike(PlacementConflict, tmp_path, image_file, gtv_file, "lung1")
+    assert refusal.startswith(said)
 
     sitk.WriteImage(image, str(tmp_path / "image.nii"))
     sitk.WriteImage(sitk.Flip(gtv, (True, False, False)), str(tmp_path / "gtv.nii"))
@@ -1220,6 +1225,15 @@ def _phantom_gtv_as(shared_data: Path, folder: Path, name: str) -> int:
     return int(sitk.GetArrayFromImage(sitk.ReadImage(str(folder / name))).sum())
 
 
+def _loads_as_the_gtv(folder: Path, name: str, voxels: int) -> None:
+    """Asserts that ``folder``'s mask ``name``, given as the GTV in a roles.json written there,
+    loads as the GTV (its ``voxels``) with no warning that it reads as no tumour."""
+    (folder / "roles.json").write_text(json.dumps({"gtv": [name]}))
+    case = load_case(folder)
+    assert case.mask_array("gtv").sum() == voxels
+    assert not [w for w in case.warnings if "given as the GTV" in w]
+
+
 @pytest.mark.parametrize(
     "name", ["LUNG1-001_GTV-1.nii.gz", "skin_tumor.nii.gz", "Skin lesion.nii.gz"]
 )
@@ -1233,10 +1247,7 @@ def test_a_gtv_named_for_its_patient_or_the_skin_is_the_gtv(
     folder = tmp_path / "case"
     voxels = _phantom_gtv_as(shared_data, folder, name)
     assert load_case(folder).mask_array("gtv").sum() == voxels
-    (folder / "roles.json").write_text(json.dumps({"gtv": [name]}))
-    case = load_case(folder)
-    assert case.mask_array("gtv").sum() == voxels
-    assert not [w for w in case.warnings if "given as the GTV" in w]
+    _loads_as_the_gtv(folder, name, voxels)
 
 
 def test_a_melanoma_named_for_the_skin_is_offered_as_the_gtv(
@@ -1254,7 +1265,4 @@ def test_a_melanoma_named_for_the_skin_is_offered_as_the_gtv(
     message = str(refused.value)
     assert "Set aside" not in message
     assert 'in a roles.json beside its files: {"gtv": ["melanoma_skin.nii.gz"]}).' in message
-    (folder / "roles.json").write_text(json.dumps({"gtv": ["melanoma_skin.nii.gz"]}))
-    case = load_case(folder)
-    assert case.mask_array("gtv").sum() == voxels
-    assert not [w for w in case.warnings if "given as the GTV" in w]
+    _loads_as_the_gtv(folder, "melanoma_skin.nii.gz", voxels)

@@ -471,7 +471,7 @@ def number_field(
     **kwargs,
 ) -> int | float | bool | None:
     """A text field for one number of ``variable``, prefilled with ``current`` (None: empty), read
-    as one patient's typed value is (:func:`_typed_number`: '42,8' is 42.8, blank or NA no value);
+    as one patient's typed value is (:func:`read_any_range`: '42,8' is 42.8, blank or NA no value);
     ``kwargs`` go to the field. A number input's browser dropped the comma ('42,8' was scored as
     428). The value as read is said under the field where the text writes it otherwise; a text
     that is no one number ('1,200' where 1.2 and 1200 are both plausible) is refused there, never
@@ -480,7 +480,12 @@ def number_field(
     shown = current if current is None or isinstance(current, str) else normal_number(current)
     text = st.text_input(label, value=shown, key=key, **kwargs)
     try:
-        value = _typed_number(variable, text)
+        # as `score --values` reads one patient's value (:meth:`SchemaVariable.read`: its
+        # plausible range tells '1,170' of an INR as 1.17); a number outside that range is read
+        # still, for the checks that refuse it once, as before (the form's on saving, the
+        # score's): a case's value the model refuses was named twice, by the page and under its
+        # field. Raises for no one number.
+        value = read_any_range(variable, text)
     except ClinicalValueError as error:
         st.error(str(error), icon=":material/error:")
         refused.append(label)
@@ -488,14 +493,6 @@ def number_field(
     if value is not None and text.strip() != normal_number(value):
         st.caption(f"Read as {normal_number(value)} {variable.unit}".rstrip())
     return value
-
-
-def _typed_number(variable: SchemaVariable, text: str | None) -> int | float | bool | None:
-    """``text`` read as `score --values` reads one patient's value (:meth:`SchemaVariable.read`:
-    its plausible range tells '1,170' of an INR as 1.17); a number outside that range is read
-    still, for the checks that refuse it once, as before (the form's on saving, the score's): a
-    case's value the model refuses was named twice, by the page and under its field."""
-    return read_any_range(variable, text)  # raises for no one number
 
 
 def correct_fields(refused: list[str]) -> str:

@@ -101,9 +101,9 @@ def _stated_codes(h: Header) -> dict[str, int]:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
-        elif name in ("os", "dss") and _cause_of_death(meaning) == "unknown":
-            if name == "dss":
-                continue  # '9=dead, cause not known': unread, neither the disease's nor another's
+        elif name == "dss" and _cause_of_death(meaning) == "unknown":
+            continue  # '9=dead, cause not known': unread, neither the disease's nor another's
+        elif name == "os" and _cause_of_death(meaning) == "unknown":
             stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
         elif meaning in EVENT_WORDS:
             stated[code] = 1

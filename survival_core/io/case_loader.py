@@ -49,7 +49,7 @@ from survival_core.io.archive import extract_zip, is_zip, looks_like_zip
 from survival_core.io.clinical import unique_pairs
 from survival_core.io.clinical_schema import (
     CohortSchema,
-    hcc_schema,
+    cached_hcc_schema,
     model_schema,
     refuse_near_misses,
     validate_clinical,
@@ -284,7 +284,7 @@ def clinical_values(
         else schema.validate(raw, refused=said)
     )
     if near_misses:
-        refuse_near_misses(schema or hcc_schema(), checked, source, raw)
+        refuse_near_misses(schema or cached_hcc_schema(), checked, source, raw)
     if said:
         refused.update({name: f"{source}: {why}" for name, why in said.items()})
     if checked.unknown:  # case_id, time and event are never unknown
@@ -536,8 +536,9 @@ def _pick_structure_set(
         )
     pool = holding if named and holding else entries
     drawn_here = [e for e in pool if _drawn_on(e, info) == "series"]
-    own = drawn_here or [e for e in pool if _drawn_on_image(e, inventory, info)]
-    elsewhere = [e for e in pool if _drawn_on(e, info) and not _drawn_on_image(e, inventory, info)]
+    on_image = [(e, _drawn_on_image(e, inventory, info)) for e in pool]  # once per entry
+    own = drawn_here or [e for e, on in on_image if on]
+    elsewhere = [e for e, on in on_image if not on and _drawn_on(e, info)]
     if own and elsewhere and not asked:
         raise RTStructError(_drawn_on_other_images([*own, *elsewhere], inventory))
     if len(own) > 1:

@@ -504,12 +504,42 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     names = [v.name for v in variables]
     if key in names:
         return {key}, ""
-    text = str(key).strip()
-    header = parse_header(text)
-    whole = {v.name for v in variables if _compact(text) in _forms(v, whole=True)}
-    bare = {v.name for v in variables if _compact(header.name) in _any_forms(v)}
-    with_unit = {v.name for v in variables if _named_before_its_unit(text, v)}
-    return whole | bare | with_unit, "" if whole else header.unit
+    read = _KeyRead.of(key)
+    how = [(v.name, read.reads_as(v)) for v in variables]
+    whole = any(way == "whole" for _, way in how)
+    return {name for name, way in how if way}, "" if whole else read.unit
+
+
+@dataclass(frozen=True)
+class _KeyRead:
+    """A clinical key as it is compared with variables, normalised once for them all: ``key``
+    itself, ``text`` (it stripped), ``whole`` and ``bare`` (its text and its header's name
+    without the unit it states, :func:`_compact`) and that ``unit``."""
+
+    key: Any
+    text: str
+    whole: str
+    bare: str
+    unit: str
+
+    @classmethod
+    def of(cls, key: Any) -> _KeyRead:
+        text = str(key).strip()
+        header = parse_header(text)
+        return cls(key, text, _compact(text), _compact(header.name), header.unit)
+
+    def reads_as(self, variable: SchemaVariable) -> str:
+        """How the key reads as ``variable``: "name" (its exact name), "whole" (its name or
+        label as a header reads, whole: no unit), "unit" (its name or label without the unit
+        the key states, or followed by its own unit bare: :func:`_named_before_its_unit`);
+        "" where it does not."""
+        if self.key == variable.name:
+            return "name"
+        if self.whole in _forms(variable, whole=True):
+            return "whole"
+        if self.bare in _any_forms(variable) or _named_before_its_unit(self.text, variable):
+            return "unit"
+        return ""
 
 
 def _named_before_its_unit(text: str, variable: SchemaVariable) -> bool:
@@ -865,20 +895,9 @@ def each_read_as(key: Any, variables: Iterable[SchemaVariable]) -> set[SchemaVar
     """Those of ``variables`` a clinical ``key`` reads as, each alone (:func:`reads_as_one_of`
     of the key and that one variable), the key normalised once for them all: which variables an
     upload's stored keys give."""
-    text = str(key).strip()
+    read = _KeyRead.of(key)
     patient = names_the_patient(key)
-    whole, bare = _compact(text), _compact(parse_header(text).name)
-    return {
-        v
-        for v in variables
-        if (not patient or str(key) == v.name)
-        and (
-            key == v.name
-            or whole in _forms(v, whole=True)
-            or bare in _any_forms(v)
-            or _named_before_its_unit(text, v)
-        )
-    }
+    return {v for v in variables if (not patient or str(key) == v.name) and read.reads_as(v)}
 
 
 def names_the_patient(key: Any) -> bool:

@@ -593,11 +593,10 @@ def _slices_taking(
             f"{spacing:.2f} mm apart): each slice takes the contours of the plane whose "
             f"{thickness * spacing:.2f} mm slab holds it{left}."
         )
+    nearest = {p: _nearest_slice(p, n_slices, slack) for p in strays}
     for p in sorted(strays):
-        taken.setdefault(_nearest_slice(p, n_slices, slack), []).append(p)
-    if off := sorted(
-        _nearest_slice(p, n_slices, slack) for p in strays if abs(p - round(p)) > SLICE_TOLERANCE
-    ):
+        taken.setdefault(nearest[p], []).append(p)
+    if off := sorted(nearest[p] for p in strays if abs(p - round(p)) > SLICE_TOLERANCE):
         notes.append(
             f"Structure {name!r} has {len(off)} contoured plane(s) less than half its "
             f"{thickness * spacing:.2f} mm plane spacing from another (a hole or a second lesion "

@@ -665,10 +665,10 @@ def gtvs_left_out(names: Sequence[str], gtv: Sequence[str]) -> list[str]:
         f"{name!r} looks like a GTV but is not part of it (the GTV is "
         f"{', '.join(map(repr, gtv))}): if it is part of the tumour, name it with them as the "
         f"GTV ({WHERE_TO_SAY})."
-        for name in names
-        if folded(structure_key(name)).lower().startswith("gtv")
-        and match_role(structure_key(name)) is None
-        and _why_never_a_role(structure_key(name)) is None
+        for name, key in ((n, structure_key(n)) for n in names)
+        if folded(key).lower().startswith("gtv")
+        and match_role(key) is None
+        and _why_never_a_role(key) is None
     ]
 
 

@@ -36,7 +36,6 @@ uploaded names is kept. Folders stored before this, under the uploaded names, st
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import itertools
@@ -320,7 +319,7 @@ def _clinical_csv(
     name: str,
     content: bytes,
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable],
+    offered: Sequence[SchemaVariable],
     left_out: LeftOut,
 ) -> bytes:
     """The kept columns of a clinical CSV as UTF-8 in its own delimiter (comma, semicolon, tab,
@@ -346,7 +345,6 @@ def _clinical_csv(
     names = [parse_header(str(c).strip()).name for c in first]  # 'Albumin (g/L)': albumin
     id_name = _id_name(names)  # as case_id; a GDC UUID 'case_id' beside TCGA's barcode not kept
     header = ["case_id" if n == id_name else "" if n == "case_id" else n for n in names]
-    offered = _kept_variables(keep, variables)
     kept = [
         i
         for i, column in enumerate(header)
@@ -416,15 +414,7 @@ def _kept_variables(
 ) -> tuple[SchemaVariable, ...]:
     """The variables of ``keep`` by name, as ``variables`` (the offered models' schemas') or the
     HCC schema give them, one given by neither as a variable that may take any value: worked
-    out once per upload's ``keep`` and ``variables`` (:func:`_variables_kept`), not per file."""
-    return _variables_kept(frozenset(keep), frozenset(variables))
-
-
-@functools.lru_cache(maxsize=16)
-def _variables_kept(
-    keep: frozenset[str], variables: frozenset[SchemaVariable]
-) -> tuple[SchemaVariable, ...]:
-    """:func:`_kept_variables`' work, cached: a tuple, never changed by its callers."""
+    out once per upload (:func:`_deidentify`, :func:`_lost_columns`), not per file."""
     known = sorted({*variables, *cached_hcc_schema().variables}, key=lambda v: (v.name, v.kind))
     names = keep - OUTCOME_COLUMNS - {"case_id"}
     unknown = sorted(names - {v.name for v in known})
@@ -561,7 +551,7 @@ def _clean_json(
     name: str,
     content: bytes,
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable],
+    offered: Sequence[SchemaVariable],
     left_out: LeftOut,
 ) -> bytes | None:
     """A clinical JSON's ``keep`` keys, matched as a clinical CSV's headers are ('AFP', 'Albumin
@@ -585,7 +575,6 @@ def _clean_json(
         raise ClinicalValueError(
             f"{name}: the case id is given under {' and '.join(map(repr, ids))}."
         )
-    offered = _kept_variables(keep, variables)
     read = {k: "case_id" if k in ids else k for k in raw if k in ids or _kept_key(k, offered)}
     kept = {read[k]: v for k, v in raw.items() if k in read}
     if raw.keys() & SIDECAR_KEYS and not kept:
@@ -635,7 +624,7 @@ def _clean_file(
     content: bytes,
     deid: Deidentifier,
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable],
+    offered: Sequence[SchemaVariable],
     left_out: LeftOut,
     in_zip: bool = False,
 ) -> tuple[str | None, bytes, str | None] | None:
@@ -667,9 +656,9 @@ def _clean_file(
             return None, blanked, None
     suffix = name.lower().rsplit(".", 1)[-1]
     if suffix == "csv":
-        return None, _clinical_csv(name, content, keep, variables, left_out), None
+        return None, _clinical_csv(name, content, keep, offered, left_out), None
     if suffix == "json":
-        cleaned = _clean_json(name, content, keep, variables, left_out)
+        cleaned = _clean_json(name, content, keep, offered, left_out)
         return None if cleaned is None else (None, cleaned, None)
     claimed = claimed_type(name)
     read = claimed is not None and claimed[0] & READ_KINDS  # refused later if it is not
@@ -690,7 +679,7 @@ def _clean_zip(
     content: bytes,
     deid: Deidentifier,
     keep: frozenset[str],
-    variables: frozenset[SchemaVariable],
+    offered: Sequence[SchemaVariable],
     neutral: bool,
     left_out: LeftOut,
 ) -> tuple[str | None, bytes, bytes]:
@@ -710,7 +699,7 @@ def _clean_zip(
             if is_os_clutter(relative.parts):  # a Mac zip's '__MACOSX/._GTV.nrrd': no volume
                 continue
             uploaded = path.read_bytes()
-            cleaned = _clean_file(relative.name, uploaded, deid, keep, variables, left_out, True)
+            cleaned = _clean_file(relative.name, uploaded, deid, keep, offered, left_out, True)
             if cleaned is None:
                 continue
             own, data, pseudonym = cleaned
@@ -768,6 +757,7 @@ def _deidentify(
     that is stored (:func:`_token`), and what was left out; ``variables`` give the kinds of
     ``keep``'s (:func:`_kept_variables`)."""
     deid = Deidentifier(keep_marked=keep_marked)
+    offered = _kept_variables(keep, variables)  # once per upload, not per clinical file
     cleaned: list[Cleaned] = []
     instances: list[tuple[str, str | None, bytes]] = []  # each cleaned file's, as uploaded
     left_out: LeftOut = []
@@ -781,7 +771,7 @@ def _deidentify(
         clean = safe_name(name)
         if content[:4] == _ZIP_MAGIC:
             try:
-                own, data, token = _clean_zip(content, deid, keep, variables, neutral, left_out)
+                own, data, token = _clean_zip(content, deid, keep, offered, neutral, left_out)
             except ArchiveError as err:  # a damaged zip, a member over a limit: which upload
                 raise ArchiveError(f"{name}: {err}") from err
             if own is not None:  # one patient's CT and MR zips: 'RS-1.zip', 'RS-1-2.zip'
@@ -790,7 +780,7 @@ def _deidentify(
             cleaned.append((clean, own, data, token))
             instances.append((clean, None, b""))  # its members' copies are left out of it
             continue
-        result = _clean_file(clean, content, deid, keep, variables, left_out)
+        result = _clean_file(clean, content, deid, keep, offered, left_out)
         if result is not None:
             own, data, _ = result
             cleaned.append((clean, own, data, _token(clean, content, data, deid)))
