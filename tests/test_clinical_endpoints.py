@@ -561,6 +561,21 @@ def test_a_vital_status_denying_the_death_is_alive(tmp_path: Path, cell: str) ->
     assert f"event from 'Dead' -> 1, {cell!r} -> 0" in report_actions(result, "vital_status")
 
 
+@pytest.mark.parametrize("cell", ["No - dead", "No, died", "No (deceased)"])
+def test_a_no_set_off_from_a_death_denies_nothing(tmp_path: Path, cell: str) -> None:
+    """'No - dead' (a no answering another question beside the death) was read as a denial, the
+    patient alive: 20 of the veterans' deaths so written lost. It denies nothing: not known,
+    missing, named, as before the denials were read."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], "Dead", "Alive")
+    status[np.flatnonzero(y["Status"])[:20]] = cell
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    event = read_clinical_spreadsheet(_write(tmp_path, frame)).table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (108, 9, 20)
+
+
 #: lymph_node.csv's variables known at diagnosis: neither endpoint's time or event.
 _LYMPH_NODE_BASELINE = [
     "age", "menopause", "hormone", "size", "grade", "nodes", "prog_recp", "estrg_recp"

@@ -232,6 +232,52 @@ def test_an_overall_survivals_code_of_a_death_of_unknown_cause_is_a_death(
     assert (int(events.sum()), int(events.isna().sum())) == (int(y["death"].sum()), 0)
 
 
+@pytest.mark.parametrize(
+    "death",
+    [
+        "Dead of disease, never NED",
+        "Died of recurrent disease, previously NED",
+        "Dead - disease (not NED)",
+        "Dead, not disease free",
+        "Dead of cancer (not tumor free)",
+    ],
+)
+def test_a_disease_specific_survivals_death_naming_the_disease_stays_an_event(
+    tmp_path: Path, death: str
+) -> None:
+    """A DSS death naming the disease as its cause, or denying a denial ('not NED'), was censored
+    as another cause's for the 'NED' or 'disease free' anywhere after the death: FLCHAIN's 745
+    circulatory deaths so written counted none. Each stays the event."""
+    X, y, cause = _flchain_causes()
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["dss_days"] = y["futime"]
+    sheet["dss_status"] = np.select(
+        [cause == "Circulatory", y["death"]], [death, "Dead of other causes"], "Alive"
+    )
+    sheet.to_csv(path := tmp_path / "dss.csv", index=False)
+    events = read_clinical_spreadsheet(path).table["event"]
+    assert (int(events.sum()), int(events.isna().sum())) == (745, 0)
+
+
+@pytest.mark.parametrize(
+    "unknown", ["unknown if dead", "not known if dead", "alive or dead unknown", "death uncertain"]
+)
+def test_an_overall_survivals_code_of_a_death_not_known_stays_unread(
+    tmp_path: Path, unknown: str
+) -> None:
+    """'OS status (0=alive, 1=dead, 9=unknown if dead)': the 9 read as a death since a death of
+    unknown cause became one (its 'unknown' read as the cause's): FLCHAIN's 38 patients of
+    ill-defined cause coded 9 counted as deaths. The death itself unknown, they stay missing."""
+    X, y, cause = _flchain_causes()
+    header = f"OS status (0=alive, 1=dead, 9={unknown})"
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["OS (days)"] = y["futime"]
+    sheet[header] = np.select([cause == "Ill Defined", y["death"]], [9, 1], 0)
+    sheet.to_csv(path := tmp_path / "os.csv", index=False)
+    events = read_clinical_spreadsheet(path).table["event"]
+    assert (int(events.sum()), int(events.isna().sum())) == (int(y["death"].sum()) - 38, 38)
+
+
 def test_a_disease_specific_survivals_death_of_no_stated_cause_is_said(tmp_path: Path) -> None:
     """A DSS's bare 'Dead' says nothing of the cause: read as a death from the disease (the
     column's event), as before, but the report now says how many were so read, and how to write

@@ -101,9 +101,11 @@ def _stated_codes(h: Header) -> dict[str, int]:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
+        elif _death_unknown(meaning):
+            continue  # '9=unknown if dead', '9=alive or dead unknown': the death itself unknown
         elif name == "dss" and _cause_of_death(meaning) == "unknown":
             continue  # '9=dead, cause not known': unread, neither the disease's nor another's
-        elif name == "os" and _cause_of_death(meaning) == "unknown":
+        elif name == "os" and _cause_of_death(meaning) == "unknown" and _CAUSE.search(meaning):
             stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
         elif meaning in EVENT_WORDS:
             stated[code] = 1
@@ -126,12 +128,22 @@ def states_codes(h: Header) -> bool:
 _OTHER_CAUSE_WORDS = OTHER_CAUSE | {"doc"}
 _UNKNOWN_CAUSE_WORDS = frozenset({"unknown", "missing", "uncertain", "unspecified"})
 _CAUSE_NOT_KNOWN = re.compile(r"\bnot known\b")
+#: A death's cause named as such ('dead of unknown cause', SEER's 'unknown COD'): an overall
+#: survival's code so meant is a death; 'death uncertain' leaves the death itself unknown.
+_CAUSE = re.compile(r"\b(?:causes?|cod)\b", re.IGNORECASE)
 #: After a death's word, the disease denied as its cause: 'Dead (not cancer)', 'Dead without
 #: disease', 'Dead, no evidence of disease', 'Dead, not related to cancer', 'Dead - NED',
 #: 'Dead, tumour free' (cBioPortal's 'DEAD TUMOR FREE'): another cause's death.
 _NOT_THE_DISEASE = re.compile(
     r"\b(?:(?:not|no|non|without)(?: (?:evidence|signs?|of|from|due|to|the|this|related))*"
-    r" (?:cancer|disease|tumou?rs?|malignancy)|(?:cancer|disease|tumou?r) free|ned)\b"
+    r" (?:cancer|disease|tumou?rs?|malignancy)\b(?! free)|(?:cancer|disease|tumou?r) free|ned)\b"
+)
+#: After a death's word, the disease named as its cause ('Dead of disease, never NED', 'Died of
+#: recurrent disease, previously NED', DOD): a death from the disease whatever else follows.
+_OF_THE_DISEASE = re.compile(
+    r"\b(?<!evidence )(?<!signs )(?<!sign )(?:(?:of|from|due to)"
+    r"(?: (?:the|this|its|recurrent|progressive|metastatic))*"
+    r" (?:cancer|disease|tumou?rs?|malignancy|recurrence|progression)|dod)\b"
 )
 
 
@@ -149,12 +161,24 @@ def _cause_of_death(text: str) -> str | None:
     at = _death_at(words)
     if at is None and "doc" not in words:
         return None
-    if set(words) & _UNKNOWN_CAUSE_WORDS or _CAUSE_NOT_KNOWN.search(" ".join(words)):
+    after = words[at + 1 :] if at is not None else words  # 'unknown if dead': not its cause
+    if set(after) & _UNKNOWN_CAUSE_WORDS or _CAUSE_NOT_KNOWN.search(" ".join(after)):
         return "unknown"
     if set(words) & _OTHER_CAUSE_WORDS:
         return "other"
-    after = " ".join(words[at + 1 :]) if at is not None else ""
-    return "other" if _NOT_THE_DISEASE.search(after) else None
+    return "other" if at is not None and _denies_the_disease(" ".join(after)) else None
+
+
+def _denies_the_disease(after: str) -> bool:
+    """Whether the words after a death's deny the disease as its cause ('without disease',
+    'NED', 'tumour free'), not when they name it ('of disease, never NED') nor deny the denial
+    ('not NED', 'not disease free': a death from the disease, censored as another's before)."""
+    if _OF_THE_DISEASE.search(after):
+        return False
+    return any(
+        after[: found.start()].split()[-1:] not in (["not"], ["never"], ["no"], ["non"])
+        for found in _NOT_THE_DISEASE.finditer(after)
+    )
 
 
 #: Words of doubt before an event cell's death ('possibly dead'); names_a_death's 'unknown',
@@ -182,13 +206,15 @@ _DENIALS = frozenset({"not", "no", "never", "yet"})
 
 
 def _death_denied(text: str) -> bool:
-    """Whether an event cell denies a death and says nothing else ('Not dead', 'not deceased',
-    'no death'): the patient alive, censored (it was read as missing, a death not known)."""
-    words = [w for w in re.split(r"[\W_]+", text.lower()) if w]
-    if (at := _death_at(words)) is None or "?" in text:
+    """Whether an event cell denies a death and says nothing else, its denial just before the
+    death's word ('Not dead', 'not deceased', 'no death', 'never died'): the patient alive,
+    censored (it was read as missing, a death not known). An answer set off by punctuation
+    ('No - dead', 'No, died': a no to another question) denies nothing."""
+    words = text.lower().split()
+    if (at := _death_at(words)) is None or at != len(words) - 1:
         return False
-    others = set(words[:at] + words[at + 1 :])
-    return others <= _DENIALS and bool(others - {"yet"})
+    before = set(words[:at])
+    return before <= _DENIALS and bool(before - {"yet"})
 
 
 def _other_cause_codes(h: Header) -> set[str]:
