@@ -174,22 +174,29 @@ def test_rtstruct_of_another_frame_of_reference_refused(tmp_path: Path) -> None:
         load_case(tmp_path / "a")
 
 
-def _sarcoma_with_a_gtv_in_another_frame(shared_data: Path, tmp_path: Path) -> Path:
-    """The real STS_001 CT and RTSTRUCT, the RTSTRUCT holding a second GTV ('GTV_2', the GTV
-    moved 45 mm to the right at 40 % size) in another frame of reference (an MR's, registered
-    elsewhere), declared in the set as a multi-frame structure set declares it."""
-    import copy
-
+def _sarcoma_ct_and_its_set(shared_data: Path, tmp_path: Path):
+    """The real STS_001 CT's slices copied into ``tmp_path / 'case'`` and its RTSTRUCT read, for
+    a test to edit and save beside them (skipped without the sarcoma CT)."""
     import pydicom
-    from pydicom.dataset import Dataset
-    from pydicom.uid import generate_uid
 
     source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
     if not source.is_dir():
         pytest.skip("the sarcoma CT is not installed")
     folder = tmp_path / "case"
     shutil.copytree(source / "image", folder)
-    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    return folder, pydicom.dcmread(source / "mask" / "RS.dcm")
+
+
+def _sarcoma_with_a_gtv_in_another_frame(shared_data: Path, tmp_path: Path) -> Path:
+    """The real STS_001 CT and RTSTRUCT, the RTSTRUCT holding a second GTV ('GTV_2', the GTV
+    moved 45 mm to the right at 40 % size) in another frame of reference (an MR's, registered
+    elsewhere), declared in the set as a multi-frame structure set declares it."""
+    import copy
+
+    from pydicom.dataset import Dataset
+    from pydicom.uid import generate_uid
+
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
     other = generate_uid()
     roi = copy.deepcopy(rs.StructureSetROISequence[0])
     roi.ROINumber, roi.ROIName, roi.ReferencedFrameOfReferenceUID = 99, "GTV_2", other
@@ -935,13 +942,10 @@ def _sarcoma_with_two_structure_sets(shared_data: Path, tmp_path: Path, by_serie
     import pydicom
     from pydicom.uid import generate_uid
 
-    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not source.is_dir():
-        pytest.skip("the sarcoma CT is not installed")
-    folder = tmp_path / "case"
-    shutil.copytree(source / "image", folder)
-    shutil.copy(source / "mask" / "RS.dcm", folder / "RS_A.dcm")
-    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
+    shutil.copy(
+        shared_data / "sts_sarcoma" / "STS_001" / "CT" / "mask" / "RS.dcm", folder / "RS_A.dcm"
+    )
     research = copy.deepcopy(rs)
     research.SOPInstanceUID, research.StructureSetLabel = generate_uid(), "Research"
     research.StructureSetROISequence[0].ROIName = "Tumor"
@@ -1111,14 +1115,8 @@ def test_a_refusal_never_offers_a_ptv_or_copy_it_set_aside_as_the_gtv(
     refusal set both aside, then ended with a roles.json example naming one of them, which
     loads a margin or a copy as the tumour. The example is a placeholder; the PTV named as the
     GTV is loaded as chosen (365 mL), with a warning that it reads as a margin."""
-    import pydicom
 
-    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not source.is_dir():
-        pytest.skip("the sarcoma CT is not installed")
-    folder = tmp_path / "case"
-    shutil.copytree(source / "image", folder)
-    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
     rs.StructureSetROISequence[0].ROIName = "PTV"
     with_roi_copy(rs, "z_GTV", 99)
     rs.save_as(folder / "RS.dcm")
@@ -1144,14 +1142,8 @@ def test_nodes_named_gtvnodes_join_a_real_gtv_and_an_unread_gtv_name_is_said(
     'GTVnodes' and 'GTVn2' (its contours shrunk to 0.2 and moved): 'GTVnodes', one word and no
     GTV word, was left out of the union with nothing said, the GTV 'GTVp' and 'GTVn2' alone. A
     'GTVxyz' no rule reads stays out, said to look like a GTV."""
-    import pydicom
 
-    source = shared_data / "sts_sarcoma" / "STS_001" / "CT"
-    if not source.is_dir():
-        pytest.skip("the sarcoma CT is not installed")
-    folder = tmp_path / "case"
-    shutil.copytree(source / "image", folder)
-    rs = pydicom.dcmread(source / "mask" / "RS.dcm")
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
     rs.StructureSetROISequence[0].ROIName = "GTVp"
     centre = np.vstack([np.reshape(c.ContourData, (-1, 3)) for c in rs.ROIContourSequence[0]
                         .ContourSequence]).mean(0)  # fmt: skip

@@ -97,15 +97,16 @@ def _stated_codes(h: Header) -> dict[str, int]:
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
+        unknown_cause = name in ("os", "dss") and _cause_of_death(meaning) == "unknown"
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
         elif _death_unknown(meaning):
             continue  # '9=unknown if dead', '9=alive or dead unknown': the death itself unknown
-        elif name == "dss" and _cause_of_death(meaning) == "unknown":
+        elif name == "dss" and unknown_cause:
             continue  # '9=dead, cause not known': unread, neither the disease's nor another's
-        elif name == "os" and _cause_of_death(meaning) == "unknown" and _CAUSE.search(meaning):
+        elif name == "os" and unknown_cause and _CAUSE.search(meaning):
             stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
         elif meaning in EVENT_WORDS:
             stated[code] = 1
@@ -138,6 +139,8 @@ _NOT_THE_DISEASE = re.compile(
     r"\b(?:(?:not|no|non|without)(?: (?:evidence|signs?|of|from|due|to|the|this|related))*"
     r" (?:cancer|disease|tumou?rs?|malignancy)\b(?! free)|(?:cancer|disease|tumou?r) free|ned)\b"
 )
+#: A word just before 'NED' or 'disease free' that denies it ('not NED'): the disease's death.
+_DENIALS_OF_A_DENIAL = frozenset({"not", "never", "no", "non"})
 #: After a death's word, the disease named as its cause ('Dead of disease, never NED', 'Died of
 #: recurrent disease, previously NED', DOD): a death from the disease whatever else follows.
 _OF_THE_DISEASE = re.compile(
@@ -176,7 +179,7 @@ def _denies_the_disease(after: str) -> bool:
     if _OF_THE_DISEASE.search(after):
         return False
     return any(
-        after[: found.start()].split()[-1:] not in (["not"], ["never"], ["no"], ["non"])
+        not set(after[: found.start()].split()[-1:]) & _DENIALS_OF_A_DENIAL
         for found in _NOT_THE_DISEASE.finditer(after)
     )
 

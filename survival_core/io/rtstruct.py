@@ -476,13 +476,18 @@ def _fill_slice(
     the own contours by nesting, an interpolated outline 0.5 mm off and 5 % smaller left a thin
     ring of its slice. Returns the (y, x) bool slice, the voxels filled outside the image
     in-plane and in all, and what was repeated or united."""
+    strays = strays or []
     own, outside, total = _contour_voxels(contours, shape)
-    extra, out, count = _contour_voxels(strays or [], shape)
+    extra, out, count = _contour_voxels(strays, shape)
     said = []
-    if repeats := len(contours) + len(strays or []) - len(own) - len(extra):
+    if repeats := len(contours) + len(strays) - len(own) - len(extra):
         said.append(f"{repeats} repeated contour(s) counted once")
-    holes = [v for v in extra if _cuts_hole(v, own, shape[1])]
-    apart = [v for v in extra if not _cuts_hole(v, own, shape[1]) and not _near_copy(v, own)]
+    holes, apart = [], []
+    for v in extra:
+        if _cuts_hole(v, own, shape[1]):
+            holes.append(v)
+        elif not _near_copy(v, own):
+            apart.append(v)
     plane, overlap = _combined(own + holes, shape, xor)
     beside, _ = _combined(apart, shape, xor)
     if overlap:
