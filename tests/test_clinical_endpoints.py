@@ -561,6 +561,31 @@ def test_a_vital_status_denying_the_death_is_alive(tmp_path: Path, cell: str) ->
     assert f"event from 'Dead' -> 1, {cell!r} -> 0" in report_actions(result, "vital_status")
 
 
+@pytest.mark.parametrize(
+    ("no", "yes"),
+    [
+        ("Dead: no", "Dead: yes"),
+        ("Dead - no", "Dead - yes"),
+        ("Dead = No", "Dead = Yes"),
+        ("Died: No", "Died: Yes"),
+        ("Deceased: N", "Deceased: Y"),
+    ],
+)
+def test_a_death_answered_no_is_alive(tmp_path: Path, no: str, yes: str) -> None:
+    """'Dead: no' (a death's question answered no) was read as a death for its first word: the
+    veterans' 9 censored patients so written counted as deaths (137 events of 128). Each is
+    alive, censored, said in the report's reading of the cells; 'Dead: yes' stays a death."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], yes, no)
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    event = result.table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (128, 9, 0)
+    assert f"event from {no!r} -> 0, {yes!r} -> 1" in report_actions(result, "vital_status")
+
+
 @pytest.mark.parametrize("cell", ["No - dead", "No, died", "No (deceased)"])
 def test_a_no_set_off_from_a_death_denies_nothing(tmp_path: Path, cell: str) -> None:
     """'No - dead' (a no answering another question beside the death) was read as a denial, the

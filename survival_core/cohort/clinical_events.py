@@ -246,9 +246,28 @@ def _censored_yes_no(h: Header) -> bool:
     )  # an 'unknown' or 'missing' code beside is no value ('9=unknown': left missing)
 
 
+#: Answers of no to a death's question ('Dead: no', 'Deceased: N', 'Died = false').
+_NO_ANSWERS = frozenset({"no", "n", "false", "0"})
+
+
+def _death_answered_no(text: str) -> bool:
+    """Whether an event cell (lower-cased) is a death's word and a no alone ('Dead: no', 'Dead -
+    no', 'Died: No', 'Deceased: N', 'Décédé : non'): the patient alive, censored (read as a
+    death for its first word before). 'Dead: yes' stays a death; 'No - dead' is no such answer
+    (:func:`_death_denied`)."""
+    words = [w for w in re.split(r"[\W_]+", text) if w]
+    return (
+        len(words) == 2
+        and words[0] in DEATH_CELLS
+        and YES_NO_ABROAD.get(words[1], words[1]) in _NO_ANSWERS
+    )
+
+
 def _event_word(text: str) -> int | None:
     if (coded := CODED_STATUS.fullmatch(text)) is not None:
         return int(coded[1])
+    if _death_answered_no(text):
+        return 0
     if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1
     if text in ALIVE_WORDS or text.startswith(("alive", "living", "lost to follow")):
