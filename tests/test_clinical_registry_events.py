@@ -124,6 +124,7 @@ def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, o
         ("DSS (days)", "DSS status (0=alive, 1=DOD, 2=DOC)"),
         ("css_days", "css_status (0=alive, 1=dead of disease, 2=dead of other causes)"),
         ("CSS time (days)", "CSS event (0=alive, 1=DOD, 2=DOC)"),
+        ("DSS (days)", "DSS status (0=alive, 1=dead of disease, 2=non-cancer death)"),
     ],
 )
 def test_a_disease_specific_survivals_other_causes_are_censored(
@@ -134,7 +135,8 @@ def test_a_disease_specific_survivals_other_causes_are_censored(
     (or, as DOC, as the event). FLCHAIN's 745 circulatory deaths as the disease's (1), its 1424
     other deaths (2): found by name, the 2 censored, said so, 745 events. A cancer-specific
     survival's 'css_days' and 'css_status' (or 'CSS time', 'CSS event') were found as no
-    outcome (refused) where DSS's were: read as a DSS, its other causes' deaths not counted."""
+    outcome (refused) where DSS's were: read as a DSS, its other causes' deaths not counted. A
+    code '2=non-cancer death' was left unread (1424 missing): censored too."""
     X, y, cause = _flchain_causes()
     sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
     sheet[time] = y["futime"]
@@ -158,7 +160,17 @@ def test_a_disease_specific_survivals_other_causes_are_censored(
 
 @pytest.mark.parametrize(
     "others",
-    ["dead (not cancer)", "Dead without disease", "Dead, no evidence of disease", "Dead - NED"],
+    [
+        "dead (not cancer)",
+        "Dead without disease",
+        "Dead, no evidence of disease",
+        "Dead - NED",
+        "Non-cancer death",
+        "Non-disease death",
+        "Other-cause death",
+        "Death, other cause",
+        "Death not due to cancer",
+    ],
 )
 @pytest.mark.parametrize("endpoint", ["dss", "css"])
 def test_a_disease_specific_survivals_death_denying_the_disease_is_censored(
@@ -168,7 +180,9 @@ def test_a_disease_specific_survivals_death_denying_the_disease_is_censored(
     disease' and 'Dead - NED' were read as deaths from the disease, and 'dead, cause not known'
     too, where 'Dead, unknown cause' is left out: FLCHAIN's 1424 other deaths so written counted
     as events (2169 for its 745 circulatory ones). Each other death is censored, the 38 of
-    ill-defined cause missing, named; under OS the same cells are all deaths."""
+    ill-defined cause missing, named; under OS the same cells are all deaths. 'Non-cancer death'
+    and 'Non-disease death' were read as missing (a death not known), 'Death not due to cancer' as
+    the disease's death, and under OS 'Other-cause death' as missing."""
     X, y, cause = _flchain_causes()
     sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
     sheet[f"{endpoint}_days"] = y["futime"]
@@ -243,6 +257,23 @@ def test_an_overall_survivals_code_of_an_unknown_is_a_death_when_its_cause_is(
     events = read_clinical_spreadsheet(path).table["event"]
     deaths, unread = (int(y["death"].sum()), 0) if a_death else (int(y["death"].sum()) - 38, 38)
     assert (int(events.sum()), int(events.isna().sum())) == (deaths, unread)
+
+
+@pytest.mark.parametrize("other", ["non-cancer death", "other-cause death"])
+def test_an_overall_survivals_code_of_another_causes_death_is_a_death(
+    tmp_path: Path, other: str
+) -> None:
+    """'OS status (0=alive, 1=dead of disease, 2=non-cancer death)': every death is overall
+    survival's, but the 2 was left unread: FLCHAIN's 1424 deaths other than its 745 circulatory
+    ones so coded were missing. All 2169 deaths are events."""
+    X, y, cause = _flchain_causes()
+    header = f"OS status (0=alive, 1=dead of disease, 2={other})"
+    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
+    sheet["OS (days)"] = y["futime"]
+    sheet[header] = np.select([cause == "Circulatory", y["death"]], [1, 2], 0)
+    sheet.to_csv(path := tmp_path / "os.csv", index=False)
+    events = read_clinical_spreadsheet(path).table["event"]
+    assert (int(events.sum()), int(events.isna().sum())) == (2169, 0)
 
 
 @pytest.mark.parametrize(

@@ -88,11 +88,11 @@ def column_endpoint(h: Header) -> str | None:
 def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
     disease', under an OS header '2=dead of other causes' too: every death is overall
-    survival's), under a DSS header another cause's death is censored ('2=dead of other causes',
-    '2=DOC': :func:`_other_cause_codes`); under an OS header a death of unknown cause is a death
-    ('9=dead of unknown cause'); other meanings are ignored ('9=unknown if dead', an RFS's
-    '2=dead of other causes', a DSS's '9=dead, cause not known': their cells read as missing,
-    named)."""
+    survival's, '2=non-cancer death' too), under a DSS header another cause's death is censored
+    ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); under an OS header a death
+    of unknown cause is a death ('9=dead of unknown cause'); other meanings are ignored
+    ('9=unknown if dead', an RFS's '2=dead of other causes', a DSS's '9=dead, cause not known':
+    their cells read as missing, named)."""
     stated: dict[str, int] = {}
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     other_causes = _other_cause_codes(h)
@@ -108,6 +108,8 @@ def _stated_codes(h: Header) -> dict[str, int]:
             continue  # '9=dead, cause not known': unread, neither the disease's nor another's
         elif name == "os" and unknown_cause and _CAUSE.search(meaning):
             stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
+        elif name == "os" and _cause_of_death(meaning) == "other":
+            stated[code] = 1  # '2=non-cancer death': another cause's, overall survival's too
         elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
@@ -142,9 +144,10 @@ _NOT_THE_DISEASE = re.compile(
 #: A word just before 'NED' or 'disease free' that denies it ('not NED'): the disease's death.
 _DENIALS_OF_A_DENIAL = frozenset({"not", "never", "no", "non"})
 #: After a death's word, the disease named as its cause ('Dead of disease, never NED', 'Died of
-#: recurrent disease, previously NED', DOD): a death from the disease whatever else follows.
+#: recurrent disease, previously NED', DOD): a death from the disease whatever else follows;
+#: not so after a 'not' ('Death not due to cancer': another cause's).
 _OF_THE_DISEASE = re.compile(
-    r"\b(?<!evidence )(?<!signs )(?<!sign )(?:(?:of|from|due to)"
+    r"\b(?<!evidence )(?<!signs )(?<!sign )(?<!not )(?:(?:of|from|due to)"
     r"(?: (?:the|this|its|recurrent|progressive|metastatic))*"
     r" (?:cancer|disease|tumou?rs?|malignancy|recurrence|progression)|dod)\b"
 )
@@ -159,7 +162,8 @@ def _cause_of_death(text: str) -> str | None:
     """'unknown' where a cell or a stated code's meaning names a death of unknown cause (SEER's
     'Dead (missing/unknown COD)', 'dead, cause not known'), 'other' where of another cause than
     the disease ('Dead (attributable to other cause)', 'DOC', 'Dead without disease', 'Dead -
-    NED'), else None ('Dead (attributable to this cancer dx)', 'Alive', '1')."""
+    NED', 'Non-cancer death', 'Death not due to cancer'), else None ('Dead (attributable to
+    this cancer dx)', 'Alive', '1')."""
     words = [w for w in re.split(r"[\W_]+", text.lower()) if w]
     at = _death_at(words)
     if at is None and "doc" not in words:
@@ -167,9 +171,24 @@ def _cause_of_death(text: str) -> str | None:
     after = words[at + 1 :] if at is not None else words  # 'unknown if dead': not its cause
     if set(after) & _UNKNOWN_CAUSE_WORDS or _CAUSE_NOT_KNOWN.search(" ".join(after)):
         return "unknown"
-    if set(words) & _OTHER_CAUSE_WORDS:
+    if set(words) & _OTHER_CAUSE_WORDS or _another_cause_before(words, at):
         return "other"
     return "other" if at is not None and _denies_the_disease(" ".join(after)) else None
+
+
+#: Words before a death's that deny the disease as its cause, and say nothing else: 'Non-cancer
+#: death', 'Noncancer death', 'Non-disease death', 'Non cancer-related death'.
+_NOT_THE_DISEASE_BEFORE = re.compile(
+    r"(?:non|not) ?(?:cancer|disease|tumou?r|malignancy)(?: related)?"
+)
+
+
+def _another_cause_before(words: list[str], at: int | None) -> bool:
+    """Whether a cell's words (lower-cased) before its death's, at ``at``, deny the disease as
+    the cause ('Non-cancer death'): another cause's death, not a death denied (read as missing,
+    a death not known, before)."""
+    before = " ".join(w for w in words[:at] if w) if at is not None else ""
+    return bool(_NOT_THE_DISEASE_BEFORE.fullmatch(before))
 
 
 def _denies_the_disease(after: str) -> bool:
@@ -194,13 +213,16 @@ def _death_unknown(text: str) -> bool:
     ('dead or alive unknown'), or words of doubt or a negation before its death ('Unknown if
     dead', 'not known whether dead'), never a denial of it ('Not dead': alive,
     :func:`_death_denied`); read as an event, each counted a patient not known dead. After the
-    death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`)."""
+    death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`), and
+    before it another cause ('Non-cancer death', 'Other-cause death': a death, read as missing
+    before)."""
     words = re.split(r"[\W_]+", text.lower())
     if (at := _death_at(words)) is None or _death_denied(text):
         return False
     before = words[: at + 1]
     doubt = set(before) & _DOUBT_WORDS or "alive" in words or "?" in text
-    return bool(doubt) or not names_a_death(" ".join(before))
+    named = names_a_death(" ".join(before)) or _another_cause_before(words, at)
+    return bool(doubt) or not (named or set(before) & _OTHER_CAUSE_WORDS)
 
 
 #: Words that, alone beside a death's, deny it outright: 'not dead', 'no death', 'never died',
