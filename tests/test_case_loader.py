@@ -536,6 +536,50 @@ def test_a_gtv_filling_the_whole_image_is_refused(shared_data: Path, tmp_path: P
     )
 
 
+def test_an_organ_filling_the_whole_image_is_refused_as_a_gtv_is(
+    shared_data: Path, sarcoma_ct, tmp_path: Path
+) -> None:
+    """A liver mask of all ones (a blank mask, or a crop whose mask is its box) beside lung1's GTV
+    or the sarcoma CT's RTSTRUCT loaded without a word, its 'liver minus tumour' the whole scan
+    but the tumour: refused as a GTV filling the image is, naming the file and its share."""
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(gtv, str(tmp_path / "gtv.nii.gz"))
+    sitk.WriteImage(gtv * 0 + 1, str(tmp_path / "liver.nii.gz"))
+    cause = (
+        "where an organ marks a part. A blank mask of ones, or an image cropped to the organ's "
+        "box saved with that box as its mask, is the usual cause: its features, and those of the "
+        "organ minus the GTV, would be the scan's. Save the organ's contour (1 inside it, 0 "
+        "elsewhere), or leave the organ mask out, and load the case again."
+    )
+    with pytest.raises(MaskError) as refused:
+        load_case(tmp_path)
+    assert str(refused.value) == (
+        "The liver (liver.nii.gz) fills the whole image: it marks 346,752 of its 346,752 voxels "
+        f"(100.0%, 564 mL), {cause}"
+    )
+
+    ones = sitk.Image(sarcoma_ct.image.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(sarcoma_ct.image)
+    sitk.WriteImage(ones, str(tmp_path / "organ.nii.gz"))
+    ct = shared_data / "sts_sarcoma" / "STS_001" / "CT"
+    masks = {"gtv": ct / "mask" / "RS.dcm", "organ": tmp_path / "organ.nii.gz"}
+    with pytest.raises(MaskError) as refused:
+        load_case_files(ct / "image", masks, None, "STS")
+    assert str(refused.value) == (
+        "The organ (organ.nii.gz) fills the whole image: it marks 2,359,764 of its 2,359,764 "
+        f"voxels (100.0%, 7,359 mL), {cause}"
+    )
+    # the organ less its first x plane (0.5 % of the scan) still fills 99 % of it and more
+    rim = sitk.GetArrayFromImage(ones)
+    rim[:, :, 0] = 0
+    part = sitk.GetImageFromArray(rim)
+    part.CopyInformation(ones)
+    sitk.WriteImage(part, str(tmp_path / "organ.nii.gz"))
+    with pytest.raises(MaskError, match=r"fills the whole image: it marks 2,347,846 .*\(99\.5%"):
+        load_case_files(ct / "image", masks, None, "STS")
+
+
 def test_missing_or_wrong_paths(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         load_case(tmp_path / "nowhere")

@@ -1111,30 +1111,50 @@ def _volume_sequence(image_file: Path) -> str | None:
     return sidecar_sequence(image_file) or file_sequence(volume_stem(image_file))
 
 
-#: Share of the image's voxels from which a GTV fills the image: no tumour, but a probability
-#: map thresholded at 0 or a label map whose background took a label (all of lung1's grid was
-#: a 20,463 mL GTV). A tumour in an image cropped around it reaches its faces, filling far less.
+#: Share of the image's voxels from which a role's mask fills the image: no tumour, but a
+#: probability map thresholded at 0 or a label map whose background took a label (all of lung1's
+#: grid was a 20,463 mL GTV); no organ, but a blank mask of ones or a crop whose mask is its box.
+#: A tumour or an organ in an image cropped around it reaches its faces, filling far less.
 WHOLE_IMAGE_SHARE = 0.99
+
+#: For each role, in the order checked: what marks a part of the image, and what usually makes
+#: its mask fill the image and how to mend it.
+_WHOLE_IMAGE_CAUSES = {
+    "gtv": (
+        "a tumour",
+        "A probability map thresholded at 0, or a label map whose background was given a label, "
+        "is the usual cause: save the GTV with its tumour's voxels alone (0 elsewhere) and load "
+        "the case again.",
+    ),
+    "organ": (
+        "an organ",
+        "A blank mask of ones, or an image cropped to the organ's box saved with that box as its "
+        "mask, is the usual cause: its features, and those of the organ minus the GTV, would be "
+        "the scan's. Save the organ's contour (1 inside it, 0 elsewhere), or leave the organ "
+        "mask out, and load the case again.",
+    ),
+}
 
 
 def _refuse_whole_image(assigned: RoleAssignment) -> None:
-    """:class:`MaskError` naming the GTV's structures (its files) when it marks
-    :data:`WHOLE_IMAGE_SHARE` of the image's voxels or more: its features would be the scan's."""
-    gtv = assigned.masks.get("gtv")
-    if gtv is None:
-        return
-    inside = sitk.GetArrayViewFromImage(gtv)
-    count = np.count_nonzero(inside)
-    if count < WHOLE_IMAGE_SHARE * inside.size:
-        return
-    raise MaskError(
-        f"The GTV ({', '.join(assigned.names['gtv'])}) fills the whole image: it marks "
-        f"{count:,} of its {inside.size:,} voxels ({count / inside.size:.1%}, "
-        f"{count * np.prod(gtv.GetSpacing()) / 1000:,.0f} mL), where a tumour marks a part. "
-        "A probability map thresholded at 0, or a label map whose background was given a "
-        "label, is the usual cause: save the GTV with its tumour's voxels alone (0 elsewhere) "
-        "and load the case again."
-    )
+    """:class:`MaskError` naming a role's structures (its files) when its mask marks
+    :data:`WHOLE_IMAGE_SHARE` of the image's voxels or more: its features would be the scan's
+    (an all-ones liver mask made 'liver minus tumour' the whole scan but the tumour, silently)."""
+    for role, (part, cause) in _WHOLE_IMAGE_CAUSES.items():
+        mask = assigned.masks.get(role)
+        if mask is None:
+            continue
+        inside = sitk.GetArrayViewFromImage(mask)
+        count = np.count_nonzero(inside)
+        if count < WHOLE_IMAGE_SHARE * inside.size:
+            continue
+        shown = "GTV" if role == "gtv" else assigned.site or "organ"
+        raise MaskError(
+            f"The {shown} ({', '.join(assigned.names[role])}) fills the whole image: it marks "
+            f"{count:,} of its {inside.size:,} voxels ({count / inside.size:.1%}, "
+            f"{count * np.prod(mask.GetSpacing()) / 1000:,.0f} mL), where {part} marks a part. "
+            + cause
+        )
 
 
 _AXES = ("x", "y", "z")
