@@ -822,23 +822,36 @@ def _sform_mirrored_along_x(path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("edited", ["image.nii", "gtv.nii"])
+@pytest.mark.parametrize(
+    ("edited", "cropped", "apart"),
+    [
+        ("image.nii", False, "47.34"),
+        ("gtv.nii", False, "47.34"),
+        ("image.nii", True, "47.34"),
+        ("gtv.nii", True, "16.54"),
+    ],
+)
 def test_a_mask_mirrored_by_the_placement_read_is_refused(
-    shared_data: Path, tmp_path: Path, edited: str
+    shared_data: Path, tmp_path: Path, edited: str, cropped: bool, apart: str
 ) -> None:
     """Real lung1 as NIfTI, one file's sform mirrored in x and its qform not, by which image
     and GTV line up: read by the sform, the GTV (837 voxels) was measured mirrored (-598.7 HU
     instead of -63.9) with only the 'qform and sform disagree' warning, where the same fault as
-    a shift is refused. It is refused, saying the mask is mirrored along x by one placement and
-    not by the other; a GTV stored mirrored with a header saying so still lands on the tumour."""
+    a shift is refused; the GTV cropped to its box (30 x 32 x 5 voxels) was measured mirrored at
+    -239.8 HU without even that refusal. It is refused, saying the mask is mirrored along x by
+    one placement and not by the other; a GTV stored mirrored with a header saying so still
+    lands on the tumour."""
     image, gtv = lung1_around_tumour(shared_data)
+    if cropped:
+        gtv = gtv[27:57, 27:59, 31:36]  # the tumour's box and 3 voxels (a slice in z) around it
     sitk.WriteImage(image, str(tmp_path / "image.nii"))
     sitk.WriteImage(gtv, str(tmp_path / "gtv.nii"))
+    assert round(float(load_case(tmp_path).array()[_tumour(image, gtv)].mean()), 1) == -63.9
     _sform_mirrored_along_x(tmp_path / edited)
     said = (
         f"gtv.nii is mirrored along x against image.nii as read, but {edited}'s header places its "
-        "volume twice, up to 47.34 mm apart: by its sform, which was read, and by its qform, by "
-        "which gtv.nii lies exactly on the image's voxels, not mirrored. One placement was "
+        f"volume twice, up to {apart} mm apart: by its sform, which was read, and by its qform, "
+        "by which gtv.nii lies exactly on the image's voxels, not mirrored. One placement was "
         "written wrongly (a tool that updated one only), and the mask would be measured on "
         f"voxels mirrored from the structure: not scored. Save {edited} with the right "
         "placement alone"
@@ -851,8 +864,18 @@ def test_a_mask_mirrored_by_the_placement_read_is_refused(
     sitk.WriteImage(sitk.Flip(gtv, (True, False, False)), str(tmp_path / "gtv.nii"))
     case = load_case(tmp_path)  # stored mirrored, both placements saying so: no conflict
     tumour = case.mask_array("gtv")
-    np.testing.assert_array_equal(tumour, sitk.GetArrayFromImage(gtv) > 0)
+    np.testing.assert_array_equal(tumour, _tumour(image, gtv))
     assert tumour.sum() == 837 and round(float(case.array()[tumour].mean()), 1) == -63.9
+
+
+def _tumour(image: sitk.Image, gtv: sitk.Image) -> np.ndarray:
+    """``gtv`` (the image's grid, or a crop of it) as a boolean array of ``image``'s grid."""
+    return (
+        sitk.GetArrayFromImage(
+            sitk.Resample(gtv, image, sitk.Transform(), sitk.sitkNearestNeighbor)
+        )
+        > 0
+    )
 
 
 def test_an_image_whose_unread_sform_is_zeros_beside_a_shifted_mask_loads(

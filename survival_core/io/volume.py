@@ -731,13 +731,15 @@ class MaskShifted(UserWarning):
 
 
 def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | None:
-    """The refusal of a mask of the image's size lying whole voxels off it, mirrored or with its
-    axes in another order, as read, where one of the two files' NIfTI header places its volume
-    twice (qform and sform disagree) and, by the placement ITK did not read, the mask lies on the
-    image voxel for voxel: a tool updated one placement only, and the mask would be measured on
-    other voxels than the structure's (lung1's GTV at -462 HU, mostly lung, instead of -64; at
-    -599 HU mirrored). None otherwise, the mask placed as read (stored mirrored, its header
-    saying so, it lands where it was drawn)."""
+    """The refusal of a mask lying off the image as read (mirrored, with its axes in another
+    order, or, of the image's size, whole voxels off), where one of the two files' NIfTI header
+    places its volume twice (qform and sform disagree) and, by the placement ITK did not read,
+    the mask lies on the image voxel for voxel (:func:`_misplacement` says nothing): a tool
+    updated one placement only, and the mask would be measured on other voxels than the
+    structure's (lung1's GTV at -462 HU, mostly lung, instead of -64; at -599 HU mirrored; its
+    crop to the tumour's box at -240 HU mirrored). None otherwise, the mask placed as read (stored
+    mirrored, its header saying so, it lands where it was drawn; a crop both placements put
+    inside the image, its axes the image's: either may be where it was cut)."""
     grids = {path: _itk_grid(path) for path in (image_path, mask_path)}
     placements = {
         path: _two_placements(path, _placement_header(path), grids[path])
@@ -747,9 +749,8 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
     if not any(placements.values()) or image_grid is None or mask_grid is None:
         return None
     (image_read, image_size), (mask_read, mask_size) = image_grid, mask_grid
-    same_size = (image_size == mask_size).all()
-    found = _voxel_map(image_read, mask_read, mask_size) if same_size else None
-    how = "" if found is None else _misplacement(*found, mask_size)
+    found = _voxel_map(image_read, mask_read, mask_size)
+    how = "" if found is None else _misplacement(*found, mask_size, image_size)
     if found is None or not how:
         return None
     turned = _turned_word(found[0])
@@ -761,7 +762,7 @@ def placement_refusal(image_path: Path, mask_path: Path) -> PlacementConflict | 
             two.other if path == mask_path else mask_read,
             mask_size,
         )
-        if other is None or _misplacement(*other, mask_size):
+        if other is None or _misplacement(*other, mask_size, image_size):
             continue
         return PlacementConflict(
             f"{mask_path.name} {how} {image_path.name} as read, but {path.name}'s header places "
@@ -789,20 +790,26 @@ def _turned_word(R: np.ndarray) -> str:
     return "mirrored" if np.array_equal(np.abs(R), np.eye(3)) else "turned"
 
 
-def _misplacement(R: np.ndarray, b: np.ndarray, mask_size: np.ndarray) -> str:
-    """How a mask of the image's size lies on it by :func:`lattice_map`'s ``(R, b)``, in words
-    ending where the image's name goes ('is mirrored along x against', 'lies 10x0x0 voxels
-    off'); '' where voxel for voxel."""
+def _misplacement(
+    R: np.ndarray, b: np.ndarray, mask_size: np.ndarray, image_size: np.ndarray
+) -> str:
+    """How a mask lies on an image of ``image_size`` voxels by :func:`lattice_map`'s ``(R, b)``,
+    in words ending where the image's name goes ('is mirrored along x against', 'lies 10x0x0
+    voxels off'); '' where voxel for voxel: its axes the image's, and wholly inside the image
+    (of the image's size, at its first voxel; a crop, anywhere in it)."""
     source = np.abs(R).argmax(axis=1)  # image axis a takes mask axis source[a]
     mirrored = [_VOXEL_AXES[a] for a in range(3) if R[a, source[a]] < 0]
     first = _first_voxel(R, b, mask_size)
+    placed_size = np.abs(R) @ np.asarray(mask_size)
     said = []
     if (source != np.arange(3)).any():
         said.append(f"has its axes in another order ({', '.join(_VOXEL_AXES[s] for s in source)})")
     if mirrored:
         said.append(f"is mirrored along {' and '.join(mirrored)}")
-    if first.any():
+    if (placed_size == image_size).all() and first.any():
         said.append(f"lies {_shown_shift(first)} voxels off")
+    elif (first < 0).any() or (first + placed_size > image_size).any():
+        said.append("reaches beyond")
     elif said:
         said[-1] += " against"
     return " and ".join(said)
