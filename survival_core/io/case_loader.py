@@ -1018,8 +1018,9 @@ def _structures_on(
     map of very many labels, those the ``roles``' structure names name); on a ``pet`` image also
     from another grid (its CT's), resampled. ``warnings`` notes that, a mask placed whole voxels
     off, and segments named alike united; a mask placed mirrored or turned (a crop too), or of
-    the image's size whole voxels off, is refused where the other placement of a NIfTI header of it or of ``image_file``
-    (the image's volume file) lines it up (:func:`placement_refusal`)."""
+    the image's size whole voxels off, is refused where the other placement of a NIfTI header
+    of it or of ``image_file`` (the image's volume file) lines it up
+    (:func:`placement_refusal`)."""
     with catch_warnings(record=True) as caught:
         simplefilter("always", MaskResampled)
         simplefilter("always", MaskShifted)
