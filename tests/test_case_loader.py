@@ -1294,34 +1294,46 @@ def _loads_as_the_gtv(folder: Path, name: str, voxels: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["LUNG1-001_GTV-1.nii.gz", "skin_tumor.nii.gz", "Skin lesion.nii.gz"]
+    "name",
+    ["LUNG1-001_GTV-1.nii.gz", "skin_tumor.nii.gz", "Skin lesion.nii.gz", "melanoma_skin.nii.gz"],
 )
 def test_a_gtv_named_for_its_patient_or_the_skin_is_the_gtv(
     shared_data: Path, tmp_path: Path, name: str
 ) -> None:
     """The real IBSI CT phantom's GTV named as NSCLC-Radiomics names it (patient ID, then
     'GTV-1') was set aside as 'another structure less the GTV' (the 'LUNG1' of the ID read as
-    the lung), a skin tumour as 'a margin ... or planning helper' (the skin read as the outline);
-    named in roles.json, each was loaded with a warning that it is no tumour. Each is the GTV."""
+    the lung), a skin tumour as 'a margin ... or planning helper' (the skin read as the outline),
+    a melanoma as nothing (a kind of tumour, no GTV word); named in roles.json, each was loaded
+    with a warning that it is no tumour. Each is the GTV."""
     folder = tmp_path / "case"
     voxels = _phantom_gtv_as(shared_data, folder, name)
     assert load_case(folder).mask_array("gtv").sum() == voxels
     _loads_as_the_gtv(folder, name, voxels)
 
 
-def test_a_melanoma_named_for_the_skin_is_offered_as_the_gtv(
-    shared_data: Path, tmp_path: Path
-) -> None:
-    """'melanoma_skin.nii.gz' (the real IBSI CT phantom's GTV) names no GTV word, so a case of it
-    is refused; the refusal's example was the placeholder (the skin read as the outline, a
-    helper it set aside, though it listed none) and the file named in roles.json was loaded
-    with a warning that it reads as a planning helper. The example names it; chosen, it loads
+def test_a_meningioma_is_offered_as_the_gtv_not_taken(shared_data: Path, tmp_path: Path) -> None:
+    """'meningioma.nii.gz' (the real IBSI CT phantom's GTV): a meningioma, mostly benign, is no
+    GTV by name, so the case is refused; the refusal's example names it, and chosen it loads
     with no warning."""
     folder = tmp_path / "case"
-    voxels = _phantom_gtv_as(shared_data, folder, "melanoma_skin.nii.gz")
+    voxels = _phantom_gtv_as(shared_data, folder, "meningioma.nii.gz")
     with pytest.raises(RTStructError) as refused:
         load_case(folder)
     message = str(refused.value)
     assert "Set aside" not in message
-    assert 'in a roles.json beside its files: {"gtv": ["melanoma_skin.nii.gz"]}).' in message
-    _loads_as_the_gtv(folder, "melanoma_skin.nii.gz", voxels)
+    assert 'in a roles.json beside its files: {"gtv": ["meningioma.nii.gz"]}).' in message
+    _loads_as_the_gtv(folder, "meningioma.nii.gz", voxels)
+
+
+@pytest.mark.parametrize("name", ["Sarcoma", "Liposarcoma", "GBM"])
+def test_a_real_sarcomas_gtv_named_by_its_kind_is_the_gtv(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
+    """The real STS_001 CT's RTSTRUCT, its 'GTV_Mass_CT' renamed for the tumour's kind: the
+    case was refused ("No structure is recognised as the GTV"). It loads the same GTV (365 mL),
+    as its real name does."""
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
+    assert rs.StructureSetROISequence[0].ROIName == "GTV_Mass_CT"
+    rs.StructureSetROISequence[0].ROIName = name
+    rs.save_as(folder / "RS.dcm")
+    assert _gtv_ml(load_case(folder)) == pytest.approx(365.3, abs=0.5)

@@ -378,7 +378,7 @@ HELPER = "a margin, motion envelope (ITV, IGTV) or planning helper"
 @pytest.mark.parametrize(
     ("name", "role", "why"),
     [("LUNG1-001_GTV-1", "gtv", None), ("skin_tumor", "gtv", None), ("Skin lesion", "gtv", None),
-     ("melanoma_skin", None, None),
+     ("melanoma_skin", "gtv", None),
      ("Liver-GTV", None, LESS_THE_GTV), ("Lung-GTV", None, LESS_THE_GTV),
      ("Liver_minus_GTV", None, LESS_THE_GTV), ("Body-GTV", None, LESS_THE_GTV),
      ("Skin_GTV_sub", None, LESS_THE_GTV), ("BODY", None, HELPER), ("Skin", None, HELPER),
@@ -391,7 +391,8 @@ def test_a_patients_id_or_the_skin_beside_a_tumour_word_is_neither_organ_nor_out
     """NSCLC-Radiomics' 'LUNG1-001_GTV-1' (patient LUNG1-001's GTV-1) was read as the lung less
     the GTV, 'skin_tumor' and 'melanoma_skin' as the body outline, a helper: named as the GTV,
     each was warned of as no tumour. An ID is no organ; the skin beside a tumour word is its
-    site. A subtraction, also from the outline, a margin and a copy are still warned of."""
+    site ('melanoma_skin' is the GTV: a melanoma is a tumour word). A subtraction, also from the
+    outline, a margin and a copy are still warned of."""
     _assert_read_as(name, role, why)
 
 
@@ -453,3 +454,32 @@ def test_a_gtv_cropped_off_the_skin_or_beside_the_body_is_a_helper(
 
     _assert_read_as(name, role, why)
     assert role_candidates(["GTV", name]).gtv == ["GTV"] + [name] * (role == "gtv")
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "why"),
+    [("Sarcoma", "gtv", None), ("Liposarcoma", "gtv", None), ("Melanoma", "gtv", None),
+     ("Lymphoma", "gtv", None), ("Glioma", "gtv", None), ("Glioblastoma", "gtv", None),
+     ("GBM", "gtv", None), ("Brain_GBM", "gtv", None), ("Brain_Glioma", "gtv", None),
+     ("Mesothelioma", "gtv", None), ("Myeloma", "gtv", None),
+     ("Brain-GBM", None, LESS_THE_GTV), ("Liver-Sarcoma", None, LESS_THE_GTV),
+     ("Sarcoma_PTV", None, HELPER), ("Adenoma", None, None), ("Liver_adenoma", None, None),
+     ("Hemangioma", None, None), ("Meningioma", None, None), ("Brain_Meningioma", None, None)],
+)  # fmt: skip
+def test_a_malignant_tumour_named_by_its_kind_is_the_gtv_a_benign_one_is_not(
+    name: str, role: str | None, why: str | None
+) -> None:
+    """'Sarcoma', 'GBM', 'Melanoma' named no GTV word: a sarcoma's or glioblastoma's only
+    contour so named was not found as the tumour, and 'Brain_Glioma' read as the brain organ,
+    'Liver_adenoma' as the liver. A malignant tumour's kind is the GTV; a benign tumour (an
+    adenoma, a haemangioma, a meningioma: the GTV only where a user names it) is neither the
+    GTV nor its organ; an organ less such a tumour is a subtraction."""
+    _assert_read_as(name, role, why)
+
+
+def test_tumour_kinds_leave_organs_and_organs_at_risk_alone() -> None:
+    """Beside 'GBM', the brain is still the organ and the brainstem an organ at risk."""
+    assert map_roles(["Brain", "Brainstem", "GBM", "Meningioma"]) == {
+        "gtv": ["GBM"],
+        "organ": ["Brain"],
+    }

@@ -5,7 +5,8 @@ systems at other sites, so matching is case-insensitive and works on the name's 
 ("GTV_Mass_CT" -> gtv, mass, ct):
 
 - ``gtv``: GTV, GTVp, GTVn, GTV-1, GTV_2, GTV_Mass*, tumour/tumor, lesion, HCC, mass, neoplasm,
-  nodule, cancer/carcinoma, metastasis/met ("lung_nodule", "liver_mets": the lesion, not the organ).
+  nodule, cancer/carcinoma, metastasis/met ("lung_nodule", "liver_mets": the lesion, not the organ),
+  a malignant tumour's kind (sarcoma, melanoma, lymphoma, glioma, GBM, mesothelioma, myeloma).
   Several GTV structures are all the tumour: the loader unites them (or keeps lesions apart, see
   :mod:`survival_core.features.lesions`).
 - ``organ``: the organ of a site (:data:`SITE_ORGANS`): liver; lung/lungs (Lung-Left and Lung-Right
@@ -18,7 +19,8 @@ the skin beside a tumour word with no minus is its site: "skin_tumor", not "GTV-
 versions, copies and scratch structures ("GTV_old", "GTV copy", TG-263's "z_GTV"), subtractions
 ("Lung-GTV", "Liver2-GTV", "liver minus tumour"; not a patient ID's "LUNG1-001_GTV-1"), denials
 ("liver_non_tumor", "tumor-free lung"), organs at risk (cord, heart, parotid, brainstem...), and
-parts of an organ (segments, lobes, vessels, nodes, cysts and haemangiomas).
+parts of an organ (segments, lobes, vessels, nodes, cysts) and benign tumours (haemangioma,
+adenoma, meningioma).
 
 A mask file's name often carries the patient's name too ("Doe_John_GTV.nii.gz"):
 :func:`structure_label` keeps only the words above (and those of image and mask names), which is
@@ -72,6 +74,29 @@ GTV_WORDS = frozenset(
         "metastasen",
         "lebermetastase",
         "lebermetastasen",
+        # a malignant tumour named by its kind: the tumour of a site with no GTV word in use
+        # ('Sarcoma' on a sarcoma's CT, 'GBM' on a glioblastoma's MR)
+        "melanoma",
+        "melanomas",
+        "sarcoma",
+        "sarcomas",
+        "osteosarcoma",
+        "chondrosarcoma",
+        "liposarcoma",
+        "leiomyosarcoma",
+        "rhabdomyosarcoma",
+        "adenocarcinoma",
+        "lymphoma",
+        "lymphomas",
+        "glioma",
+        "gliomas",
+        "glioblastoma",
+        "gbm",
+        "astrocytoma",
+        "oligodendroglioma",
+        "mesothelioma",
+        "myeloma",
+        "plasmacytoma",
     }
 )
 #: Words denying the GTV word beside them ('non_tumor', 'no tumour', 'without tumor'; 'tumor
@@ -164,9 +189,6 @@ _OUTLINE_WORDS = frozenset({"skin", "body"})
 #: The skin beside a tumour word is the tumour's site ('skin_tumor', 'melanoma_skin', 'Skin
 #: lesion'), no outline; after a GTV and a minus it is what the GTV is cropped off ('GTV-Skin').
 _SKIN = "skin"
-#: Kinds of tumour a name may give instead of a GTV word ('melanoma_skin'): not the GTV by name
-#: alone, but the skin beside them is no outline.
-_TUMOUR_KINDS = frozenset({"melanoma", "sarcoma", "lymphoma"})
 #: Superseded versions, copies and scratch structures: never a role (uniting "GTV_old" with the
 #: GTV would change the tumour). TG-263 starts a structure not used clinically with "z"; a mask
 #: file's label keeps that letter where it starts the name ('z_GTV'), not further on, where it
@@ -221,6 +243,14 @@ _GLUED_QUALIFIER = re.compile(rf"(?<![a-z])(?:(?:{_QUALIFIER_WORDS})[_ ]?\d+|\d+
 _SUB_REGION_WORDS = frozenset(
     {"enhancing", "core", "necrotic", "necrosis", "edema", "oedema", "solid", "cystic"}
 )
+#: Benign tumours, often drawn beside the tumour treated (a liver's haemangioma or adenoma): a
+#: lesion in an organ, neither the organ nor by name the GTV. A meningioma, though often the
+#: target treated, is mostly benign (WHO grade 1) and drawn beside other brain tumours too:
+#: united with a GTV it would change the tumour, so it is the GTV only where a user names it.
+_BENIGN_TUMOUR_WORDS = frozenset(
+    {"hemangioma", "haemangioma", "hemangiomas", "haemangiomas", "angioma", "adenoma", "adenomas",
+     "meningioma", "meningiomas"}
+)  # fmt: skip
 #: Parts of an organ: never the whole organ (they may still name a tumour, e.g. "GTV node").
 _PART_WORDS = frozenset(
     {
@@ -245,9 +275,7 @@ _PART_WORDS = frozenset(
         "ducts",
         "cyst",
         "cysts",
-        "hemangioma",
-        "haemangioma",
-        "angioma",
+        *_BENIGN_TUMOUR_WORDS,
         "node",
         "nodes",
         "bed",
@@ -343,7 +371,7 @@ def _minus_spelled(text: str) -> str:
 #: Every word a structure's name is read by: de-identification never cuts them from a name (a
 #: research cohort's PatientName 'LIVER_017' would have emptied the ROI 'Liver').
 STRUCTURE_WORDS = frozenset(
-    {*_COMBINING_WORDS, *_HELPER_WORDS, *_TUMOUR_KINDS, *_PART_WORDS, *_NEGATION_WORDS,
+    {*_COMBINING_WORDS, *_HELPER_WORDS, *_PART_WORDS, *_NEGATION_WORDS,
      *MASK_WORDS, *(_SCRATCH_WORDS - _SCRATCH_LETTERS), *_MINUS_WORDS,
      *(w for w in _ALTERNATIVE_WORDS if len(w) > 2)}
 )  # fmt: skip
@@ -381,7 +409,6 @@ _LABEL_WORDS = frozenset(
         *GTV_WORDS,
         *_ORGAN_WORDS,
         *_HELPER_WORDS,
-        *_TUMOUR_KINDS,
         *(_SCRATCH_WORDS - _SCRATCH_LETTERS),
         *_PART_WORDS,
         *_OAR_WORDS,
@@ -516,7 +543,7 @@ def _helper_words(name: str, found: set[str]) -> set[str]:
     off it ('GTV-Skin', 'GTV_minus_Skin'); the body stays the outline ('Body_GTV'). The outline a
     subtraction takes the GTV from is said as that ('Body-GTV')."""
     helpers = found & _HELPER_WORDS
-    if not found & (GTV_WORDS | _TUMOUR_KINDS):
+    if not found & GTV_WORDS:
         return helpers
     if _is_subtraction(name):
         return helpers - _OUTLINE_WORDS
