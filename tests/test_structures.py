@@ -483,3 +483,16 @@ def test_tumour_kinds_leave_organs_and_organs_at_risk_alone() -> None:
         "gtv": ["GBM"],
         "organ": ["Brain"],
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "why"),
+    [("Liver_GTV-", "gtv", None), ("GTV_Liver-", "gtv", None), ("Lung_tumor -", "gtv", None),
+     ("GTV-", "gtv", None), ("Liver-", "organ", None), ("Liver-GTV-", None, LESS_THE_GTV),
+     ("Liver_GTV_sub", None, LESS_THE_GTV), ("Liver_GTV minus", None, LESS_THE_GTV)],
+)  # fmt: skip
+def test_a_hyphen_last_is_no_minus(name: str, role: str | None, why: str | None) -> None:
+    """'Liver_GTV-' (a GTV of the liver, a hyphen typed last) read as the liver less the GTV,
+    set aside, while its stored label 'Liver_GTV' read as the GTV. A hyphen with nothing after
+    it subtracts nothing; a minus word last ('_sub', 'minus') still does."""
+    _assert_read_as(name, role, why)

@@ -532,8 +532,11 @@ def _is_subtraction(name: str) -> bool:
         taken_from = left - GTV_WORDS if sign == "-" else left
         if taken_from & (_TAKEN_FROM_WORDS | {_UNREAD}) and right & _COMBINING_WORDS:
             return True  # an organ, or a word not read ('Печень-GTV'), less the GTV
-        if not right and left & (_TAKEN_FROM_WORDS - GTV_WORDS) and left & GTV_WORDS:
-            return True  # the minus last: 'Liver_GTV_sub', 'Lungs_GTV_excl'
+        # a minus word last ('Liver_GTV_sub', 'Lungs_GTV_excl'); a hyphen last subtracts nothing
+        # ('Liver_GTV-' is 'Liver_GTV' mistyped, as its label, dropping the hyphen, reads)
+        written_last = sign != "-" and not right
+        if written_last and left & (_TAKEN_FROM_WORDS - GTV_WORDS) and left & GTV_WORDS:
+            return True
     return False
 
 
