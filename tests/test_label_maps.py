@@ -549,3 +549,26 @@ def test_roi_map_names_a_layer_label_of_an_unnamed_slicer_segmentation(tmp_path:
     liver, gtv = masks_of()
     np.testing.assert_array_equal(case.mask_array("gtv"), gtv.astype(bool))
     np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
+
+
+@pytest.mark.parametrize("file", ["CHUM-001.nii.gz", "gtv.nii.gz"])
+def test_a_gtv_file_of_one_label_other_than_1_is_taken_with_a_note(
+    shared_data: Path, tmp_path: Path, file: str
+) -> None:
+    """lung1's tumour saved as label 2 alone (a HECKTOR patient's nodes without a primary), the
+    file named whole as the GTV (a manifest's gtv_mask): it was taken silently, where a loose
+    folder's lone 'label.nii.gz:2' is said; it is taken, with the same note."""
+    image, tumour = lung1(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
+    sitk.WriteImage(on_grid(tumour.astype(np.uint8) * 2, image), str(tmp_path / file))
+    case = load_case(tmp_path, roles={"gtv": [file]}, image_name="image.nrrd")
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
+    assert (
+        f"{file}:2 is the only label of {file}, named as the GTV, and not label 1 (in HECKTOR's "
+        "label maps 2 is the lymph nodes): it is taken as the GTV (tumour). If it is not the "
+        "tumour, say which structure is (on the Case page"
+    ) in " ".join(case.warnings)
+    said = load_case(tmp_path, roles={"gtv": [f"{file}:2"]}, image_name="image.nrrd")
+    assert said.warnings == []  # the label named: nothing taken for want of a word
+    sitk.WriteImage(on_grid(tumour.astype(np.uint8), image), str(tmp_path / file))
+    assert load_case(tmp_path, roles={"gtv": [file]}, image_name="image.nrrd").warnings == []

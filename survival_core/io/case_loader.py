@@ -906,9 +906,9 @@ def _load_volumes(
             continue
         structures.update(found)
         if name in named_masks and list(found) != [name] and len(found) == 1:
-            # a one-segment Slicer file is named by its segment; the roles may name the file
-            for listed in explicit.values():
-                listed[:] = [n if n != name else next(iter(found)) for n in listed]
+            # a one-segment Slicer file is named by its segment, a file of one label other than
+            # 1 or 255 by it ('label.nii.gz:2'): the roles may name the file
+            warnings += _renamed_in_roles(explicit, name, next(iter(found)))
     if not explicit.get("gtv") and not any(match_role(n) == "gtv" for n in structures):
         # the case's only GTV is empty (a role naming another leaves it out)
         for name, err in empty:
@@ -1034,6 +1034,29 @@ def _structures_on(
     return structures
 
 
+def _renamed_in_roles(explicit: dict[str, list[str]], file: str, structure: str) -> list[str]:
+    """Name the lone ``structure`` of mask ``file`` in the ``explicit`` roles that name the file;
+    the warning where the GTV so named is a label other than 1 or 255 ('CHUM-001.nii.gz:2'):
+    a label map's one structure, which may be another than the tumour (HECKTOR's 2: the nodes
+    of a patient without a primary), as a loose folder's lone mask says (:func:`_taken_as_gtv`)."""
+    named_whole = file in explicit.get("gtv", [])
+    for listed in explicit.values():
+        listed[:] = [structure if n == file else n for n in listed]
+    if not named_whole or label_file(structure) != file:
+        return []
+    why = f"is the only label of {file}, named as the GTV, and not label 1"
+    return [_taken_as_gtv(structure, f"{why} (in HECKTOR's label maps 2 is the lymph nodes)")]
+
+
+def _taken_as_gtv(structure: str, why: str) -> str:
+    """The warning that ``structure`` is taken as the GTV for ``why`` alone (neither its name
+    nor its label says it is the tumour), and where to say which structure is."""
+    return (
+        f"{structure} {why}: it is taken as the GTV (tumour). If it is not the tumour, say which "
+        f"structure is ({WHERE_TO_SAY})."
+    )
+
+
 def _mask_file(name: str, by_name: Mapping[str, Path]) -> str:
     """The volume file of the case a structure name comes from (:func:`.label_maps.label_file`)."""
     file = label_file(name)
@@ -1072,10 +1095,7 @@ def _lone_mask_as_gtv(
     lone = lone_structure(names, found)
     if "gtv" in explicit or not lone or found.organs or not names_mask(lone[0]):
         return explicit
-    warnings.append(
-        f"{lone[0]} is the case's only mask, named as no structure: it is taken as the GTV "
-        f"(tumour). If it is not the tumour, say which structure is ({WHERE_TO_SAY})."
-    )
+    warnings.append(_taken_as_gtv(lone[0], "is the case's only mask, named as no structure"))
     return {**explicit, "gtv": lone}
 
 
