@@ -136,6 +136,12 @@ def test_auc_and_delong_edge_cases():
     assert held_out_auc(np.zeros(4), np.arange(4.0)) == {"auc": None, "ci": None}
     assert held_out_auc(np.array([0, 1, 1]), np.array([0.1, 0.5, 0.2]))["ci"] is None
     assert compare_aucs(np.array([0, 1, 1]), np.arange(3.0), np.arange(3.0))["p_value"] is None
+    # perfect against its negation: AUCs 1 and 0 with no variance, so no p (it was 1.0)
+    perfect = np.array([0.1, 0.9, 0.3, 0.7, 0.8, 0.5])
+    separated = compare_aucs(label, perfect, -perfect)
+    assert separated["difference"] == 1.0 and separated["ci"] == [1.0, 1.0]
+    assert separated["p_value"] is None and separated["note"].startswith("zero variance")
+    assert "note" not in other and "note" not in same
 
 
 def test_split_development_is_stratified_and_seeded():

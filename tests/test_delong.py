@@ -10,6 +10,7 @@ from sksurv.util import Surv
 
 from survival_core.errors import InputError
 from survival_core.evaluation.delong import (
+    ZERO_VARIANCE,
     binary_outcome,
     delong_auc,
     delong_covariance,
@@ -88,6 +89,19 @@ def test_identical_scores_give_p_one():
     label, a, _ = data(0, 50, False)
     result = delong_test(label, a, a)
     assert result.difference == 0 and result.p_value == 1.0
+
+
+@pytest.mark.parametrize(("other", "difference"), [(-1.0, 1.0), (0.0, 0.5)])
+def test_different_aucs_without_variance_give_no_p(other: float, difference: float) -> None:
+    """A perfect score against its negation (AUCs 1 and 0) or a constant (0.5): DeLong's variance
+    of the difference is 0, and p was 1 (no difference) beside a CI of [1, 1] excluding 0."""
+    label = np.r_[np.zeros(10), np.ones(10)].astype(int)
+    score = np.arange(20.0)
+    result = delong_test(label, score, other * score)
+    assert (result.difference, result.ci_low, result.ci_high) == (difference,) * 3
+    assert result.p_value is None
+    assert result.note == ZERO_VARIANCE
+    assert ZERO_VARIANCE.startswith("zero variance: both models' scores separate the outcome")
 
 
 def test_binary_outcome_from_survival():

@@ -28,13 +28,15 @@ from survival_core.outcome import Outcome, survival_arrays
 
 @dataclass(frozen=True)
 class Comparison:
-    """Difference of a metric between two models (a - b), its CI and two-sided p-value."""
+    """Difference of a metric between two models (a - b), its CI and two-sided p-value (None
+    where the test gives none, ``note`` saying why)."""
 
     difference: float
     ci_low: float
     ci_high: float
-    p_value: float
+    p_value: float | None
     method: str
+    note: str | None = None
 
 
 def compare_c_index(

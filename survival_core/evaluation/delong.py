@@ -62,13 +62,29 @@ def delong_auc(label: np.ndarray, score: np.ndarray, level: float = 0.95) -> Est
     )
 
 
+#: Why a DeLong test of two different AUCs gives no p-value: the variance of their difference
+#: is 0, which happens only where each model's scores separate the outcome without overlap, or
+#: give every patient one score (a perfect score against its negation: AUCs 1 and 0).
+ZERO_VARIANCE = (
+    "zero variance: both models' scores separate the outcome without overlap (or give every "
+    "patient the same score); no p-value"
+)
+
+
 def delong_test(
     label: np.ndarray, score_a: np.ndarray, score_b: np.ndarray, level: float = 0.95
 ) -> Comparison:
-    """AUC(a) - AUC(b) on the same patients, its Wald CI and two-sided DeLong p-value."""
+    """AUC(a) - AUC(b) on the same patients, its Wald CI and two-sided DeLong p-value: 1 where
+    the AUCs are equal with no variance (the same ranking), None where they differ with none
+    (:data:`ZERO_VARIANCE`; a p of 1 there contradicted a CI excluding 0)."""
     z = two_sided_z(level)
     auc, cov = delong_covariance(label, np.vstack((score_a, score_b)))
     diff = float(auc[0] - auc[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
-    p = 1.0 if se == 0.0 else float(2.0 * ndtr(-abs(diff) / se))
-    return Comparison(diff, diff - z * se, diff + z * se, p, "DeLong test")
+    if se > 0.0:
+        return Comparison(
+            diff, diff - z * se, diff + z * se, float(2.0 * ndtr(-abs(diff) / se)), "DeLong test"
+        )
+    if diff == 0.0:
+        return Comparison(diff, diff, diff, 1.0, "DeLong test")
+    return Comparison(diff, diff, diff, None, "DeLong test", ZERO_VARIANCE)

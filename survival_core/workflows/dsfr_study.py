@@ -264,16 +264,18 @@ def held_out_auc(label: np.ndarray, score: np.ndarray) -> dict[str, Any]:
 
 
 def compare_aucs(label: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> dict[str, Any]:
-    """DeLong test AUC(a) - AUC(b); None values when a class has fewer than 2 patients."""
+    """DeLong test AUC(a) - AUC(b); None values when a class has fewer than 2 patients, a None
+    p-value with the test's ``note`` where the AUCs differ with zero variance."""
     try:
         test = delong_test(np.asarray(label, dtype=int), score_a, score_b)
     except InputError:
         return {"difference": None, "ci": None, "p_value": None}
-    return {
+    compared = {
         "difference": test.difference,
         "ci": [test.ci_low, test.ci_high],
         "p_value": test.p_value,
     }
+    return compared if test.note is None else {**compared, "note": test.note}
 
 
 def cox_signature_model(
@@ -592,12 +594,13 @@ def _study(
             out / "cox_model", seed, progress,
         )  # fmt: skip
         write_json(out / "classification.json", {**study, **run.record})
-        signatures = study["signatures"]
+        signatures, headline = study["signatures"], study["delong"]["combined_vs_clinical"]
         summary |= {
             "auc_dsfr": signatures["dsfr"]["auc"],
             "auc_clinical": signatures["clinical"]["auc"],
             "auc_combined": signatures["combined"]["auc"],
-            "delong_p_combined_vs_clinical": study["delong"]["combined_vs_clinical"]["p_value"],
+            "delong_p_combined_vs_clinical": headline["p_value"],
+            **({"delong_note": headline["note"]} if "note" in headline else {}),
             "cox_c_index": study["cox"]["held_out_c_index"],
         }
     return summary
