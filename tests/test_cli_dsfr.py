@@ -84,6 +84,9 @@ def test_dsfr_command_writes_every_output(small_cohort, capsys):
     assert ModelCard.load(out / "cox_model").n == summary["n_dev"]
     assert summary["study_skipped"] is None and summary["n_failed"] == 0
     assert json.loads((out / "segmentation.json").read_text())["held_out"] == study["held_out"]
+    # the run's files record its folder's paths, not its staging folder's, deleted after it
+    assert study["cox"]["out"] == str(out / "cox_model")
+    assert all(".tmp-" not in path.read_text() for path in out.rglob("*.json"))
 
     # the Cox model reads the study's own columns (dsfr_signature, afp_ge_400): scoring a case
     # was refused for a DSFR network it lacked, with the advice to train it by `train`

@@ -565,19 +565,22 @@ def run_pipeline(
     if skipped:
         progress(f"{skipped}: the study is skipped; the U-Net and dsfr.parquet are written")
     with replaced_folder(out) as folder:  # whole: no file of a run made there before
-        summary = _study(cohort, folder, skipped, seed, progress, training)
+        summary = _study(cohort, folder, out, skipped, seed, progress, training)
     return summary | {"out": str(out), "seconds": round(time.perf_counter() - start, 2)}
 
 
 def _study(
     cohort: Path,
     out: Path,
+    final: Path,
     skipped: str | None,
     seed: int,
     progress: Callable[[str], None],
     training: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """:func:`run_pipeline`'s work, written into ``out`` (its staging folder); the summary."""
+    """:func:`run_pipeline`'s work, written into ``out`` (its staging folder, which becomes
+    ``final``: the paths the run's files record are there, the staging folder being gone once
+    the run ends); the summary."""
     run = train_dsfr(cohort, out, seed=seed, progress=progress, **training)
     summary: dict[str, Any] = {
         "dice_mean": run.record["dice"]["mean"],
@@ -593,6 +596,7 @@ def _study(
             run.table.features, run.clinical, run.development, run.held_out,
             out / "cox_model", seed, progress,
         )  # fmt: skip
+        study["cox"]["out"] = str(final / "cox_model")  # not the staging folder, deleted after
         write_json(out / "classification.json", {**study, **run.record})
         signatures, headline = study["signatures"], study["delong"]["combined_vs_clinical"]
         summary |= {
