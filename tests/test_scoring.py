@@ -1227,7 +1227,7 @@ def test_a_key_followed_by_its_variables_unit_bare_is_read(hcc_lab_model):
     without brackets) were none of the model's variables: 'Bilirubin µmol/L' refused as nearly
     naming bilirubin, the others' values ignored and imputed, where 'AFP (ng/mL)' was read. Read
     as their variables, the risk as under their names; another unit so written
-    ('Bilirubin mg/dL') stays refused as a near miss."""
+    ('Bilirubin mg/dL') is refused as stated: in mg/dL, not the model's unit."""
     from survival_core.errors import ClinicalValueError
     from survival_core.workflows.scoring import score_values
 
@@ -1240,8 +1240,47 @@ def test_a_key_followed_by_its_variables_unit_bare_is_read(hcc_lab_model):
     assert scored.risk == score_values(named, loaded, "P0").risk
     assert (scored.imputed, scored.cautions) == ([], [])
     wrong = {k: v for k, v in named.items() if k != "bilirubin"} | {"Bilirubin mg/dL": 1.2}
-    with pytest.raises(ClinicalValueError, match="'Bilirubin mg/dL' is none of the model's"):
+    with pytest.raises(ClinicalValueError, match="give bilirubin in mg/dL, but the model reads"):
         score_values(wrong, loaded, "P0")
+
+
+@pytest.fixture(scope="module")
+def bilirubin_mg_dl_model(tmp_path_factory):
+    """A clinical-only Cox model on 200 simulated HCC patients' age and bilirubin, the latter in
+    mg/dL (:func:`~tests.small_cohorts.bilirubin_mg_dl_schema` beside the table), fitted by the
+    CLI."""
+    from survival_core.synthetic.simulate import simulate_cohort
+    from tests.small_cohorts import bilirubin_mg_dl_schema
+
+    folder = tmp_path_factory.mktemp("bili_mg_dl")
+    table = simulate_cohort(200, seed=3)[["case_id", "age", "bilirubin", "time", "event"]]
+    table["bilirubin"] = (table["bilirubin"] / 17.1).round(2)
+    bilirubin_mg_dl_schema().save(folder / "schema.yaml")
+    return _fitted_coxph(folder, table, "bili")
+
+
+@pytest.mark.parametrize(
+    "key", ["Bilirubin umol/L", "Total bilirubin µmol/l", "Bilirubin (umol/L)"]
+)
+def test_a_key_followed_by_another_unit_bare_is_refused_as_that_unit(bilirubin_mg_dl_model, key):
+    """'Bilirubin umol/L' = 20 under a model of bilirubin in mg/dL was refused as a near miss,
+    advising the value under 'bilirubin', where 20 (0.1-35 mg/dL) was scored as 20 mg/dL, 17
+    times the patient's; 'Bilirubin (umol/L)' was refused as in umol/L. A unit of what the
+    variable's unit measures, bare after its name, is read as stated, as the bracketed one is."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    loaded = load_scoring_model(bilirubin_mg_dl_model)
+    said = (
+        r"The clinical values give bilirubin in (umol|µmol)/[lL], but the model reads it in "
+        r"mg/dL: convert the value to mg/dL"
+    )
+    with pytest.raises(ClinicalValueError, match=said):
+        score_values({"age": 60, key: 20}, loaded, "P0")
+    own = score_values({"age": 60, "Bilirubin mg/dL": 1.2}, loaded, "P0")
+    assert own.risk == score_values({"age": 60, "bilirubin": 1.2}, loaded, "P0").risk
+    with pytest.raises(ClinicalValueError, match="'Bilirubin direct' is none of the model's"):
+        score_values({"age": 60, "Bilirubin direct": 0.3}, loaded, "P0")
 
 
 def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(

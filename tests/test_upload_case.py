@@ -301,7 +301,7 @@ def test_an_uploads_key_followed_by_its_variables_unit_bare_is_stored(shared_dat
     """'AFP ng/mL' was left out when stored (AFP imputed) and 'Bilirubin umol/L' refused as a
     near miss of bilirubin, while 'AFP (ng/mL)' was stored: a key naming its variable and then
     the variable's own unit, bracketed or not, is stored and read ('µmol/L' as 'umol/L'), in a
-    clinical.json and a CSV alike. Another unit so written stays a near miss refused."""
+    clinical.json and a CSV alike. Another unit so written is refused as stated (mg/dL)."""
     given = json.dumps({"AFP ng/mL": 23.5, "Bilirubin umol/L": 21, "Platelets 10^9/L": 150})
     case = _sarcoma_with(shared_data, given, "clinical.json")
     read = {k: case.clinical[k] for k in ("afp", "bilirubin", "platelets")}
@@ -310,8 +310,29 @@ def test_an_uploads_key_followed_by_its_variables_unit_bare_is_stored(shared_dat
     assert not [w for w in case.warnings if "naming no model's variable" in w]
     case = _sarcoma_with(shared_data, "case_id,Total bilirubin µmol/L,AFP ng/mL\nSTS_001,21,9\n")
     assert (case.clinical["bilirubin"], case.clinical["afp"]) == (21, 9)
-    with pytest.raises(InputError, match=r"clinical.csv: 'Bilirubin mg/dL' .* nearly names "):
+    with pytest.raises(InputError, match=r"give bilirubin in mg/dL, but the model reads it in"):
         _sarcoma_with(shared_data, "case_id,Bilirubin mg/dL\nSTS_001,1.2\n")
+
+
+@pytest.mark.parametrize(
+    ("clinical", "name"),
+    [
+        ('{"age": 60, "Bilirubin umol/L": 20}', "clinical.json"),
+        ("case_id,age,Total bilirubin µmol/L\nSTS_001,60,20\n", "clinical.csv"),
+    ],
+)
+def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
+    shared_data, clinical, name
+):
+    """Under a model of bilirubin in mg/dL, an upload's 'Bilirubin umol/L' of 20 was refused as
+    a near miss advising the value under 'bilirubin', where 20 is read as 20 mg/dL (0.1-35), 17
+    times the patient's. It is read in the unit it states, as 'Bilirubin (umol/L)' is, and
+    refused saying to convert it."""
+    from tests.small_cohorts import bilirubin_mg_dl_schema
+
+    said = r"give bilirubin in .mol/L, but the model reads it in mg/dL: convert the value to mg/dL"
+    with pytest.raises(InputError, match=said):
+        _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 
 
 def test_an_uploads_identifying_columns_are_never_stored_under_a_variable(shared_data):

@@ -11,6 +11,7 @@ Derived values (ALBI score and grade) are computed from their inputs when those 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,6 +302,32 @@ def _unit_key(unit: str) -> str:
 def same_unit(unit: str, other: str) -> bool:
     """Whether two units are one, however written ('µg/L', 'ug/l' and 'ng/mL' alike)."""
     return _unit_key(unit) == _unit_key(other)
+
+
+#: Kinds of quantity a clinical unit measures, by :func:`_unit_key`: an amount or a count per
+#: volume (mg/dL, umol/L, ng/mL, IU/mL, 10^9/L, /uL), a length, a mass, a radiation dose.
+_PER_VOLUME = re.compile(r"(?:10\^\d+|giga|[kmunp]?(?:g|mol|iu|u))?/(?:l|dl|ml|ul|mm3)")
+_KINDS_OF_UNIT = {
+    "length": frozenset({"mm", "cm"}),
+    "mass": frozenset({"kg", "g", "lb", "lbs"}),
+    "dose": frozenset({"gy", "cgy"}),
+}
+
+
+def _quantity(unit: str) -> str:
+    """The kind of quantity ``unit`` measures (:data:`_KINDS_OF_UNIT`, or per volume); "" for
+    none known (a word that is no unit: 'direct', 'total')."""
+    key = _unit_key(unit)
+    if _PER_VOLUME.fullmatch(key):
+        return "per volume"
+    return next((kind for kind, units in _KINDS_OF_UNIT.items() if key in units), "")
+
+
+def same_quantity(unit: str, other: str) -> bool:
+    """Whether ``unit`` measures what ``other`` does, in it or another unit ('umol/L' and
+    'mg/dL', 'cm' and 'mm'): a key naming a variable then such a unit bare ('Bilirubin umol/L')
+    states that unit, as 'Bilirubin (umol/L)' does, to be checked against the model's."""
+    return same_unit(unit, other) or _quantity(unit) == _quantity(other) != ""
 
 
 def check_units(

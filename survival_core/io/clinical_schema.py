@@ -37,7 +37,7 @@ from survival_core.io.clinical import (
     check_units,
     is_missing,
     key_names,
-    same_unit,
+    same_quantity,
 )
 from survival_core.io.delimited import without_space_groups
 from survival_core.io.headers import normalise_name, parse_header
@@ -505,9 +505,10 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     if key in names:
         return {key}, ""
     read = _KeyRead.of(key)
-    how = [(v.name, read.reads_as(v)) for v in variables]
+    how = [(v, read.reads_as(v)) for v in variables]
+    named = [v for v, way in how if way]
     whole = any(way == "whole" for _, way in how)
-    return {name for name, way in how if way}, "" if whole else read.unit
+    return {v.name for v in named}, "" if whole or not named else read.unit_of(named[0])
 
 
 @dataclass(frozen=True)
@@ -531,27 +532,41 @@ class _KeyRead:
     def reads_as(self, variable: SchemaVariable) -> str:
         """How the key reads as ``variable``: "name" (its exact name), "whole" (its name or
         label as a header reads, whole: no unit), "unit" (its name or label without the unit
-        the key states, or followed by its own unit bare: :func:`_named_before_its_unit`);
+        the key states, or followed by a unit of it bare: :func:`_unit_after_name`);
         "" where it does not."""
         if self.key == variable.name:
             return "name"
         if self.whole in _forms(variable, whole=True):
             return "whole"
-        if self.bare in _any_forms(variable) or _named_before_its_unit(self.text, variable):
+        if self.bare in _any_forms(variable) or _unit_after_name(self.text, variable):
             return "unit"
         return ""
 
+    def unit_of(self, variable: SchemaVariable) -> str:
+        """The unit the key states for ``variable``, which it reads as: bracketed or a time
+        unit (:func:`parse_header`), else written bare after its name (:func:`_unit_after_name`);
+        "" for none."""
+        return self.unit or _unit_after_name(self.text, variable)
 
-def _named_before_its_unit(text: str, variable: SchemaVariable) -> bool:
-    """Whether a key is a variable's name or label followed by the variable's own unit, bare
-    ('AFP ng/mL', 'Bilirubin µmol/L' for 'umol/L': :func:`same_unit`), as 'AFP (ng/mL)' states
-    it in brackets: 'Bilirubin umol/L' was refused as a near miss of bilirubin and 'AFP ng/mL'
-    left out, AFP imputed. Another unit so written ('Bilirubin mg/dL') is no such key."""
+
+def _unit_after_name(text: str, variable: SchemaVariable) -> str:
+    """The unit a key states bare after a variable's name or label, as written ('AFP ng/mL',
+    'Bilirubin umol/L': as 'AFP (ng/mL)' states it in brackets), where it is a unit of what the
+    variable's unit measures (:func:`same_quantity`: 'Bilirubin umol/L' under a model of mg/dL,
+    read so and refused, not taken for a near miss whose advice, the value under 'bilirubin',
+    scored 20 umol/L as 20 mg/dL); "" for none. A word that is no such unit ('Bilirubin
+    direct', another quantity) is no such key."""
     words = text.split()
-    return bool(variable.unit) and any(
-        same_unit("".join(words[at:]), variable.unit)
-        and _compact(" ".join(words[:at])) in _any_forms(variable)
-        for at in range(1, len(words))
+    if not variable.unit:
+        return ""
+    return next(
+        (
+            unit
+            for at in range(1, len(words))
+            if same_quantity(unit := " ".join(words[at:]), variable.unit)
+            and _compact(" ".join(words[:at])) in _any_forms(variable)
+        ),
+        "",
     )
 
 
