@@ -1283,6 +1283,30 @@ def test_a_key_followed_by_another_unit_bare_is_refused_as_that_unit(bilirubin_m
         score_values({"age": 60, "Bilirubin direct": 0.3}, loaded, "P0")
 
 
+@pytest.mark.parametrize("no_value", ["NA", "unknown", "not done", ""])
+def test_a_key_of_another_unit_or_a_near_miss_saying_no_value_is_a_missing_value(
+    bilirubin_mg_dl_model, veterans_model, no_value
+):
+    """'Bilirubin umol/L': NA under a model of mg/dL, 'Bilirubin direct': unknown, veterans'
+    'karnofsky': not done were refused (a unit to convert, a near miss to give under its
+    variable's name) where under the variable's own key the value is missing: no value, nothing
+    to convert or lose. Read as missing, imputed and said, the risk as under the right key."""
+    from survival_core.workflows.scoring import score_values
+
+    loaded = load_scoring_model(bilirubin_mg_dl_model)
+    missing = score_values({"age": 60, "bilirubin": no_value}, loaded, "P0")
+    assert missing.imputed == ["bilirubin"]
+    for key in ("Bilirubin umol/L", "Bilirubin (umol/L)", "Bilirubin direct"):
+        scored = score_values({"age": 60, key: no_value}, loaded, "P0")
+        assert (scored.risk, scored.imputed) == (missing.risk, ["bilirubin"])
+    model_dir, table = veterans_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id", "Karnofsky_score"]).iloc[0]
+    scored = score_values({**patient.to_dict(), "karnofsky": no_value}, loaded, "V0")
+    assert scored.imputed == ["Karnofsky_score"]
+    assert scored.risk == score_values(patient.to_dict(), loaded, "V0").risk
+
+
 def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
     gbsg2_model, veterans_model
 ):

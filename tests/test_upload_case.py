@@ -335,6 +335,30 @@ def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
         _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 
 
+def test_an_uploads_key_of_another_unit_or_a_near_miss_saying_no_value_is_missing(shared_data):
+    """An upload's 'Bilirubin umol/L': NA under a model of mg/dL and veterans' 'karnofsky':
+    not done were refused (a unit to convert, a near miss whose value would be lost) where
+    under the variable's own key the value is missing: nothing is lost. The variable is read
+    as missing (imputed when scored), the near miss noted."""
+    from tests.small_cohorts import bilirubin_mg_dl_schema
+
+    for clinical, name in (
+        ('{"age": 60, "Bilirubin umol/L": "NA"}', "clinical.json"),
+        ("case_id,age,Bilirubin umol/L\nSTS_001,60,unknown\n", "clinical.csv"),
+    ):
+        case = _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
+        assert (case.clinical["age"], case.clinical["bilirubin"]) == (60, None)
+        assert not case.clinical_refused
+    given = json.dumps({"Cell type": "squamous", "karnofsky": "not done"})
+    case = _sarcoma_with(shared_data, given, "clinical.json", _veterans_schema())
+    assert (case.clinical["Celltype"], case.clinical["Karnofsky_score"]) == ("squamous", None)
+    assert [w for w in case.warnings if "naming no model's variable" in w] == [
+        "Not stored from the upload: 1 clinical value(s) under a key or column naming no "
+        "model's variable, not read: 'karnofsky' (nearly Karnofsky_score: give it under that "
+        "name)."
+    ]
+
+
 def test_an_uploads_identifying_columns_are_never_stored_under_a_variable(shared_data):
     """A model's variables 'patient_age' and 'residence' (a cohort imported with 'Patient age'):
     an upload's 'Patient name' (nearly patient_age), 'Residence address' (holding residence)

@@ -223,6 +223,15 @@ _RANGE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?")
 _WITH_UNIT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s*(?:[^\W\d_]+|%)(?:/[^\W\d_]+)?")
 
 
+def says_no_value(value: Any) -> bool:
+    """Whether one patient's value says it is not known ('', 'NA', 'unknown', 'not done':
+    :func:`is_missing`), whatever its variable: not 'none' nor '-', which may be a value
+    (:data:`_VALUE_WORDS`)."""
+    return is_missing(value) and not (
+        isinstance(value, str) and value.strip().lower() in _VALUE_WORDS
+    )
+
+
 @dataclass(frozen=True)
 class SchemaVariable:
     """One clinical variable: ``kind`` is one of :data:`KINDS`; ``low``/``high`` bound numbers
@@ -312,10 +321,10 @@ class SchemaVariable:
 
     def read(self, value: Any) -> bool | int | float | str | None:
         """One patient's value as :meth:`coerce` reads it, None where it says no value
-        (:func:`is_missing`); 'none' and '-' by the variable's kind (:meth:`_value_word`)."""
-        if isinstance(value, str) and value.strip().lower() in _VALUE_WORDS:
-            return self._value_word(value)
-        return None if is_missing(value) else self.coerce(value)
+        (:func:`says_no_value`); 'none' and '-' by the variable's kind (:meth:`_value_word`)."""
+        if says_no_value(value):
+            return None
+        return self._value_word(value) if is_missing(value) else self.coerce(value)  # '-'?
 
     def _value_word(self, value: str) -> bool | str:
         """'none' or '-' typed for one patient: a yes/no's 'none' is no (no cirrhosis), a
@@ -703,7 +712,7 @@ class CohortSchema:
                     f"{self[name].title} is given {times} ({both}): keep the right one."
                 )
         for name, unit in stated.items():
-            if unit:
+            if unit and not says_no_value(values[found[name][0]]):  # no value: no unit to check
                 self[name].check_unit(unit, "The clinical values give")
         return {name: given[0] for name, given in found.items()}, unknown
 
@@ -859,9 +868,13 @@ def refuse_near_misses(
     """ClinicalValueError when a key of ``values`` that is none of the variables
     (``checked.unknown``) nearly names one left missing ('karnofsky' beside Karnofsky_score,
     'ECOG PS' beside ecog, 'pnode' beside pnodes) with a value it could take, naming both:
-    ignored, its variable was imputed and the value given lost."""
+    ignored, its variable was imputed and the value given lost. Not a key whose value says it
+    is not known ('NA', 'unknown': :func:`says_no_value`): nothing is lost, the variable is
+    missing as under its own key, and imputed and said so."""
     given = {str(k): v for k, v in values.items()}
     for key in checked.unknown:
+        if says_no_value(given.get(key)):
+            continue
         near = next(
             (n for n in checked.missing if _nearly_names(key, given.get(key), schema[n])), None
         )

@@ -63,6 +63,7 @@ from survival_core.io.clinical_schema import (
     names_the_patient,
     nearly_named,
     reads_as_one_of,
+    says_no_value,
 )
 from survival_core.io.dataset_layout import nnunet_channels, several_cases
 from survival_core.io.deid import (
@@ -388,13 +389,14 @@ def _left_out_keys(
     names ('karnofsky' beside Karnofsky_score: its value is not stored, whatever it holds). One
     nearly naming a variable that no ``stored`` key gives, with a value that variable could take,
     is refused: left out, the variable was imputed, the value given lost, with a note alone (one
-    patient's scoring refuses it). Never a key naming the patient ('Patient name' nearly names
-    patient_age): it is only left out."""
+    patient's scoring refuses it); not one whose values all say they are not known ('NA':
+    :func:`says_no_value`), noted alone. Never a key naming the patient ('Patient name' nearly
+    names patient_age): it is only left out."""
     given_variables = set().union(*(each_read_as(k, offered) for k in stored))
     missing = [v for v in offered if v not in given_variables]
     notes: LeftOut = []
     for key, values in given.items():
-        filled = [v for v in values if v is not None and str(v).strip()]
+        filled = [v for v in values if not says_no_value(v)]  # 'NA' loses nothing
         near = nearly_named(key, missing, filled) if not names_the_patient(key) else None
         if near is not None:
             raise ClinicalValueError(
