@@ -66,6 +66,9 @@ UPTAKE_LABELS = {
 SOURCES = ("Demo case", "Upload")
 #: The source last chosen on this page (a widget's own state is dropped while another page shows).
 LAST_SOURCE = "case-source-last"
+#: The tabs of a shown case, and the key of the one selected (kept across reruns).
+CASE_TABS = ("Slices and contours", "Clinical values", "Risk", "Radiomics")
+CASE_TAB = "case-tab"
 
 st.title("Case")
 require("view")
@@ -333,8 +336,10 @@ def show_case(case: Case) -> None:
         st.error(markdown_literal(without_server_paths(shown)), icon=":material/error:")
 
     corrections_notice(case)
+    # keyed and tracked: a rerun (saving clinical values, a notice above appearing) keeps the
+    # tab the user chose instead of going back to the first
     viewer_tab, clinical_tab, risk_tab, radiomics_tab = st.tabs(
-        ["Slices and contours", "Clinical values", "Risk", "Radiomics"]
+        CASE_TABS, key=CASE_TAB, default=CASE_TABS[0], on_change="rerun"
     )
     with viewer_tab:
         slice_viewer(case, key="case-viewer")

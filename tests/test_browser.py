@@ -201,8 +201,12 @@ def test_a_decimal_comma_typed_in_the_clinical_form_is_saved_as_typed(
         assert field.input_value() == "42,8"  # not '428'
         page.locator("button", has_text="Validate and save").click()
         page.get_by_text("Your corrections saved in this session replace").wait_for()
-        page.get_by_role("tab", name="Clinical values").click()  # the rerun shows the first tab
-        page.get_by_text("Clinical values saved for this session.").wait_for()
+        saved = page.get_by_text("Clinical values saved for this session.")
+        saved.wait_for(state="attached")  # drawn: in its tab, shown or not
+        # the rerun keeps the tab the user was on (it went back to 'Slices and contours')
+        selected = page.locator('[role="tab"][aria-selected="true"]')
+        assert selected.all_inner_texts() == ["Clinical values"]
+        saved.wait_for()
         page.get_by_text("Edit clinical values").click()  # closed by the rerun
         page.get_by_text("Read as 42.8 umol/L", exact=True).wait_for()
         assert read_risk(page, first)["risk"] == f"{expected.risk:.2f}"
