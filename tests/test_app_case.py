@@ -22,9 +22,12 @@ def test_case_page_shows_a_demo_case(demo_in_place):
     case_select.set_value(second).run()
     assert not app.exception
     assert app.subheader[0].value.startswith(f"{second} ·")
-    # the clinical table lists every schema variable
-    table = app.dataframe[0].value
+    # the clinical table lists every schema variable, as an HTML table a screen reader reads
+    # (a canvas grid was three unnamed tab stops), labelled
+    table = app.table[0].value
     assert "Albumin" in set(table["variable"]) and "g/L" in set(table["unit"])
+    assert app.table[0].proto.alt == "The case's clinical values: each variable, its value and unit"
+    assert not [d for d in app.dataframe if "variable" in d.value.columns]
 
 
 def test_case_page_without_demo_offers_to_prepare(monkeypatch, tmp_path):
@@ -99,7 +102,7 @@ def test_corrections_of_a_case_stay_when_another_is_opened_and_can_be_discarded(
     and a button discards it."""
 
     def shown(app: AppTest) -> dict:
-        table = app.dataframe[0].value
+        table = app.table[0].value
         return dict(zip(table["variable"], table["value"], strict=True))
 
     app = AppTest.from_file(str(APP), default_timeout=60).run()
@@ -146,7 +149,7 @@ def test_a_decimal_comma_typed_in_the_form_is_read_as_score_values_reads_it(
         field("bilirubin").input("42,8")
         next(b for b in app.button if b.label == "Validate and save").click().run()
         assert not app.exception
-        table = app.dataframe[0].value
+        table = app.table[0].value
         return dict(zip(table["variable"], table["value"], strict=True))
 
     field("afp").input("1,200")

@@ -104,7 +104,7 @@ def _save_age(app: AppTest, age: float) -> AppTest:
 
 
 def _shown_age(app: AppTest) -> str:
-    table: pd.DataFrame = app.dataframe[0].value
+    table: pd.DataFrame = app.table[0].value
     return table.loc[table["variable"] == "age", "value"].item()
 
 

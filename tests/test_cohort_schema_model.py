@@ -87,7 +87,7 @@ def test_case_page_form_follows_the_chosen_models_schema(tmp_path: Path, monkeyp
     assert not app.error
     # said on the rerun that shows the saved values (it was written just before the rerun)
     assert any(s.value == "Clinical values saved for this session." for s in app.success)
-    table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
+    table = next(d.value for d in app.table if "variable" in d.value.columns)
     assert dict(zip(table["variable"], table["value"], strict=True))["stage"] == "IV"
 
 
@@ -117,7 +117,7 @@ def test_uploaded_clinical_file_keeps_the_models_variables(tmp_path: Path, monke
         ]
     ).run()
     assert not app.exception and not app.error
-    table = next(d.value for d in app.dataframe if "variable" in d.value.columns)
+    table = next(d.value for d in app.table if "variable" in d.value.columns)
     shown = dict(zip(table["variable"], table["value"], strict=True))
     assert shown["stage"] == "III" and shown["dose_gy"] == "60.0"
     stored = [p for p in data_subdir("cases").rglob("clinical.json")]

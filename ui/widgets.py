@@ -542,7 +542,11 @@ def clinical_panel(case: Case, choice: ModelChoice | None = None) -> None:
     if schema is not None:
         st.caption(f"The variables of {choice.label}'s cohort.")
     shown = _form_variables(schema, derived=True)
-    st.dataframe(clinical_table(values, shown), hide_index=True, width="stretch")
+    st.table(  # HTML a screen reader reads, not a canvas grid: a few rows, nothing to sort
+        clinical_table(values, shown),
+        hide_index=True,
+        alt="The case's clinical values: each variable, its value and unit",
+    )
     if missing:
         st.warning("Missing: " + ", ".join(missing), icon=":material/warning:")
     key = case_key(case)
