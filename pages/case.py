@@ -18,7 +18,12 @@ from survival_core.features.pet_uptake import gtv_uptake
 from survival_core.io.dicom_series import SeriesSummary, series_naming
 from survival_core.io.manifest import read_manifest
 from survival_core.io.structures import SITES, VOLUME_MODALITIES
-from survival_core.io.uploads import CLINICAL_KEEP, as_uploaded, uploaded_volume_names
+from survival_core.io.uploads import (
+    CLINICAL_KEEP,
+    as_uploaded,
+    uploaded_dicom_names,
+    uploaded_volume_names,
+)
 from survival_core.paths import demo_cohort_dir
 from survival_core.runs.retention import mark_used
 from survival_core.text import markdown_literal
@@ -69,6 +74,8 @@ LAST_SOURCE = "case-source-last"
 #: The tabs of a shown case, and the key of the one selected (kept across reruns).
 CASE_TABS = ("Slices and contours", "Clinical values", "Risk", "Radiomics")
 CASE_TAB = "case-tab"
+#: The upload's DICOM file names as uploaded: (its folder's name, stored -> uploaded).
+DICOM_NAMES = "case-upload-dicom-names"
 
 st.title("Case")
 require("view")
@@ -140,7 +147,19 @@ def _default_series(listed: list[SeriesSummary]) -> int | None:
     return next((n for n, series in enumerate(listed) if series.default), None)
 
 
-def pick_upload() -> None:
+def _dicom_names(folder: Path, files: list) -> dict[str, str]:
+    """:func:`uploaded_dicom_names` of the upload stored in ``folder``, read once per upload and
+    kept in this session's memory only (every rerun re-read the zip)."""
+    kept = st.session_state.get(DICOM_NAMES)
+    if kept is None or kept[0] != folder.name:
+        kept = (folder.name, uploaded_dicom_names((f.name, f.getvalue()) for f in files))
+        st.session_state[DICOM_NAMES] = kept
+    return kept[1]
+
+
+def pick_upload() -> dict[str, str]:
+    """The upload's form and case; returns its stored file names -> the names uploaded
+    (in memory only), to name them so in the case's warnings."""
     require("upload_case")
     files = st.file_uploader(
         "A DICOM zip (CT or MR series + RTSTRUCT), or NIfTI/NRRD image and mask files; optionally "
@@ -149,7 +168,7 @@ def pick_upload() -> None:
         type=["zip", "dcm", "nii", "gz", "nrrd", "nhdr", "mha", "mhd", "json", "csv"],
     )
     if not files:
-        return
+        return {}
     model = chosen_model()
     schema = chosen_schema(model)
     # clinical files keep case_id and the variables of the HCC schema and of every model offered
@@ -161,7 +180,8 @@ def pick_upload() -> None:
         clear_current_case()  # a new upload: no patient is current while it is read
         st.session_state["upload-files"] = uploaded
     folder, contents = stored_upload([(f.name, f.getvalue()) for f in files], keep, offered)
-    known_as = uploaded_volume_names(f.name for f in files)  # volumes are stored neutrally named
+    # volumes are stored neutrally named, DICOM files after their remapped SOP instance UID
+    known_as = uploaded_volume_names(f.name for f in files) | _dicom_names(folder, files)
     mark_used(folder)  # stored before, this upload is in use again: retention counts from now
     origin = f"upload:{folder.name}"
     if current_origin() != origin:
@@ -173,7 +193,7 @@ def pick_upload() -> None:
             "Add the structure set (or mask volume) with the GTV to the upload.",
             icon=":material/error:",
         )
-        return
+        return known_as
     for refusal in contents.too_large():  # said before the roles are chosen, not on loading
         st.warning(refusal, icon=":material/warning:")
     patients = contents.patients()
@@ -271,11 +291,11 @@ def pick_upload() -> None:
     if not (submitted or unambiguous):
         if current_origin() != origin:
             st.info("Check the structures and press **Load case**.", icon=":material/info:")
-        return
+        return known_as
     if not roles.get("gtv"):
         clear_current_case()
         st.error("Choose the GTV structure(s): the GTV is required.", icon=":material/error:")
-        return
+        return known_as
     with st.spinner("Reading the case..."):
         # an empty role is passed as such: "no organ", not "find the organ by name"; one left
         # as pre-filled is found by name again, with the loader's checks
@@ -297,10 +317,12 @@ def pick_upload() -> None:
             raise type(error)(as_uploaded(str(error), known_as)) from error
     record("upload_case", case.case_id, once=True, files=len(files))
     set_current_case(case, origin, read)
+    return known_as
 
 
-def show_case(case: Case) -> None:
-    """The current case: facts, warnings, slices, clinical values, risk and radiomics."""
+def show_case(case: Case, known_as: dict[str, str]) -> None:
+    """The current case: facts, warnings (its files named as uploaded: ``known_as``), slices,
+    clinical values, risk and radiomics."""
     summary = case.summary()
     site = site_label(case.site)
     heading = f"{markdown_literal(summary.pop('case_id'))} · {summary.pop('modality')}"
@@ -329,7 +351,8 @@ def show_case(case: Case) -> None:
     for (
         warning
     ) in case.warnings:  # an upload's files named as uploaded, not where the server keeps them
-        st.warning(markdown_literal(without_server_paths(warning)), icon=":material/warning:")
+        shown = as_uploaded(without_server_paths(warning), known_as)
+        st.warning(markdown_literal(shown), icon=":material/warning:")
     refused = clinical_refusal(case)
     if refused is not None:  # said once; the form to correct it is under Clinical values
         shown = refused_message(case, refused, "under Clinical values below")
@@ -384,15 +407,16 @@ def _metric_label(name: str, site: str | None) -> str:
     return name.replace("_ml", " (mL)").replace("_", " ")
 
 
+known_as: dict[str, str] = {}
 try:
     if source == "Demo case":
         pick_demo()
     else:
-        pick_upload()
+        known_as = pick_upload()
 except Exception as error:  # noqa: BLE001 - every failure is shown, none as a traceback
     clear_current_case()  # never the previous patient under this error
     show_error(error)
 
 case = current_case()
 if case is not None:
-    show_case(case)
+    show_case(case, known_as)

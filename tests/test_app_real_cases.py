@@ -83,3 +83,16 @@ def test_the_sarcoma_mr_gtv_chosen_beside_its_ct_reads_the_mr_on_the_case_page(
     assert app.subheader[0].value.split(" · ")[1] == "MR"
     case = app.session_state["current_case"]
     assert case.array()[case.mask_array("gtv")].mean() == pytest.approx(325.8, abs=0.1)
+
+
+def test_the_sarcoma_ct_warning_names_its_rtstruct_as_zipped(shared_data: Path) -> None:
+    """The sarcoma CT zipped as image/ and mask/: the frame-of-reference warning named the
+    RTSTRUCT by its stored name ('2.25.2295….dcm was drawn on…'), a file the user never had. It
+    names the file as zipped, 'mask/RS.dcm'."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240).run()
+    app.segmented_control[0].set_value("Upload").run()
+    upload = _zip_folder(shared_data / "sts_sarcoma" / "STS_001" / "CT")  # image/ and mask/
+    app.file_uploader[0].set_value(("sts.zip", upload, "application/zip")).run()
+    assert not app.exception and not app.error
+    (warning,) = [w.value for w in app.warning if "linked by frame of reference" in w.value]
+    assert ".dcm (uploaded as mask/RS.dcm) was drawn on series" in warning

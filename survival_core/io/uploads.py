@@ -263,6 +263,31 @@ def uploaded_volume_names(names: Iterable[str]) -> dict[str, str]:
     return {stored[safe]: name for safe, name in uploaded.items() if stored[safe] != name}
 
 
+def uploaded_dicom_names(files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    """Stored name -> uploaded name of an upload's DICOM files, a zip's by their path in it
+    ('2.25.4171….dcm' -> 'mask/RS.dcm'), to name a file in messages as its user knows it (in
+    memory only: no mapping is stored). A DICOM file is stored under its SOP instance UID as
+    de-identification remaps it (:meth:`~survival_core.io.deid.Deidentifier.uid`); the upload
+    was checked and stored before (:func:`store_upload`), so its zips are read as they are."""
+    deid = Deidentifier()
+    names: dict[str, str] = {}
+    for name, content in files:
+        if content[:4] != _ZIP_MAGIC:
+            members = [(name, content)]
+        else:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                listed = [i for i in archive.infolist() if not i.is_dir()]
+                members = [(i.filename, archive.read(i)) for i in listed]
+        for member, data in members:
+            try:
+                ds = read_dicom_bytes(data)
+            except DicomError:  # refused when stored: nothing to name
+                continue
+            if ds is not None and "SOPInstanceUID" in ds:
+                names[f"{deid.uid(str(ds.SOPInstanceUID))}.dcm"] = member
+    return names
+
+
 def as_uploaded(text: str, names: Mapping[str, str]) -> str:
     """``text`` (a message, a structure's name) with each stored file name of ``names``
     (:func:`uploaded_volume_names`) followed by the name it was uploaded under."""
