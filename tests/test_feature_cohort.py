@@ -29,6 +29,7 @@ from survival_core.features.cohort import (
     extract_cases,
     extract_cohort,
     failures_path,
+    warnings_path,
 )
 from survival_core.features.presets import get_preset
 from survival_core.features.radiomics import feature_names
@@ -41,6 +42,7 @@ from survival_core.features.table import (
 )
 from survival_core.io.hashing import content_hash
 from survival_core.io.manifest import cases_read_as
+from tests.real_cohorts import lung_cohort
 
 GOOD = ("C01", "C02", "C03")
 BAD = "C04"  # its GTV mask is empty
@@ -303,6 +305,43 @@ def test_extract_command_writes_table_failures_and_json(
 
     assert _run_cli(argv) == 0  # cached now
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_cached"] == 3
+
+
+def test_extract_lists_each_cases_load_warnings_cached_or_not(
+    shared_data: Path, cache_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A case whose GTV file holds label 2 alone (HECKTOR's nodes) is taken as the GTV with a
+    warning, which extract wrote nowhere: a physicist could not tell which cases' features rest
+    on a guess. OUT.warnings.csv lists it, not the clean case, and so do a cached re-run and a
+    re-run over cache entries of a version that kept no warnings (those cases extracted again)."""
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_label.nrrd"))
+    nodes = (sitk.GetArrayFromImage(label) != 0) * 2
+    outcomes = {"lung1": (300.0, 1), "nodes": (200.0, 0)}
+    cohort = lung_cohort(shared_data, tmp_path / "lungs", outcomes, {"nodes": ("lung2", nodes)})
+    out = tmp_path / "out" / "features.parquet"
+    argv = f"extract --cohort {cohort} --preset han2020 --out {out} --workers 1 --json".split()
+    taken = "gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1"
+
+    def run_and_check() -> dict:
+        assert _run_cli(argv) == 0
+        captured = capsys.readouterr()
+        summary = json.loads(captured.out.strip().splitlines()[-1])
+        assert summary["n_warned"] == 1 and summary["warnings"] == str(warnings_path(out))
+        assert "1 case(s) loaded with warnings (their features" in captured.err
+        assert f"see {warnings_path(out)}." in captured.err
+        table = pd.read_csv(warnings_path(out))
+        assert table["case_id"].tolist() == ["nodes"]
+        assert table["warning"].iloc[0].startswith(taken)
+        assert "it is taken as the GTV (tumour)" in table["warning"].iloc[0]
+        return summary
+
+    assert run_and_check()["n_extracted"] == 2
+    assert run_and_check()["n_cached"] == 2
+    for entry in cache_root.glob("*/*.json"):  # as an earlier version wrote them
+        stored = json.loads(entry.read_text())
+        if stored.pop("warnings", None) is not None:
+            entry.write_text(json.dumps(stored))
+    assert run_and_check()["n_extracted"] == 2
 
 
 def test_extract_help_states_its_exit_status_with_failed_cases(capsys) -> None:

@@ -11,9 +11,10 @@ else each case's organ); ``--modality`` picks the preset's CT, MR or PET variant
 CT instead (its variant; a PET/CT model joins both tables); ``--lesions`` says how several lesions
 make features.
 
-Writes FEATURES.parquet (one row per case, settings in its metadata) and FEATURES.failures.csv
-(case_id, error) beside it; cases that fail are reported, not fatal. Progress goes to stderr, one
-line per case.
+Writes FEATURES.parquet (one row per case, settings in its metadata), FEATURES.failures.csv
+(case_id, error) and, for the radiomics presets, FEATURES.warnings.csv (case_id, warning: what
+loading an extracted case warned of, cached cases too) beside it; cases that fail are reported,
+not fatal. Progress goes to stderr, one line per case.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table. Exit status 0 when any case was extracted, even if others failed: n_failed "
         "counts those (in the JSON too) and OUT.failures.csv beside the table names each and "
         "why, so a script checks n_failed; 2 when every case failed (no table is written) or "
-        "the command was refused.",
+        "the command was refused. OUT.warnings.csv lists what loading each extracted case "
+        "warned of (n_warned cases), which its features may rest on.",
     )
     parser.add_argument(
         "--cohort", required=True, type=user_path, help="cohort folder (manifest.csv + cases/)"
@@ -152,8 +154,10 @@ def run(args: argparse.Namespace) -> int:
         extract_cohort,
         line_progress,
         mixed_spacing_note,
+        warned_note,
         withdrawn_note,
         write_cohort_features,
+        write_warnings,
     )
     from survival_core.features.presets import get_preset
     from survival_core.io.modality_view import companion_modality
@@ -198,10 +202,13 @@ def run(args: argparse.Namespace) -> int:
         withdrawn=partial(withdrawn_cases, args.cohort),
     )
     table, failures = write_cohort_features(result, args.out, settings, modality, args.companion)
+    warnings = write_warnings(result, args.out)
     if result.withdrawn:
         progress(withdrawn_note(result.withdrawn))
     if result.n_failed:
         progress(f"{result.n_failed} case(s) failed; see {failures}.")
+    if result.n_warned:
+        progress(warned_note(result.n_warned, warnings))
     if note := mixed_sequences_note(result.sequences):
         progress(note)
     if note := mixed_spacing_note(settings, result.voxel_sizes):
@@ -224,6 +231,8 @@ def run(args: argparse.Namespace) -> int:
             "withdrawn": result.withdrawn,
             "out": table,
             "failures": failures,
+            "n_warned": result.n_warned,
+            "warnings": warnings,
         },
         args.json,
     )

@@ -3,7 +3,8 @@
 A case's features are cached under ``<data>/cache/features/<settings hash>/<content hash>.json``,
 where the content hash is the SHA-256 over the case folder's files (relative paths and bytes, in
 sorted order). A re-run therefore extracts only new or changed cases, and changing any setting
-starts a new cache. Failed cases are not cached: they are tried again on the next run.
+starts a new cache. Failed cases are not cached: they are tried again on the next run. A cache
+entry keeps the case's load warnings with its features, so a re-run reports them as the first did.
 
 Cases run through a :class:`~survival_core.engine.CaseMapper` (:mod:`survival_core.engine`: this
 process, worker processes, or Ray tasks). A case that fails (our
@@ -64,6 +65,9 @@ R = TypeVar("R")
 #: Columns of the failures table.
 FAILURE_COLUMNS = ("case_id", "error")
 
+#: Columns of the warnings table: one row per warning of an extracted case.
+WARNING_COLUMNS = ("case_id", "warning")
+
 
 # --- cases, hashing and the cache ---------------------------------------------------------------
 
@@ -103,6 +107,9 @@ class CaseOutcome:
     #: The voxel size (x, y, z mm) of the image extracted from, None when not known (a cache
     #: entry written before it was kept).
     spacing: tuple[float, float, float] | None = None
+    #: What loading the case warned of (:attr:`~survival_core.case.Case.warnings`: a label 2 taken
+    #: as the GTV, contours off the image planes...), which its features may rest on.
+    warnings: tuple[str, ...] = ()
 
 
 def line_progress(say: Callable[[str], None]) -> Progress:
@@ -136,8 +143,8 @@ class FeatureCache:
         return self._path(digest).exists()
 
     def entry(self, digest: str) -> dict[str, Any] | None:
-        """The cache entry of content ``digest`` ('features', and 'sequence' when its image's MR
-        weighting is known), or None."""
+        """The cache entry of content ``digest`` ('features', 'sequence' when its image's MR
+        weighting is known, 'warnings' when its load warnings were kept), or None."""
         try:
             entry = json.loads(self._path(digest).read_text())
         except (OSError, ValueError):
@@ -162,13 +169,15 @@ class FeatureCache:
         features: dict[str, float],
         sequence: str | None = None,
         spacing: Sequence[float] | None = None,
+        warnings: Sequence[str] | None = None,
     ) -> None:
-        """Store ``features`` (and the image's MR ``sequence`` and voxel ``spacing``) atomically
-        (never half a file; sessions storing the same case at the same moment each write their
-        own temporary file)."""
+        """Store ``features`` (and the image's MR ``sequence``, voxel ``spacing`` and the case's
+        load ``warnings``, an empty list kept as none) atomically (never half a file; sessions
+        storing the same case at the same moment each write their own temporary file)."""
         entry = {"case_id": case_id, "features": features, "grid": GRID_ANCHOR}
         entry |= {"sequence": sequence} if sequence else {}
         entry |= {"spacing": list(spacing)} if spacing else {}
+        entry |= {"warnings": list(warnings)} if warnings is not None else {}
         write_text(self._path(digest), json.dumps(entry))
 
 
@@ -214,6 +223,7 @@ def extract_task(task: CaseTask, settings: ExtractionSettings) -> CaseOutcome:
         seconds=time.perf_counter() - start,
         sequence=case.sequence,
         spacing=tuple(case.image.GetSpacing()),
+        warnings=tuple(case.warnings),
     )
 
 
@@ -257,6 +267,18 @@ class CohortFeatures:
             voxel_size(o.spacing) for o in self.outcomes if o.features is not None and o.spacing
         )
         return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """What loading each extracted case warned of (case_id, warning), one row per warning,
+        in the cases' order: the cases whose features may rest on a guess."""
+        rows = [(o.case_id, w) for o in self.outcomes if o.features is not None for w in o.warnings]
+        return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+    @property
+    def n_warned(self) -> int:
+        """Number of extracted cases loaded with warnings."""
+        return sum(1 for o in self.outcomes if o.features is not None and o.warnings)
 
 
 #: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
@@ -373,7 +395,9 @@ def extract_cases(
     to_run, cached_ids = [], set()
     for task in tasks:
         cached = cache.entry(task.content_hash) if cache else None
-        if cached is None:
+        # an entry of a version that kept no warnings is extracted again: read as "no warnings",
+        # a case whose GTV was a guess (label 2 taken as it) would be reported clean
+        if cached is None or "warnings" not in cached:
             to_run.append(task)
             continue
         cached_ids.add(task.case_id)
@@ -383,6 +407,7 @@ def extract_cases(
             features=cached["features"],
             sequence=cached.get("sequence"),
             spacing=tuple(spacing) if spacing else None,
+            warnings=tuple(cached["warnings"]),
         )
         outcomes.append(outcome)
         report(outcome, "cached")
@@ -400,6 +425,7 @@ def extract_cases(
                 outcome.features,
                 outcome.sequence,
                 outcome.spacing,
+                outcome.warnings,
             )
         outcomes.append(outcome)
         report(outcome, "extracted" if outcome.error is None else "failed")
@@ -679,6 +705,28 @@ def failures_path(out: Path | str) -> Path:
     """Where the failures table of feature table ``out`` goes: ``FEATURES.failures.csv`` beside it."""
     out = Path(out)
     return out.with_name(f"{out.stem}.failures.csv")
+
+
+def warnings_path(out: Path | str) -> Path:
+    """Where the warnings table of feature table ``out`` goes: ``FEATURES.warnings.csv`` beside it."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.warnings.csv")
+
+
+def write_warnings(result: CohortFeatures, out: Path | str) -> Path:
+    """Write the load warnings of ``result``'s extracted cases (:attr:`CohortFeatures.warnings`)
+    beside feature table ``out``, always (a stale one never lingers); returns its path."""
+    path = warnings_path(out)
+    write_text(path, result.warnings.to_csv(index=False))
+    return path
+
+
+def warned_note(n_warned: int, path: Path) -> str:
+    """What the user is told of the cases loaded with warnings (:func:`write_warnings`)."""
+    return (
+        f"{n_warned} case(s) loaded with warnings (their features may rest on a guess, such as "
+        f"which structure is the GTV): see {path}."
+    )
 
 
 def write_failures(failures: pd.DataFrame, n_cases: int, out: Path | str) -> Path:
