@@ -254,10 +254,13 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
     run = data_subdir("runs") / "run123" / "oof.csv"
     run.parent.mkdir(parents=True, exist_ok=True)
     run.write_text(f"case_id,risk\n{case_id},0.3\n{kept},0.1\n")
-    # a feature table written into the cohort folder (the README's `extract --out`), and a
-    # cross-validation's output folder there
+    # a feature table written into the cohort folder (the README's `extract --out`) with its
+    # load warnings (which a re-import refused as not RadSurv's), and a cross-validation's
+    # output folder there
     features = pd.DataFrame({"f": [1.0, 2.0]}, index=pd.Index([case_id, kept], name="case_id"))
     write_table(features, out / "wei.parquet", {b"radsurv.settings": b"{}"})
+    warned = f"case_id,warning\n{case_id},gtv.nii:2 is taken as the GTV\n{kept},a slice gap\n"
+    (out / "wei.warnings.csv").write_text(warned)
     shutil.copytree(run.parent, out / "cv1")
     (out / "cv1" / "folds.csv").write_text("case_id,fold\n")
     (out / "cv1" / "summary.json").write_text("{}")
@@ -268,7 +271,8 @@ def test_a_withdrawn_patient_is_taken_out_everywhere_and_kept_out(
     assert summary["withdrawn"] == [case_id]
     assert summary["runs_naming_them"] == ["cohort/cv1", "run123"]
     assert pd.read_parquet(out / "wei.parquet").index.tolist() == [kept]
-    assert summary["cohort_table_rows"] == 1
+    assert pd.read_csv(out / "wei.warnings.csv")["case_id"].tolist() == [kept]
+    assert summary["cohort_table_rows"] == 2
     assert (summary["case_folders"], summary["clinical_rows"], summary["cached_features"]) == (
         1, 1, 1
     )  # fmt: skip

@@ -1257,12 +1257,13 @@ def _prepare(out_dir: Path) -> None:
 def radsurv_output(path: Path) -> bool:
     """Whether ``path`` in a cohort folder is what RadSurv writes there besides an import, which a
     rerun must not refuse: a feature table (Parquet carrying its settings, or a table with its
-    ``.failures.csv``) or failures table, a cross-validation's or a model's output folder."""
-    from survival_core.features.cohort import failures_path
+    ``.failures.csv``), its failures or warnings table, a cross-validation's or a model's output
+    folder."""
+    from survival_core.features.cohort import SIDECAR_SUFFIXES, failures_path
 
     if path.is_dir():
         return any(all((path / n).is_file() for n in names) for names in _RUN_OUTPUTS)
-    if path.name.endswith(".failures.csv"):
+    if path.name.endswith(SIDECAR_SUFFIXES):
         return True
     if path.suffix in (".parquet", ".csv") and failures_path(path).is_file():
         return True

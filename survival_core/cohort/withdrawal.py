@@ -166,9 +166,10 @@ def _cases(cohort: Path, records: Mapping[str, Any], reads: Mapping[str, CaseRea
 def _cohort_outputs(cohort: Path, case_ids: set[str]) -> tuple[int, list[str]]:
     """The rows of the cases removed from the feature tables RadSurv wrote into the cohort
     folder, at any depth (``extract --out`` there, as the README shows; a sub-folder's table
-    kept the row), and their failures tables; the output folders there (``cv --out``, ``fit
-    --out``) naming one of them, as ``<cohort>/<folder>``. A table another cohort's metadata
-    names (:func:`_another_cohorts`) holds that cohort's patients: left as it is."""
+    kept the row), and their failures and warnings tables; the output folders there (``cv
+    --out``, ``fit --out``) naming one of them, as ``<cohort>/<folder>``. A table another
+    cohort's metadata names (:func:`_another_cohorts`) holds that cohort's patients: left as it
+    is."""
     removed, named = 0, []
     for path in _outputs_below(cohort, cohort / "cases"):
         if _another_cohorts(path, cohort):
@@ -203,11 +204,12 @@ def _is_cohort(folder: Path) -> bool:
 
 
 def _another_cohorts(path: Path, cohort: Path) -> bool:
-    """Whether the output ``path`` (a feature table, or the failures table beside one) was
-    extracted from another cohort folder than ``cohort``: its table's metadata names one that is
-    there (one no longer there may be this cohort, moved or renamed since)."""
-    name = path.name.removesuffix(".failures.csv")
-    table = path.with_name(f"{name}.parquet") if name != path.name else path
+    """Whether the output ``path`` (a feature table, or the failures or warnings table beside
+    one) was extracted from another cohort folder than ``cohort``: its table's metadata names one
+    that is there (one no longer there may be this cohort, moved or renamed since)."""
+    from survival_core.features.cohort import sidecar_table
+
+    table = sidecar_table(path)
     stamped = _stamped(table) if table.suffix == ".parquet" else None
     return stamped is not None and stamped != cohort.resolve() and stamped.is_dir()
 

@@ -708,9 +708,23 @@ def failures_path(out: Path | str) -> Path:
 
 
 def warnings_path(out: Path | str) -> Path:
-    """Where the warnings table of feature table ``out`` goes: ``FEATURES.warnings.csv`` beside it."""
+    """Where the warnings table of feature table ``out`` goes: ``FEATURES.warnings.csv``
+    beside it."""
     out = Path(out)
     return out.with_name(f"{out.stem}.warnings.csv")
+
+
+#: What ends the names of the tables written beside a feature table (its failures, its warnings).
+SIDECAR_SUFFIXES = (".failures.csv", ".warnings.csv")
+
+
+def sidecar_table(path: Path) -> Path:
+    """The feature table (``FEATURES.parquet``) a failures or warnings table ``path`` was written
+    beside; ``path`` itself when it is neither."""
+    for suffix in SIDECAR_SUFFIXES:
+        if path.name.endswith(suffix):
+            return path.with_name(f"{path.name.removesuffix(suffix)}.parquet")
+    return path
 
 
 def write_warnings(result: CohortFeatures, out: Path | str) -> Path:
