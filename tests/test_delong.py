@@ -101,7 +101,15 @@ def test_different_aucs_without_variance_give_no_p(other: float, difference: flo
     assert (result.difference, result.ci_low, result.ci_high) == (difference,) * 3
     assert result.p_value is None
     assert result.note == ZERO_VARIANCE
-    assert ZERO_VARIANCE.startswith("zero variance: both models' scores separate the outcome")
+    assert ZERO_VARIANCE.startswith("zero variance: DeLong's variance of the AUCs' difference")
+
+
+def test_tied_scores_on_few_patients_without_variance_give_no_p() -> None:
+    """Neither score separates nor is constant, yet DeLong's variance of the difference is 0 (AUCs
+    0.75 and 0.25 on 5 patients): no p-value, the note naming few patients with ties."""
+    result = delong_test(np.array([0, 0, 0, 1, 1]), np.r_[0, 0, 0, 0, 1.0], np.r_[1, 1, 1, 0, 1.0])
+    assert result.difference == pytest.approx(0.5) and result.p_value is None
+    assert "few patients with ties" in result.note
 
 
 def test_binary_outcome_from_survival():

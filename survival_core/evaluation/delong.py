@@ -62,12 +62,14 @@ def delong_auc(label: np.ndarray, score: np.ndarray, level: float = 0.95) -> Est
     )
 
 
-#: Why a DeLong test of two different AUCs gives no p-value: the variance of their difference
-#: is 0, which happens only where each model's scores separate the outcome without overlap, or
-#: give every patient one score (a perfect score against its negation: AUCs 1 and 0).
+#: Why a DeLong test of two different AUCs gives no p-value: DeLong's estimate of the variance
+#: of their difference is 0, as where both scores separate the outcome without overlap (a
+#: perfect score against its negation: AUCs 1 and 0) or one scores every patient alike, and on
+#: a few patients with tied scores (AUCs 0.75 and 0.25 on 5 patients): no spread to test against.
 ZERO_VARIANCE = (
-    "zero variance: both models' scores separate the outcome without overlap (or give every "
-    "patient the same score); no p-value"
+    "zero variance: DeLong's variance of the AUCs' difference is 0 on these patients (scores "
+    "that separate the outcome without overlap, or one score for all, or few patients with "
+    "ties); no p-value"
 )
 
 
