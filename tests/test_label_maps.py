@@ -572,3 +572,20 @@ def test_a_gtv_file_of_one_label_other_than_1_is_taken_with_a_note(
     assert said.warnings == []  # the label named: nothing taken for want of a word
     sitk.WriteImage(on_grid(tumour.astype(np.uint8), image), str(tmp_path / file))
     assert load_case(tmp_path, roles={"gtv": [file]}, image_name="image.nrrd").warnings == []
+
+
+@pytest.mark.parametrize(("value", "said"), [(3, True), (1000, False), (65535, False)])
+def test_a_gtv_files_one_value_above_a_label_maps_is_a_binary_mask(
+    shared_data: Path, tmp_path: Path, value: int, said: bool
+) -> None:
+    """lung1's tumour saved as 0/1000 or 16-bit white 0/65535 and named whole as the GTV: a
+    binary mask written another way, taken with no note (the note on label 2's nodes fired on
+    them); a lone label 3 is said, without the HECKTOR nodes' aside that is label 2's."""
+    image, tumour = lung1(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
+    sitk.WriteImage(on_grid(tumour.astype(np.uint16) * value, image), str(tmp_path / "m.nii.gz"))
+    case = load_case(tmp_path, roles={"gtv": ["m.nii.gz"]}, image_name="image.nrrd")
+    np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
+    warned = " ".join(case.warnings)
+    assert ("m.nii.gz:3 is the only label of m.nii.gz" in warned) is said
+    assert "HECKTOR" not in warned

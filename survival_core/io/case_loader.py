@@ -86,6 +86,7 @@ from survival_core.io.label_maps import (
     SegmentsUnited,
     label_file,
     label_layers,
+    label_reference,
     label_structures,
     labels_beyond_limit,
     present_labels,
@@ -1034,18 +1035,29 @@ def _structures_on(
     return structures
 
 
+#: The labels of a label map's structures (an 8-bit map's, 255 its white): a file holding one
+#: label above them alone ('0/1000', 16-bit white 65535) is a binary mask written another way.
+_MAP_LABELS = 254
+
+
 def _renamed_in_roles(explicit: dict[str, list[str]], file: str, structure: str) -> list[str]:
     """Name the lone ``structure`` of mask ``file`` in the ``explicit`` roles that name the file;
-    the warning where the GTV so named is a label other than 1 or 255 ('CHUM-001.nii.gz:2'):
-    a label map's one structure, which may be another than the tumour (HECKTOR's 2: the nodes
-    of a patient without a primary), as a loose folder's lone mask says (:func:`_taken_as_gtv`)."""
+    the warning where the GTV so named is a label other than 1 or 255 ('CHUM-001.nii.gz:2', not
+    1000 or 65535: :data:`_MAP_LABELS`): a label map's one structure, which may be another than
+    the tumour (HECKTOR's 2: the nodes of a patient without a primary), as a loose folder's lone
+    mask says (:func:`_taken_as_gtv`)."""
     named_whole = file in explicit.get("gtv", [])
     for listed in explicit.values():
         listed[:] = [structure if n == file else n for n in listed]
-    if not named_whole or label_file(structure) != file:
+    reference = label_reference(structure)
+    if not named_whole or reference is None or reference[0] != file:
+        return []
+    label = reference[1][1]
+    if label > _MAP_LABELS:  # 0/1000, 0/65535 (16-bit white): a binary mask's foreground
         return []
     why = f"is the only label of {file}, named as the GTV, and not label 1"
-    return [_taken_as_gtv(structure, f"{why} (in HECKTOR's label maps 2 is the lymph nodes)")]
+    hecktor = " (in HECKTOR's label maps 2 is the lymph nodes)" if label == 2 else ""
+    return [_taken_as_gtv(structure, why + hecktor)]
 
 
 def _taken_as_gtv(structure: str, why: str) -> str:
