@@ -586,6 +586,59 @@ def test_a_death_answered_no_is_alive(tmp_path: Path, no: str, yes: str) -> None
     assert f"event from {no!r} -> 0, {yes!r} -> 1" in report_actions(result, "vital_status")
 
 
+@pytest.mark.parametrize(
+    ("yes", "no"),
+    [
+        ("Décédé : oui", "Décédé : non"),
+        ("Tot: ja", "Tot: nein"),
+        ("Fallecido: sí", "Fallecido: no"),
+        ("Overleden: ja", "Overleden: nee"),
+        ("Óbito: sim", "Óbito: não"),
+        ("Death: yes", "Death: no"),
+    ],
+)
+@pytest.mark.parametrize("header", ["vital_status", "status", "OS_status", "PFS_STATUS"])
+def test_a_death_answered_yes_in_any_language_is_a_death(
+    tmp_path: Path, yes: str, no: str, header: str
+) -> None:
+    """A death's question answered abroad ('Décédé : oui' / 'Décédé : non'): the no was read as
+    alive and the yes left missing, WHAS500 loaded with 0 events, 285 censored, 215 missing
+    ('Death: yes' was refused as another outcome beside its read 'Death: no'). Both answers are
+    read alike: 215 deaths, 285 censored."""
+    X, y = load_whas500()
+    frame = pd.DataFrame(
+        {
+            "patient_id": range(len(y)),
+            "time_days": y["lenfol"],
+            header: np.where(y["fstat"], yes, no),
+        }
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    event = result.table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (215, 285, 0)
+    read = ", ".join(f"{cell!r} -> {int(cell == yes)}" for cell in sorted([yes, no]))
+    assert f"event from {read}" in report_actions(result, header)
+
+
+def test_an_event_column_read_only_as_censored_beside_unread_values_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A column whose values read are all censored beside others not read ('Décédé : non' read,
+    'Décédé : peut-être' not) loaded with every event missing, the cohort without one, said in
+    a report line only: it is refused, naming both and how to write the events."""
+    X, y = load_whas500()
+    status = np.where(y["fstat"], "Décédé : peut-être", "Décédé : non")
+    frame = pd.DataFrame({"patient_id": range(len(y)), "time_days": y["lenfol"], "Death": status})
+    with pytest.raises(ClinicalValueError) as refused:
+        read_clinical_spreadsheet(_write(tmp_path, frame))
+    assert str(refused.value) == (
+        "The event column 'Death' holds 'décédé : peut-être', not read as an event, beside "
+        "'décédé : non' read as censored: no patient would have the event. Write each event as "
+        "'dead', 'yes' or 1 and each censored patient as 'alive', 'no' or 0, or state the codes "
+        "in the header, e.g. 'Death (0=alive, 1=dead)'."
+    )
+
+
 @pytest.mark.parametrize("cell", ["No - dead", "No, died", "No (deceased)"])
 def test_a_no_set_off_from_a_death_denies_nothing(tmp_path: Path, cell: str) -> None:
     """'No - dead' (a no answering another question beside the death) was read as a denial, the

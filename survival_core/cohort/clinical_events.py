@@ -16,6 +16,7 @@ import pandas as pd
 from survival_core.cohort.clinical_values import missing_mask
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import ClinicalValueError
+from survival_core.io.clinical_schema import NO_TOKENS, YES_TOKENS
 from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     CENSOR_NAMES,
@@ -268,28 +269,24 @@ def _censored_yes_no(h: Header) -> bool:
     )  # an 'unknown' or 'missing' code beside is no value ('9=unknown': left missing)
 
 
-#: Answers of no to a death's question ('Dead: no', 'Deceased: N', 'Died = false').
-_NO_ANSWERS = frozenset({"no", "n", "false", "0"})
-
-
-def _death_answered_no(text: str) -> bool:
-    """Whether an event cell (lower-cased) is a death's word and a no alone ('Dead: no', 'Dead -
-    no', 'Died: No', 'Deceased: N', 'Décédé : non'): the patient alive, censored (read as a
-    death for its first word before). 'Dead: yes' stays a death; 'No - dead' is no such answer
-    (:func:`_death_denied`)."""
+def _death_answer(text: str) -> int | None:
+    """A death's question answered yes or no alone, in any language the yes/no of a clinical
+    file is read in (:data:`~survival_core.io.clinical_schema.YES_TOKENS`): 1 for 'Dead: yes',
+    'Died - Y', 'Décédé : oui', 'Tot: ja', 'Óbito: sim'; 0 for 'Dead: no', 'Deceased: N',
+    'Décédé : non' (alive, censored); None for any other cell ('Dead - other', 'No - dead':
+    :func:`_death_denied`). One reading of both answers: the no was read and the yes, outside
+    English, left missing (WHAS500's 215 deaths)."""
     words = [w for w in re.split(r"[\W_]+", text) if w]
-    return (
-        len(words) == 2
-        and words[0] in DEATH_CELLS
-        and YES_NO_ABROAD.get(words[1], words[1]) in _NO_ANSWERS
-    )
+    if len(words) != 2 or words[0] not in DEATH_CELLS:
+        return None
+    return 1 if words[1] in YES_TOKENS else 0 if words[1] in NO_TOKENS else None
 
 
 def _event_word(text: str) -> int | None:
     if (coded := CODED_STATUS.fullmatch(text)) is not None:
         return int(coded[1])
-    if _death_answered_no(text):
-        return 0
+    if (answer := _death_answer(text)) is not None:
+        return answer
     if text in EVENT_WORDS or text.startswith(("dead", "died", "deceased")):
         return 1
     if text in ALIVE_WORDS or text.startswith(("alive", "living", "lost to follow")):
@@ -371,6 +368,7 @@ def event_01(
                 else "not an event indicator (0/1, yes/no, dead/alive)."
             )
         )
+    _refuse_unread_events(h, unknown, mapping)
     if unknown:
         count = int(lowered.isin(unknown).sum())
         report.append(Coercion(h.text, f"unreadable events {show(unknown)} read as missing", count))
@@ -577,6 +575,22 @@ def _refuse_other_outcomes(h: Header, unknown: list[str], stated: dict[str, int]
         "death without recurrence), which is not guessed. State each code in the header, e.g. "
         f"'{h.label} (0=censored, 1=recurrence, 2=dead)' (both events then count, as in "
         "recurrence-free survival), or recode the column as 0/1 for the endpoint you study."
+    )
+
+
+def _refuse_unread_events(h: Header, unknown: list[str], mapping: dict[str, int]) -> None:
+    """Refuse an event column whose values read are all censored beside values not read
+    ('Décédé : non' read, 'Décédé : oui' not): loaded, each patient with the event was left
+    missing and the cohort without one (WHAS500: 0 events, 215 missing), said in a line of the
+    report only."""
+    if not unknown or not mapping or 1 in mapping.values():
+        return
+    censored = sorted(value for value, read in mapping.items() if read == 0)
+    raise ClinicalValueError(
+        f"The event column {h.text!r} holds {show(unknown)}, not read as an event, beside "
+        f"{show(censored)} read as censored: no patient would have the event. Write each event "
+        "as 'dead', 'yes' or 1 and each censored patient as 'alive', 'no' or 0, or state the "
+        f"codes in the header, e.g. '{h.label} (0=alive, 1=dead)'."
     )
 
 
