@@ -209,6 +209,27 @@ def test_a_disease_specific_survivals_death_denying_the_disease_is_censored(
     assert int(read_clinical_spreadsheet(path).table["event"].sum()) == 2169
 
 
+@pytest.mark.parametrize(
+    "others", ["Other-cause death", "Non cancer-related death", "Non-disease death"]
+)
+@pytest.mark.parametrize("header", ["status", "censored", "PFS_STATUS", "RFS status", "DFS_STATUS"])
+def test_another_causes_death_outside_a_disease_specific_survival_is_an_event(
+    tmp_path: Path, others: str, header: str
+) -> None:
+    """'Other-cause death' beside 'Dead of disease' and 'Alive' under a bare status or a PFS's,
+    RFS's or DFS's was refused as another outcome (read as missing, 'deaths not known', before
+    another cause's death was read). It is a death, an event as 'Died of other causes' there
+    is (a PFS's, RFS's, DFS's event is a death of any cause): WHAS500's 215 events, 285
+    censored."""
+    X, y = load_whas500()
+    cells = np.where(y["fstat"], "Dead of disease", "Alive").astype(object)
+    cells[np.flatnonzero(y["fstat"])[2::3]] = others
+    frame = pd.DataFrame({"patient_id": range(len(y)), "time_days": y["lenfol"], header: cells})
+    frame.to_csv(path := tmp_path / "clinical.csv", index=False)
+    event = read_clinical_spreadsheet(path).table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (215, 285, 0)
+
+
 def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
     tmp_path: Path,
 ) -> None:

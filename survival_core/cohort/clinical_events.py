@@ -350,8 +350,12 @@ def event_01(
             mapping[value] = 0
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
-        elif death_column and any(death in value for death in DEATH_WORDS):
-            mapping[value] = 1  # 'Death from other causes' in a vital status: a death
+        elif any(death in value for death in DEATH_WORDS) and (
+            death_column or _cause_of_death(value) == "other"
+        ):  # 'Death from other causes' in a vital status: a death; outside a DSS another
+            # cause's ('Other-cause death', 'Non-disease death') is one, as 'Died of other
+            # causes' is: a PFS's, RFS's or DFS's event is a death of any cause
+            mapping[value] = 1
     if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
         raise ClinicalValueError(
             f"The event column {h.text!r} holds 1 and 2: state which one means death in its "
