@@ -230,6 +230,32 @@ def test_another_causes_death_outside_a_disease_specific_survival_is_an_event(
     assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (215, 285, 0)
 
 
+@pytest.mark.parametrize(
+    ("disease", "others"),
+    [
+        ("Cancer death", "Non-cancer death"),
+        ("Cancer death", "Death not due to cancer"),
+        ("Cancer death", "Other cause of death"),
+        ("Tumor death", "Non-tumor death"),
+    ],
+)
+@pytest.mark.parametrize("header", ["vital_status", "Death"])
+def test_a_vital_status_of_deaths_of_either_cause_records_overall_survival(
+    tmp_path: Path, disease: str, others: str, header: str
+) -> None:
+    """A vital status of 'Cancer death', 'Non-cancer death' and 'Alive' recorded no endpoint
+    (None, compared on re-import) since another cause's death was read as one: its deaths are
+    every death, overall survival's ('os'), WHAS500's 215 events."""
+    X, y = load_whas500()
+    cells = np.where(y["fstat"], disease, "Alive").astype(object)
+    cells[np.flatnonzero(y["fstat"])[2::3]] = others
+    frame = pd.DataFrame({"patient_id": range(len(y)), "time_days": y["lenfol"], header: cells})
+    frame.to_csv(path := tmp_path / "clinical.csv", index=False)
+    result = read_clinical_spreadsheet(path)
+    assert int(result.table["event"].sum()) == 215
+    assert (result.endpoint, result.endpoint_name, result.deaths_counted) == ("death", "os", True)
+
+
 def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
     tmp_path: Path,
 ) -> None:

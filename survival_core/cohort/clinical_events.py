@@ -502,9 +502,14 @@ def counts_deaths(h: Header, events: set[str]) -> bool | None:
 def names_deaths_only(h: Header, events: set[str]) -> bool:
     """Whether every value of an event column read as 1 names a death, in its cells or the codes
     its header states ('Dead', '1:DECEASED', '1=dead'): a vital status (RADCURE's 'Status', NSCLC
-    Radiogenomics' 'Survival Status'), an overall survival's event whatever its header says."""
+    Radiogenomics' 'Survival Status'), an overall survival's event whatever its header says.
+    Another cause's death is a death ('Non-cancer death', 'Other cause of death' beside 'Cancer
+    death': the endpoint recorded was None, 'os' when those cells were left missing)."""
     meanings = code_meanings(h.codes)
-    return bool(events) and all(names_a_death(meanings.get(v, v)) for v in events)
+    said = [meanings.get(v, v) for v in events]
+    return bool(said) and all(
+        names_a_death(m) or (_cause_of_death(m) == "other" and not _death_unknown(m)) for m in said
+    )
 
 
 def _adam_censoring(h: Header, present: set[str], stated: dict[str, int]) -> bool:
