@@ -620,6 +620,24 @@ def test_a_death_answered_yes_in_any_language_is_a_death(
     assert f"event from {read}" in report_actions(result, header)
 
 
+@pytest.mark.parametrize("unknown", ["Dead: unknown", "Dead - maybe", "Died: NA", "Dead: unclear"])
+def test_a_death_answered_with_doubt_or_no_value_is_not_known(tmp_path: Path, unknown: str) -> None:
+    """'Dead: unknown' (a death's question left unanswered) was read as a death for its first
+    word: 20 of the veterans' deaths so written counted. Each is missing, neither a death nor
+    censored, said as a death not known; 'Dead: yes' / 'Dead: no' read as before."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], "Dead: yes", "Dead: no").astype(object)
+    status[np.flatnonzero(y["Status"])[:20]] = unknown
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    event = result.table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (108, 9, 20)
+    said = f"deaths not known {unknown.lower()!r} read as missing: neither an event nor censored"
+    assert said in report_actions(result, "vital_status")
+
+
 def test_an_event_column_read_only_as_censored_beside_unread_values_is_refused(
     tmp_path: Path,
 ) -> None:

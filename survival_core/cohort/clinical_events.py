@@ -16,7 +16,7 @@ import pandas as pd
 from survival_core.cohort.clinical_values import missing_mask
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import ClinicalValueError
-from survival_core.io.clinical_schema import NO_TOKENS, YES_TOKENS
+from survival_core.io.clinical_schema import NO_TOKENS, YES_TOKENS, says_no_value
 from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     CENSOR_NAMES,
@@ -216,7 +216,11 @@ def _death_unknown(text: str) -> bool:
     :func:`_death_denied`); read as an event, each counted a patient not known dead. After the
     death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`), and
     before it another cause ('Non-cancer death', 'Other-cause death': a death, read as missing
-    before)."""
+    before). A death's question answered with doubt or no value ('Dead: unknown', 'Dead: maybe',
+    'Dead: NA') leaves it unknown too: it was read as a death for its first word."""
+    answer = _answer_to_death(text.lower())
+    if answer is not None and (answer in _DOUBT_WORDS or says_no_value(answer)):
+        return True
     words = re.split(r"[\W_]+", text.lower())
     if (at := _death_at(words)) is None or _death_denied(text):
         return False
@@ -276,10 +280,15 @@ def _death_answer(text: str) -> int | None:
     'Décédé : non' (alive, censored); None for any other cell ('Dead - other', 'No - dead':
     :func:`_death_denied`). One reading of both answers: the no was read and the yes, outside
     English, left missing (WHAS500's 215 deaths)."""
+    answer = _answer_to_death(text)
+    return 1 if answer in YES_TOKENS else 0 if answer in NO_TOKENS else None
+
+
+def _answer_to_death(text: str) -> str | None:
+    """The one word answering a death's question ('Dead: no' -> 'no', 'Décédé : oui' -> 'oui',
+    'Dead: unknown' -> 'unknown'), else None."""
     words = [w for w in re.split(r"[\W_]+", text) if w]
-    if len(words) != 2 or words[0] not in DEATH_CELLS:
-        return None
-    return 1 if words[1] in YES_TOKENS else 0 if words[1] in NO_TOKENS else None
+    return words[1] if len(words) == 2 and words[0] in DEATH_CELLS else None
 
 
 def _event_word(text: str) -> int | None:
