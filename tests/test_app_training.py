@@ -287,6 +287,30 @@ def test_a_run_says_which_cases_it_left_out_and_why(tmp_path: Path):
     assert any("2 case(s) missing from a joined table were left out." in w for w in warnings)
 
 
+def test_a_run_says_which_cases_were_loaded_with_warnings(tmp_path: Path):
+    """The runner lists the cases loaded with warnings (``load_warnings.csv``: a GTV taken from
+    label 2...): the run's view says how many, and lists each case with its warning."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    warned = {
+        "case_id": ["nodes", "nodes", "C7"],
+        "warning": ["gtv.nii:2 is taken as the GTV.", "contours off-plane.", "PTV taken as GTV."],
+        "table": ["radiomics.parquet"] * 3,
+    }
+    pd.DataFrame(warned).to_csv(reports / "load_warnings.csv", index=False)
+    app = AppTest.from_function(_details, args=(str(tmp_path),)).run()
+    assert not app.exception
+    said = next(w.value for w in app.warning if "loaded with warnings" in w.value)
+    assert said.startswith("**2 case(s) loaded with warnings**: their features may rest on a guess")
+    (expander,) = [e for e in app.expander if e.label == "Cases loaded with warnings (2)"]
+    (table,) = expander.table
+    assert table.value.reset_index().values.tolist() == [
+        ["nodes", "gtv.nii:2 is taken as the GTV."],
+        ["nodes", "contours off-plane."],
+        ["C7", "PTV taken as GTV."],
+    ]
+
+
 def test_the_folds_input_refuses_one_fold(fresh_data):
     """The form took 1 fold, which the config then refused."""
     from ui.training import BLANK

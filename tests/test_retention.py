@@ -365,7 +365,7 @@ def test_an_admin_sees_the_disk_use_and_cleans_up_on_the_users_page(data, tmp_pa
 def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
     from types import SimpleNamespace
 
-    from survival_core.features.cohort import failures_path, feature_table_path
+    from survival_core.features.cohort import failures_path, feature_table_path, warnings_path
     from survival_core.features.presets import get_preset
     from survival_core.runs.runner import _cohort_tables
 
@@ -380,12 +380,38 @@ def test_a_run_reusing_a_cohorts_feature_table_marks_it_used(data, tmp_path):
     # its failures table, which every run's report reads: it expired apart from the table
     failures_path(table).write_text("case_id,error\n")
     failures = age(failures_path(table), 40)
+    warnings_path(table).write_text("case_id,warning\nC1,gtv.nii:2 is taken as the GTV.\n")
+    warnings = age(warnings_path(table), 40)  # its cases' load warnings, which the run reports
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     tables = _cohort_tables(
         SimpleNamespace(features=features), cohort, tmp_path, None, print, None, []
     )
     assert tables == [cohort / "clinical.csv", table]
-    assert not cleanup(30).removed and table.exists() and failures.exists()
+    assert not cleanup(30).removed and table.exists() and failures.exists() and warnings.exists()
+
+
+def test_a_feature_tables_failures_and_warnings_are_kept_and_deleted_with_it(data):
+    """Each file of features/ was an item of its own: a table's warnings table (its cases
+    loaded with warnings) could expire apart from it and a run reusing the table reported its
+    cases as loaded without warnings. A table and the tables beside it are one item: kept while
+    any is in use, deleted together, counted as one."""
+    from survival_core.features.cohort import failures_path, warnings_path
+
+    kept = age(write(data / "features/abc-wei2021-1.parquet"), 60)
+    kept_beside = [age(write(failures_path(kept)), 60), write(warnings_path(kept))]  # fresh
+    gone = age(write(data / "features/abc-han2020-2.parquet"), 60)
+    gone_beside = [age(write(failures_path(gone)), 45), age(write(warnings_path(gone)), 40)]
+    orphan = age(write(data / "features/abc-han2020-3.warnings.csv"), 50)  # its table deleted
+
+    report = cleanup(30)
+
+    assert all(path.exists() for path in (kept, *kept_beside))
+    assert not any(path.exists() for path in (gone, *gone_beside, orphan))
+    removed = {(item.path, item.bytes, round(item.idle_days)) for item in report.removed}
+    assert removed == {
+        ("features/abc-han2020-2.parquet", 300, 40),
+        ("features/abc-han2020-3.warnings.csv", 100, 50),
+    }
 
 
 def test_a_cancelled_jobs_folder_stays_as_the_record_of_its_cancellation(data):

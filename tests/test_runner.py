@@ -805,7 +805,13 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     from types import SimpleNamespace
 
     from survival_core.features import cohort as features_cohort
-    from survival_core.features.cohort import failures_path, feature_table_path
+    from survival_core.features.cohort import (
+        WARNING_COLUMNS,
+        failures_path,
+        feature_table_path,
+        warnings_path,
+        write_warnings,
+    )
     from survival_core.features.presets import get_preset
     from survival_core.runs.runner import _cohort_tables, left_out_cases
 
@@ -821,14 +827,26 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     monkeypatch.setattr(
         features_cohort,
         "extract_cohort",
-        lambda *a, **k: extracted.append(1) or SimpleNamespace(withdrawn=[], outcomes=[]),
+        lambda *a, **k: (
+            extracted.append(1)
+            or SimpleNamespace(
+                withdrawn=[], outcomes=[], warnings=pd.DataFrame(columns=WARNING_COLUMNS)
+            )
+        ),
     )
     monkeypatch.setattr(features_cohort, "write_cohort_features", lambda *a, **k: None)
     features = SimpleNamespace(radiomics=["wei2021"], companions=(), deep=None)
     config = SimpleNamespace(features=features)
     pd.DataFrame({"case_id": [], "error": []}).to_csv(failures_path(table), index=False)
+    write_warnings(pd.DataFrame(columns=WARNING_COLUMNS), table)
     assert _cohort_tables(config, cohort, tmp_path, None, print, None, [])[-1] == table
     assert not extracted
+    # a table of before load warnings were kept beside it: its cases may have been loaded with
+    # warnings, which a run would have reported as none; extracted again, its warnings written
+    warnings_path(table).unlink()
+    _cohort_tables(config, cohort, tmp_path, None, print, None, [])
+    assert extracted == [1] and warnings_path(table).read_text().strip() == "case_id,warning"
+    extracted.clear()
     pd.DataFrame({"case_id": ["RS-1"], "error": ["BrokenProcessPool: ..."]}).to_csv(
         failures_path(table), index=False
     )
@@ -838,6 +856,51 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
     _cohort_tables(config, cohort, tmp_path, None, print, None, [])  # EmptyDataError before
     assert extracted == [1, 1]
     assert left_out_cases([table]).empty
+
+
+def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
+    shared_data, tmp_path, store, capsys
+):
+    """A case whose GTV file holds label 2 alone is taken as the GTV with a warning, which a
+    training run (extracting its cohort's radiomics through the runner) dropped: the physicist
+    never learnt which cases' features rest on a guess. The run says how many, lists them in
+    reports/load_warnings.csv (logged with the reports), its report and --json; the cached
+    table keeps them beside it, so a run reusing it reports them too."""
+    import SimpleITK as sitk
+
+    from survival_core.features.cohort import feature_table_path, warnings_path
+    from survival_core.features.presets import get_preset
+
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_label.nrrd"))
+    nodes = (sitk.GetArrayFromImage(label) != 0) * 2
+    outcomes = {"lung1": (200, 1), "lung1_mirror": (300, 1), "lung2": (900, 0),
+                "lung2_mirror": (1200, 1), "nodes": (500, 1)}  # fmt: skip
+    cohort = lung_cohort(shared_data, tmp_path / "lungs", outcomes, {"nodes": ("lung2", nodes)})
+    path = _config(
+        tmp_path,
+        cohort,
+        name="warned-lungs",
+        features={"clinical": True, "radiomics": ["han2020"], "select": "^age$"},
+        protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
+    )
+    taken = "gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1"
+    cached = warnings_path(feature_table_path(cohort, "han2020", get_preset("han2020", "CT")))
+    for _ in ("extracted", "reused"):
+        assert main(["train", "--config", str(path), "--json"]) == 0
+        captured = capsys.readouterr()
+        result = _last_json(captured.out)
+        assert result["status"] == "FINISHED" and result["n_warned"] == 1
+        reports = store.get_run(result["run_id"]).folder / "reports"
+        listed = pd.read_csv(reports / "load_warnings.csv")
+        assert listed["case_id"].tolist() == ["nodes"]
+        assert listed["warning"].iloc[0].startswith(taken)
+        assert listed["table"].iloc[0] == cached.name.replace(".warnings.csv", ".parquet")
+        said = "note: 1 case(s) loaded with warnings (their features may rest on a guess, such "
+        assert said in captured.err and f"see {reports / 'load_warnings.csv'}." in captured.err
+        report = (reports / "report.html").read_text()
+        assert "1 case(s) loaded with warnings (their features may rest on a guess)" in report
+        assert f"nodes: {escape(taken)}" in report
+        assert pd.read_csv(cached)["case_id"].tolist() == ["nodes"]
 
 
 def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(

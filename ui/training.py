@@ -42,6 +42,7 @@ from survival_core.runs.config import (
     read_yaml,
 )
 from survival_core.runs.jobs import Job
+from survival_core.runs.runner import LOAD_WARNINGS_FILE
 from survival_core.runs.search import read_search, search_text, trial_table
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal, number_text
@@ -681,8 +682,9 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
 
 def data_notes(reports: Path) -> None:
     """A run's notes on its data (``notes.txt``: patients or columns left out, values read as
-    missing) and the cases it left out with why (``left_out.csv``, features that could not be
-    computed), as ``survival_core.runs.runner`` writes them: its metrics are the others'."""
+    missing), the cases it left out with why (``left_out.csv``, features that could not be
+    computed: its metrics are the others') and those loaded with warnings (their features may
+    rest on a guess), as ``survival_core.runs.runner`` writes them."""
     notes_path, left_out_path = reports / "notes.txt", reports / "left_out.csv"
     if left_out_path.is_file():
         left_out = pd.read_csv(left_out_path, dtype={"case_id": str})
@@ -700,6 +702,7 @@ def data_notes(reports: Path) -> None:
             + (f"\n- ... and {more} more (reports/left_out.csv)" if more > 0 else ""),
             icon=":material/person_off:",
         )
+    load_warnings(reports / LOAD_WARNINGS_FILE)
     notes = notes_path.read_text().splitlines() if notes_path.is_file() else []
     if any(notes):
         shown = [without_server_paths(n) for n in notes if n][:SHOWN_NOTES]
@@ -707,6 +710,27 @@ def data_notes(reports: Path) -> None:
             "**Notes on the data**\n" + "".join(f"\n- {note}" for note in shown),
             icon=":material/warning:",
         )
+
+
+def load_warnings(path: Path) -> None:
+    """How many of a run's cases were loaded with warnings, and in an expander each case with
+    its warning (the run's ``load_warnings.csv``): a GTV taken from a label other than 1, a
+    margin structure taken as the GTV... Nothing when there is no such file."""
+    if not path.is_file():
+        return
+    warned = pd.read_csv(path, dtype={"case_id": str, "warning": str})
+    n_warned = warned["case_id"].nunique()
+    st.warning(
+        f"**{n_warned} case(s) loaded with warnings**: their features may rest on a guess, such "
+        "as which structure is the GTV. Check each case below; where the guess is wrong, correct "
+        "the case's files (or remove it from the cohort) and run again.",
+        icon=":material/report:",
+    )
+    with st.expander(f"Cases loaded with warnings ({n_warned})"):
+        shown = warned[["case_id", "warning"]].assign(
+            warning=warned["warning"].map(without_server_paths)
+        )
+        st.table(shown.rename(columns={"case_id": "Case", "warning": "Warning"}).set_index("Case"))
 
 
 def model_comparison(reports: Path, kind: str | None) -> None:

@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         withdrawn=partial(withdrawn_cases, args.cohort),
     )
     table, failures = write_cohort_features(result, args.out, settings, modality, args.companion)
-    warnings = write_warnings(result, args.out)
+    warnings = write_warnings(result.warnings, args.out)
     if result.withdrawn:
         progress(withdrawn_note(result.withdrawn))
     if result.n_failed:

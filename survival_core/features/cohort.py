@@ -272,8 +272,7 @@ class CohortFeatures:
     def warnings(self) -> pd.DataFrame:
         """What loading each extracted case warned of (case_id, warning), one row per warning,
         in the cases' order: the cases whose features may rest on a guess."""
-        rows = [(o.case_id, w) for o in self.outcomes if o.features is not None for w in o.warnings]
-        return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+        return outcome_warnings(self.outcomes)
 
     @property
     def n_warned(self) -> int:
@@ -693,6 +692,13 @@ def mixed_spacing_note(settings: ExtractionSettings, sizes: Mapping[str, int]) -
     )
 
 
+def outcome_warnings(outcomes: Iterable[CaseOutcome]) -> pd.DataFrame:
+    """The warnings table (:data:`WARNING_COLUMNS`) of the extracted cases among ``outcomes``,
+    one row per warning, in their order (failed cases have no features to rest on a guess)."""
+    rows = [(o.case_id, w) for o in outcomes if o.error is None for w in o.warnings]
+    return pd.DataFrame(rows, columns=WARNING_COLUMNS)
+
+
 def withdrawn_note(case_ids: Sequence[str]) -> str:
     """What the user is told of the cases :func:`extract_cases` left out as withdrawn."""
     return (
@@ -727,12 +733,29 @@ def sidecar_table(path: Path) -> Path:
     return path
 
 
-def write_warnings(result: CohortFeatures, out: Path | str) -> Path:
-    """Write the load warnings of ``result``'s extracted cases (:attr:`CohortFeatures.warnings`)
+def sidecars(out: Path | str) -> list[Path]:
+    """The failures and warnings tables of feature table ``out`` (:data:`SIDECAR_SUFFIXES`),
+    there or not: part of the table, kept and deleted with it."""
+    out = Path(out)
+    return [out.with_name(f"{out.stem}{suffix}") for suffix in SIDECAR_SUFFIXES]
+
+
+def write_warnings(warnings: pd.DataFrame, out: Path | str) -> Path:
+    """Write the load ``warnings`` of a table's extracted cases (:func:`outcome_warnings`)
     beside feature table ``out``, always (a stale one never lingers); returns its path."""
     path = warnings_path(out)
-    write_text(path, result.warnings.to_csv(index=False))
+    write_text(path, warnings.to_csv(index=False))
     return path
+
+
+def read_warnings(out: Path | str) -> pd.DataFrame | None:
+    """The warnings table written beside feature table ``out`` (:func:`write_warnings`); None
+    when there is none (a table of a version that kept none) or it was cut short (a full disk):
+    such a table's cases are extracted again rather than read as loaded without warnings."""
+    try:
+        return pd.read_csv(warnings_path(out), dtype={"case_id": str, "warning": str})
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
 
 
 def warned_note(n_warned: int, path: Path) -> str:

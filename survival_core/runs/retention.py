@@ -8,7 +8,8 @@ retention off (nothing is deleted for its age). Anything else is a ConfigError.
 
 - ``uploads``: an uploaded case, ``cases/upload-*`` (also a staging folder a crash left there);
 - ``feature_cache``: a file of the per-case radiomics cache (``cache/features/``) and a cohort's
-  feature table in ``features/`` (not the demo's ``features/demo-*``); a run re-extracts it;
+  feature table in ``features/`` (not the demo's ``features/demo-*``) with the failures and
+  warnings tables beside it, one item kept or deleted whole; a run re-extracts it;
 - ``caches``: a file of the other caches (``cache/volumes/`` ...) and a leftover of ``tmp/``
   (not ``tmp/ray`` and ``tmp/ray-spill``, which a running Ray owns);
 - ``job_logs``: a background job's folder ``runs/jobs/<job id>/`` (never a running or cancelled
@@ -145,6 +146,16 @@ def _measure(path: Path) -> tuple[int, float]:
     return size, newest
 
 
+def _parts(path: Path) -> list[Path]:
+    """What item ``path`` is made of: a feature table's failures and warnings tables, there, then
+    the table (deleted last: a run seeing the table without its warnings extracts it again), or
+    ``path`` alone."""
+    from survival_core.features.cohort import sidecars
+
+    beside = sidecars(path) if path.suffix == ".parquet" else []
+    return [*(p for p in beside if p.is_file()), path]
+
+
 def _listed(folder: Path, pattern: str = "*") -> list[Path]:
     return sorted(folder.glob(pattern)) if folder.is_dir() else []
 
@@ -170,12 +181,17 @@ def _kept_job(folder: Path) -> bool:
 def candidates(root: Path) -> Iterator[tuple[str, Path]]:
     """(area, path) of everything under the data folder ``root`` that retention may delete
     once it is old enough (see the module doc); nothing else is ever offered."""
+    from survival_core.features.cohort import sidecar_table
+
     for path in _listed(root / "cases", "upload-*"):
         yield "uploads", path
     for path in _files(root / "cache" / "features"):
         yield "feature_cache", path
-    for path in _listed(root / "features"):
-        if path.is_file() and not path.name.startswith(DEMO_TABLE_PREFIX):
+    tables = _listed(root / "features")
+    for path in tables:
+        # a table's failures and warnings are part of it (:func:`_parts`), not items of their own
+        owned = sidecar_table(path) != path and sidecar_table(path) in tables
+        if path.is_file() and not owned and not path.name.startswith(DEMO_TABLE_PREFIX):
             yield "feature_cache", path
     for kind in _listed(root / "cache"):
         if kind.name != "features":
@@ -310,11 +326,14 @@ def cleanup(
         cutoff = now - days * DAY_S
         for area, path in candidates(root):
             try:
-                size, newest = _measure(path)
+                parts = _parts(path)
+                measured = [_measure(part) for part in parts]
+                size, newest = sum(m[0] for m in measured), max(m[1] for m in measured)
                 if newest >= cutoff:
                     continue
                 if not dry_run:
-                    _discard(path, trash)
+                    for part in parts:
+                        _discard(part, trash)
             except FileNotFoundError:  # gone meanwhile (its writer replaced it): nothing to do
                 continue
             except OSError as err:

@@ -60,6 +60,10 @@ if TYPE_CHECKING:
     from survival_core.models.image_set import ImageSet
 
 EXTERNAL_PREFIX = "ext:"
+#: Columns of a run's load warnings: a warning of loading a case, and the table it is behind.
+WARNED_COLUMNS = ("case_id", "warning", "table")
+#: The run's table of its cases' load warnings, in its reports folder (:func:`load_warnings`).
+LOAD_WARNINGS_FILE = "load_warnings.csv"
 Progress = Callable[[str], None]
 
 
@@ -74,6 +78,8 @@ class RunResult:
     model_version: str | None = None
     #: The notes on its data (``reports/notes.txt``), said on stderr too.
     notes: list[str] = field(default_factory=list)
+    #: How many of its cases were loaded with warnings (``reports/load_warnings.csv``).
+    n_warned: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +89,7 @@ class RunResult:
             "seconds": round(self.seconds, 2),
             "model_version": self.model_version,
             "notes": self.notes,
+            "n_warned": self.n_warned,
         }
 
 
@@ -519,6 +526,8 @@ class RunData:
     outcome: OutcomeSource | None = None
     #: The development cohort's clinical.csv, which the final model's card keeps as its source.
     sources: list[Path] = field(default_factory=list)
+    #: What loading each case of the feature tables warned of (:func:`load_warnings`).
+    warned: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNED_COLUMNS))
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -561,12 +570,14 @@ def _cohort_tables(
     from survival_core.features.cohort import (
         cohort_modality,
         extract_cohort,
-        failures_path,
         feature_table_path,
         line_progress,
         mixed_spacing_note,
+        read_warnings,
+        sidecars,
         withdrawn_note,
         write_cohort_features,
+        write_warnings,
     )
     from survival_core.features.presets import get_preset
     from survival_core.features.table import read_voxel_sizes
@@ -585,8 +596,9 @@ def _cohort_tables(
             settings = get_preset(preset, images)  # an MR cohort gets the preset's MR variant
             path = feature_table_path(cohort, preset, settings, companion)
             # a table that left cases out is extracted again (its cases from the per-case cache):
-            # failed cases are tried again, as the extraction promises, not reused as failed
-            if not path.exists() or not _extracted_whole(path):
+            # failed cases are tried again, as the extraction promises, not reused as failed;
+            # so is one without its cases' load warnings (of before they were kept)
+            if not path.exists() or not _extracted_whole(path) or read_warnings(path) is None:
                 beside = f" (the {companion} beside each case's {modality})" if companion else ""
                 progress(f"extracting {preset} radiomics of {cohort}{beside}")
                 result = extract_cohort(
@@ -599,12 +611,13 @@ def _cohort_tables(
                     withdrawn=partial(withdrawn_cases, cohort),
                 )
                 write_cohort_features(result, path, settings, images, companion)
+                write_warnings(result.warnings, path)
                 if result.withdrawn:
                     notes.append(withdrawn_note(result.withdrawn))
             else:  # a reused table is in use: retention counts its age from now, and that of
-                # the cases it left out, which the run's report lists (they expired apart)
-                mark_used(path)
-                mark_used(failures_path(path))
+                # the tables beside it (the cases it left out, their load warnings)
+                for used in (path, *sidecars(path)):
+                    mark_used(used)
             if note := mixed_spacing_note(settings, read_voxel_sizes(path)):
                 notes.append(note)
             tables.append(path)
@@ -642,6 +655,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         notes += [seen] if seen else []
     deep_network = networks.get("deep_network")
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
+    warned = [load_warnings(tables)]
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
@@ -668,6 +682,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
             ext_tables.append(
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
+        warned.append(load_warnings(ext_tables, EXTERNAL_PREFIX))
         notes += _check_external_patients(tables[0], ext_tables[0])
         notes += _external_outcome(load_outcome_source(cohort), load_outcome_source(ext), ext)
         emptied = emptied_variables(ext)
@@ -693,7 +708,10 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
     outcome = load_outcome_source(cohort)
     sources = [cohort / "clinical.csv"]
-    return RunData(tables, images, hashes, external_ids, networks, notes, outcome, sources)
+    warnings = pd.concat(warned, ignore_index=True)
+    return RunData(
+        tables, images, hashes, external_ids, networks, notes, outcome, sources, warnings
+    )
 
 
 def _check_external_patients(own: Path, other: Path) -> list[str]:
@@ -1198,6 +1216,7 @@ def run_training(
         left_out = left_out_cases(data.tables)
         if len(left_out):
             say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
+        warned = data.warned[data.warned["case_id"].isin(table.case_ids)]  # the run's cases
         is_external = np.array([c in data.external_ids for c in table.case_ids])
         unseen = _unseen_categories(table.X, is_external)
         if len(unseen):  # left out of the external metrics, said and listed
@@ -1282,6 +1301,7 @@ def run_training(
             left_out = pd.concat([f for f in (left_out, folds_left) if len(f)], ignore_index=True)
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
+        n_warned = _write_load_warnings(warned, reports, say)
         result.counted_folds().to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
         if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
@@ -1330,7 +1350,7 @@ def run_training(
         if unet.exists():  # the DSFR U-Net's split, held-out Dice and cases left out
             copy_file(unet, reports / "dsfr_segmentation.json")
         for note in write_plots(
-            result, table.y, reports, config, run.run_id, data_notes, left_out, search
+            result, table.y, reports, config, run.run_id, data_notes, left_out, search, warned
         ):
             say(f"note: {note}")
         run.log_artifact(reports)
@@ -1361,7 +1381,23 @@ def run_training(
             raise
         raise reported from error
     seconds = time.perf_counter() - start
-    return RunResult(run.run_id, "FINISHED", metrics, seconds, str(version), data_notes)
+    return RunResult(run.run_id, "FINISHED", metrics, seconds, str(version), data_notes, n_warned)
+
+
+def _write_load_warnings(warned: pd.DataFrame, reports: Path, say: Progress) -> int:
+    """Write the run's load warnings (:data:`LOAD_WARNINGS_FILE`, logged with the reports; none
+    of a resumed attempt left behind) and say how many cases they are of; returns that count."""
+    from survival_core.features.cohort import warned_note
+    from survival_core.io.atomic import write_text
+
+    path = reports / LOAD_WARNINGS_FILE
+    n_warned = int(warned["case_id"].nunique())
+    if not n_warned:
+        path.unlink(missing_ok=True)
+        return 0
+    write_text(path, warned.to_csv(index=False))
+    say(f"note: {warned_note(n_warned, path)}")
+    return n_warned
 
 
 def _check_sources_unchanged(folder: Path, run_id: str) -> None:
@@ -1572,6 +1608,25 @@ def left_out_cases(tables: Iterable[Path]) -> pd.DataFrame:
     )
 
 
+def load_warnings(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
+    """What loading the cases of the feature ``tables`` warned of (:data:`WARNED_COLUMNS`: the
+    warnings table written beside each, :func:`.features.cohort.warnings_path`), case ids with
+    ``prefix`` (an external cohort's, as its stacked rows): the cases whose features may rest
+    on a guess (a label 2 taken as the GTV...)."""
+    from survival_core.features.cohort import read_warnings
+
+    frames = [
+        frame.assign(case_id=prefix + frame["case_id"], table=Path(table).name)
+        for table in tables
+        if (frame := read_warnings(table)) is not None and len(frame)
+    ]
+    return (
+        pd.concat(frames, ignore_index=True)[list(WARNED_COLUMNS)]
+        if frames
+        else pd.DataFrame(columns=WARNED_COLUMNS)
+    )
+
+
 def _read_failures(path: Path) -> pd.DataFrame | None:
     """The failures table ``path``; None when it was cut short (a full disk, before these tables
     were written whole: every later run failed on it with a traceback)."""
@@ -1770,11 +1825,12 @@ def write_plots(
     data_notes: Iterable[str] = (),
     left_out: pd.DataFrame | None = None,
     search: dict[str, Any] | None = None,
+    warned: pd.DataFrame | None = None,
 ) -> list[str]:
     """Each figure as plotly JSON (``<name>.json``, what the Training page draws) and the run's
     self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, a searched
-    model's trials, figures, the notes on the data and on the cases left out); returns the notes
-    on figures left out."""
+    model's trials, figures, the notes on the data, on the cases left out and on those loaded
+    with warnings, ``warned``); returns the notes on figures left out."""
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
@@ -1790,6 +1846,15 @@ def write_plots(
             (
                 f"Cases left out ({len(left_out)})",
                 [f"{row.case_id}: {row.error}" for row in left_out.itertuples()],
+            ),
+        )
+    if warned is not None and len(warned):
+        sections.insert(
+            len(sections) - 1,
+            (
+                f"{warned['case_id'].nunique()} case(s) loaded with warnings (their features may "
+                "rest on a guess)",
+                [f"{row.case_id}: {row.warning}" for row in warned.itertuples()],
             ),
         )
     write_text(folder / "report.html", report_html(result, config, run_id, parts, sections, search))
