@@ -9,6 +9,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import SimpleITK as sitk
 import torch
@@ -179,6 +180,39 @@ def test_run_deep_writes_and_reports(small_cohort, cnn_folder, tmp_path, capsys)
     assert read_deep_info(tmp_path / "deep.parquet")["layer"] == "fc"
     with pytest.raises(ConfigError, match="--network"):
         run_deep(argparse.Namespace(**{**vars(args), "network": None}))
+
+
+def test_run_deep_lists_each_cases_load_warnings(shared_data, cnn_folder, tmp_path, capsys):
+    """A real lung CT whose GTV file holds label 2 alone (HECKTOR's nodes) is taken as the GTV,
+    with a warning, and its patch centred on it: `extract --preset deep` dropped the warning
+    where the radiomics extract writes OUT.warnings.csv. It writes the same table and says so,
+    in the same words and JSON fields; the clean case is not listed."""
+    from survival_core.features.cohort import warnings_path
+    from tests.real_cohorts import lung_cohort
+
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_label.nrrd"))
+    nodes = (sitk.GetArrayFromImage(label) != 0) * 2
+    outcomes = {"lung1": (300.0, 1), "nodes": (200.0, 0)}
+    cohort = lung_cohort(shared_data, tmp_path / "lungs", outcomes, {"nodes": ("lung2", nodes)})
+    out = tmp_path / "deep.parquet"
+    args = argparse.Namespace(
+        cohort=cohort, network=cnn_folder, layer=None, workers=1, out=out, json=True
+    )
+    assert run_deep(args) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["n_cases"] == 2 and summary["n_failed"] == 0
+    assert summary["n_warned"] == 1 and summary["warnings"] == str(warnings_path(out))
+    assert "1 case(s) loaded with warnings (their features may rest on a guess, such as " in (
+        captured.err
+    )
+    table = pd.read_csv(warnings_path(out))
+    assert table["case_id"].tolist() == ["nodes"]
+    assert (
+        table["warning"]
+        .iloc[0]
+        .startswith("gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1")
+    )
 
 
 def test_an_mr_case_is_refused_by_a_ct_network(cnn_folder, tmp_path):

@@ -12,9 +12,9 @@ CT instead (its variant; a PET/CT model joins both tables); ``--lesions`` says h
 make features.
 
 Writes FEATURES.parquet (one row per case, settings in its metadata), FEATURES.failures.csv
-(case_id, error) and, for the radiomics presets, FEATURES.warnings.csv (case_id, warning: what
-loading an extracted case warned of, cached cases too) beside it; cases that fail are reported,
-not fatal. Progress goes to stderr, one line per case.
+(case_id, error) and FEATURES.warnings.csv (case_id, warning: what loading an extracted case
+warned of, cached cases too) beside it; cases that fail are reported, not fatal. Progress goes to
+stderr, one line per case.
 """
 
 from __future__ import annotations
@@ -241,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_deep(args: argparse.Namespace) -> int:
     """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
+    from survival_core.features.cohort import warned_note, write_warnings
     from survival_core.features.deep import extract_deep_features, write_deep_features
 
     if not args.network:
@@ -253,9 +254,12 @@ def run_deep(args: argparse.Namespace) -> int:
         args.cohort, args.network, args.layer, workers=args.workers, progress=progress
     )
     table, failures = write_deep_features(result, args.out)
+    warnings = write_warnings(result.warnings, args.out)
     n_cases, n_failed = len(result.features) + len(result.failures), len(result.failures)
     if n_failed:
         progress(f"{n_failed} case(s) failed; see {failures}.")
+    if result.n_warned:
+        progress(warned_note(result.n_warned, warnings))
     report(
         {
             "n_cases": n_cases,
@@ -266,6 +270,8 @@ def run_deep(args: argparse.Namespace) -> int:
             "layer": result.info["layer"],
             "out": table,
             "failures": failures,
+            "n_warned": result.n_warned,
+            "warnings": warnings,
         },
         args.json,
     )

@@ -27,7 +27,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,9 +47,11 @@ from survival_core.engine import SerialMapper, make_mapper
 from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.features.cohort import (
     FAILURE_COLUMNS,
+    WARNING_COLUMNS,
     CaseOutcome,
     describe_error,
     line_progress,
+    outcome_warnings,
     write_failures,
 )
 from survival_core.features.table import INDEX_NAME, write_table
@@ -241,16 +243,18 @@ def tumour_patch(
 
 def _item_patch(
     source: Case | CaseRead, spec: VolumeSpec, patch_size: tuple[int, int, int]
-) -> tuple[np.ndarray, float] | Exception:
+) -> tuple[np.ndarray, float, tuple[str, ...]] | Exception:
     """The tumour patch of a loaded case or of a cohort's case (loaded here, as its manifest row
-    reads it) with the seconds it took, or the error that stopped it (picklable, for worker
+    reads it) with the seconds it took and the case's load warnings (a label 2 taken as the GTV
+    the patch is centred on...), or the error that stopped it (picklable, for worker
     processes)."""
 
     start = time.perf_counter()
     try:
         if not isinstance(source, Case):
             source = load_case_read(source)
-        return tumour_patch(source, spec, patch_size), time.perf_counter() - start
+        patch = tumour_patch(source, spec, patch_size)
+        return patch, time.perf_counter() - start, tuple(source.warnings)
     except Exception as error:  # noqa: BLE001 - every failure is reported per case
         return error
 
@@ -301,13 +305,20 @@ def feature_columns(layer: str | None, n: int) -> list[str]:
 
 @dataclass
 class DeepFeatures:
-    """Deep features (index case_id, ``deep_*`` columns), failures (case_id, error) and ``info``
-    (the table metadata: preset, network, hash, layer, geometry)."""
+    """Deep features (index case_id, ``deep_*`` columns), failures (case_id, error), ``info``
+    (the table metadata: preset, network, hash, layer, geometry) and the extracted cases' load
+    ``warnings`` (case_id, warning: :func:`~survival_core.features.cohort.outcome_warnings`)."""
 
     features: pd.DataFrame
     failures: pd.DataFrame
     info: dict[str, Any]
     seconds: float = 0.0
+    warnings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNING_COLUMNS))
+
+    @property
+    def n_warned(self) -> int:
+        """Number of extracted cases loaded with warnings."""
+        return int(self.warnings["case_id"].nunique())
 
 
 def extract_deep_features(
@@ -334,12 +345,12 @@ def extract_deep_features(
     make_patch = partial(_item_patch, spec=network.spec, patch_size=network.patch_size)
     results = mapper.map_unordered(make_patch, items)
     show = line_progress(progress) if progress else None
-    rows, failures = {}, []
+    rows, failures, outcomes = {}, [], []
     for done, (item, cut) in enumerate(results, 1):
         case_id = item.case_id
         error = cut if isinstance(cut, BaseException) else None
         if error is None:
-            patch, seconds = cut
+            patch, seconds, warnings = cut
             embed_start = time.perf_counter()
             values = patch_features(network, patch, layer)
             seconds += time.perf_counter() - embed_start
@@ -349,10 +360,13 @@ def extract_deep_features(
             outcome, how = CaseOutcome(case_id, error=failures[-1][1]), "failed"
         else:
             rows[case_id] = values
-            outcome, how = CaseOutcome(case_id, seconds=seconds), "extracted"
+            outcome = CaseOutcome(case_id, seconds=seconds, warnings=warnings)
+            how = "extracted"
+        outcomes.append(outcome)
         if show:
             show(done, len(items), outcome, how)
     order = [item.case_id for item in items if item.case_id in rows]
+    position = {item.case_id: i for i, item in enumerate(items)}
     n = len(rows[order[0]]) if order else 0
     features = pd.DataFrame(
         [rows[c] for c in order],
@@ -373,6 +387,7 @@ def extract_deep_features(
         pd.DataFrame(failures, columns=FAILURE_COLUMNS),
         info,
         time.perf_counter() - start,
+        outcome_warnings(sorted(outcomes, key=lambda o: position[o.case_id])),  # cases' order
     )
 
 

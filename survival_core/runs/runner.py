@@ -628,6 +628,7 @@ def _cohort_tables(
         progress(f"extracting deep features of {cohort} with {deep_network}")
         result = extract_deep_features(cohort, deep_network, layer=config.features.deep.layer)
         write_deep_features(result, path)
+        write_warnings(result.warnings, path)
         tables.append(path)
     return tables
 
