@@ -957,6 +957,7 @@ def test_withdrawing_a_case_imported_again_removes_what_its_earlier_version_gave
     from survival_core.features.cohort import (
         extract_cohort,
         feature_table_path,
+        sidecars,
         write_cohort_features,
     )
     from survival_core.features.settings import ExtractionSettings, FeatureClass
@@ -992,6 +993,9 @@ def test_withdrawing_a_case_imported_again_removes_what_its_earlier_version_gave
     import_images(download, out, workers=1)
     tables.append(extract("Mean"))
     assert len(set(tables)) == 3 and all(case_id in pd.read_parquet(t).index for t in tables)
+    for table in tables:  # as a run writes beside its cached tables: the cases' ids, warnings
+        for sidecar in sidecars(table):
+            sidecar.write_text(f"case_id,warning\n{case_id},a note\n")
 
     def cached() -> list[str]:
         entries = data_subdir("cache").glob("features/*/*.json")
@@ -1002,6 +1006,7 @@ def test_withdrawing_a_case_imported_again_removes_what_its_earlier_version_gave
     assert (done.removed["cached_features"], done.removed["feature_tables"]) == (2, 3)
     assert case_id not in cached() and len(cached()) == 1
     assert not any(t.exists() for t in tables)
+    assert not any(s.exists() for t in tables for s in sidecars(t))  # they named the patient
 
 
 def test_a_spreadsheet_refused_is_refused_before_any_image_is_imported(

@@ -291,9 +291,12 @@ def _purge_caches(
     case_ids: set[str], keys: Mapping[str, set[str]], cohort: Path, own_tables: str | None
 ) -> dict[str, int]:
     """Delete the cases' cached features and volumes (by their ``keys``, :func:`_keys`) and the
-    feature tables holding their rows (all computed again without them when next needed); the
-    counts. Another cohort's case of the same id is another patient: its entries and tables stay
-    (deleted with these, its features were extracted again at its next run)."""
+    feature tables holding their rows, with their failures and warnings tables (all computed
+    again without them when next needed); the counts. Another cohort's case of the same id is
+    another patient: its entries and tables stay (deleted with these, its features were
+    extracted again at its next run)."""
+    from survival_core.features.cohort import sidecars
+
     cache = data_subdir("cache")
     features = [
         p
@@ -307,7 +310,8 @@ def _purge_caches(
         for p in data_subdir("features").glob("*.parquet")
         if _holds(p, case_ids, rows, _own(p, cohort, own_tables))
     ]
-    for path in [*features, *volumes, *tables]:
+    # a table's failures and warnings name its cases (ids, warnings' text): deleted with it
+    for path in [*features, *volumes, *tables, *(s for t in tables for s in sidecars(t))]:
         path.unlink(missing_ok=True)
     return {
         "cached_features": len(features),
