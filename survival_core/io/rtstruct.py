@@ -13,15 +13,14 @@ contour on a slice counts, whatever rounding its z was written with.
 Which image slices a contour fills: on the image it was drawn on, the slice it lies on (within
 ``SLICE_TOLERANCE``). Drawn on another series of the frame of reference, or between the slices,
 each contoured plane stands for a slab as thick as the planes' spacing (the contouring series'
-slice spacing: the smallest gap between two planes of one structure whose contours overlap
-in-plane, one that four or more evenly spaced planes repeat where there are such, at most
-``MAX_PLANE_SPACING_MM``), and every
+slice spacing: the smallest gap between two planes of one structure, one that four or more
+evenly spaced planes repeat where there are such, at most ``MAX_PLANE_SPACING_MM``), and every
 image slice whose centre lies in a slab takes its contours: a thin-slice image under a 3 mm plan
 is filled throughout, not on every third slice, and an image slice halfway between two planes
-takes the lower one. A plane at most half that spacing from another (a hole or a second
-lesion written a fraction of a slice off) fills its nearest slice (the lower one when exactly
-halfway), united there with that slice's contours: one well inside one of them cuts a hole, a
-near copy of one (an interpolated outline) counts once.
+takes the lower one. A plane less than half that spacing from another (a hole or a second
+lesion written a fraction of a slice off) fills its nearest slice, united there with that
+slice's contours: one well inside one of them cuts a hole, a near copy of one (an interpolated
+outline) counts once.
 A structure reaching outside the image in-plane (an image cropped after contouring) is refused:
 more than 1 % of its area outside, clipped with a note below that. POINT and OPEN contours have
 no inside and are ignored with a warning.
@@ -371,8 +370,7 @@ def _merged(planes: dict[float, list[np.ndarray]]) -> dict[float, list[np.ndarra
 
 def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
     """Each structure's slab, in the image's slices: the smallest gap (over
-    :data:`SLICE_TOLERANCE`) between two of its own contoured planes whose contours overlap
-    in-plane (:func:`_section_steps`), the slice spacing of the
+    :data:`SLICE_TOLERANCE`) between two of its own contoured planes, the slice spacing of the
     series it was drawn on (a set can hold structures of series of other spacings: a marker from
     a 1 mm MR beside a GTV on 3 mm CT slices). Above :data:`MAX_PLANE_SPACING_MM` only when the
     gap repeats (:func:`_series_gap`): a 6.5 mm MR's planes filled every other slice of a thin
@@ -381,37 +379,17 @@ def _plane_spacings(rtstruct: RTStruct, image: sitk.Image) -> dict[str, float]:
     spacing = image.GetSpacing()[2]
     own: dict[str, float | None] = {}
     for name, roi in rtstruct.rois.items():
-        planes: dict[float, list[np.ndarray]] = {}
-        for c, t in zip(roi.contours, roi.geometric_types, strict=True):
-            if t in CLOSED_TYPES:
-                index = _voxel_index(c, image)
-                planes.setdefault(float(np.mean(index[:, 2])), []).append(index)
-        steps = _section_steps(_merged(planes))  # not one plane's z rounded two ways
+        planes = {
+            float(np.mean(_voxel_index(c, image)[:, 2]))
+            for c, t in zip(roi.contours, roi.geometric_types, strict=True)
+            if t in CLOSED_TYPES
+        }
+        steps = np.diff(sorted(planes))
+        steps = steps[steps > SLICE_TOLERANCE]  # not one plane's z rounded two ways
         own[name] = _series_gap(steps * spacing) / spacing if steps.size else None
     known = [gap for gap in own.values() if gap is not None]
     fallback = min(known, default=1.0)
     return {name: fallback if gap is None else gap for name, gap in own.items()}
-
-
-def _section_steps(planes: dict[float, list[np.ndarray]]) -> np.ndarray:
-    """The steps (index z) from each contoured plane to the nearest plane above it whose
-    contours' x-y boxes overlap its own: the spacing of one lesion's sections. Lesions apart
-    in-plane, their planes interleaved (a second lesion written 0.4 or 0.5 slice off the first's
-    planes), made steps of a fraction of a slice, taken for the contouring series' spacing: their
-    slabs held no slice centre and the second lesion was lost."""
-    boxes = {
-        z: np.array([[*c[:, :2].min(axis=0), *c[:, :2].max(axis=0)] for c in contours])
-        for z, contours in planes.items()
-    }
-    order = sorted(boxes)
-    steps = []
-    for at, low in enumerate(order):
-        for high in order[at + 1 :]:
-            a, b = boxes[low][:, None, :], boxes[high][None, :, :]
-            if ((a[..., :2] <= b[..., 2:]) & (b[..., :2] <= a[..., 2:])).all(axis=-1).any():
-                steps.append(high - low)
-                break
-    return np.asarray(steps, dtype=float)
 
 
 def _series_gap(steps_mm: np.ndarray) -> float:
@@ -447,17 +425,15 @@ def _in_runs(steps: np.ndarray) -> np.ndarray:
     return runs
 
 
-def _strays(planes: list[float], thickness: float, slack: float) -> set[float]:
+def _strays(planes: list[float], thickness: float) -> set[float]:
     """The planes (index z) that are not the contouring series' own: of planes within half the
-    spacing (``thickness`` slices, and ``slack``) of the first of their group, only the one
-    nearest a slice centre is, as two planes of one series lie a whole spacing apart. The others
-    (a hole or a second lesion written 0.4 mm off) fill their nearest slice, where a slab took the
-    nearer plane alone: the hole was filled, the lesion lost. A plane exactly halfway belongs to
-    the group below whatever the rounding of its z: a lesion half a slice off its neighbour's
-    planes lost a slice where the rounding put a plane in a group of its own."""
+    spacing (``thickness`` slices) of the first of their group, only the one nearest a slice
+    centre is, as two planes of one series lie a whole spacing apart. The others (a hole or a
+    second lesion written 0.4 mm off) fill their nearest slice, where a slab took the nearer
+    plane alone: the hole was filled, the lesion lost."""
     groups: list[list[float]] = []
     for p in sorted(planes):
-        if groups and p - groups[-1][0] <= thickness / 2 + slack:
+        if groups and p - groups[-1][0] <= thickness / 2:
             groups[-1].append(p)
         else:
             groups.append([p])
@@ -603,7 +579,7 @@ def _slices_taking(
     spacing = image.GetSpacing()[2]
     n_slices = image.GetSize()[2]
     slack = SLAB_SLACK_MM / spacing
-    strays = _strays(planes, thickness, slack)
+    strays = _strays(planes, thickness)
     series = [p for p in planes if p not in strays]
     on_slices = all(abs(p - round(p)) <= SLICE_TOLERANCE for p in series)
     taken: dict[int, list[float]] = {}
@@ -627,7 +603,7 @@ def _slices_taking(
         taken.setdefault(nearest[p], []).append(p)
     if off := sorted(nearest[p] for p in strays if abs(p - round(p)) > SLICE_TOLERANCE):
         notes.append(
-            f"Structure {name!r} has {len(off)} contoured plane(s) at most half its "
+            f"Structure {name!r} has {len(off)} contoured plane(s) less than half its "
             f"{thickness * spacing:.2f} mm plane spacing from another (a hole or a second lesion "
             f"written at another z): each fills its nearest slice ({_listed(off)}), united "
             "there with that slice's contours (one well inside them cuts a hole, a near copy "
