@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from survival_core.case import ROLES, Case
 from survival_core.errors import RadSurvError
@@ -147,7 +148,7 @@ def _default_series(listed: list[SeriesSummary]) -> int | None:
     return next((n for n, series in enumerate(listed) if series.default), None)
 
 
-def _dicom_names(folder: Path, files: list) -> dict[str, str]:
+def _dicom_names(folder: Path, files: list[UploadedFile]) -> dict[str, str]:
     """:func:`uploaded_dicom_names` of the upload stored in ``folder``, read once per upload and
     kept in this session's memory only (every rerun re-read the zip)."""
     kept = st.session_state.get(DICOM_NAMES)

@@ -64,12 +64,13 @@ def delong_auc(label: np.ndarray, score: np.ndarray, level: float = 0.95) -> Est
 
 #: Why a DeLong test of two different AUCs gives no p-value: DeLong's estimate of the variance
 #: of their difference is 0, as where both scores separate the outcome without overlap (a
-#: perfect score against its negation: AUCs 1 and 0) or one scores every patient alike, and on
-#: a few patients with tied scores (AUCs 0.75 and 0.25 on 5 patients): no spread to test against.
+#: perfect score against its negation: AUCs 1 and 0) or one scores every patient alike beside
+#: one that separates, and on a few patients with tied scores (AUCs 0.75 and 0.25 on 5
+#: patients): no spread to test against.
 ZERO_VARIANCE = (
     "zero variance: DeLong's variance of the AUCs' difference is 0 on these patients (scores "
-    "that separate the outcome without overlap, or one score for all, or few patients with "
-    "ties); no p-value"
+    "that separate the outcome without overlap, or one score for all beside one that separates, "
+    "or few patients with ties); no p-value"
 )
 
 

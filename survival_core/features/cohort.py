@@ -734,10 +734,9 @@ def sidecar_table(path: Path) -> Path:
 
 
 def sidecars(out: Path | str) -> list[Path]:
-    """The failures and warnings tables of feature table ``out`` (:data:`SIDECAR_SUFFIXES`),
-    there or not: part of the table, kept and deleted with it."""
-    out = Path(out)
-    return [out.with_name(f"{out.stem}{suffix}") for suffix in SIDECAR_SUFFIXES]
+    """The failures and warnings tables of feature table ``out``, there or not: part of the
+    table, kept and deleted with it."""
+    return [failures_path(out), warnings_path(out)]
 
 
 def write_warnings(warnings: pd.DataFrame, out: Path | str) -> Path:

@@ -1037,13 +1037,13 @@ def _structures_on(
 
 #: The labels of a label map's structures (an 8-bit map's, 255 its white): a file holding one
 #: label above them alone ('0/1000', 16-bit white 65535) is a binary mask written another way.
-_MAP_LABELS = 254
+_MAX_MAP_LABEL = 254
 
 
 def _renamed_in_roles(explicit: dict[str, list[str]], file: str, structure: str) -> list[str]:
     """Name the lone ``structure`` of mask ``file`` in the ``explicit`` roles that name the file;
     the warning where the GTV so named is a label other than 1 or 255 ('CHUM-001.nii.gz:2', not
-    1000 or 65535: :data:`_MAP_LABELS`): a label map's one structure, which may be another than
+    1000 or 65535: :data:`_MAX_MAP_LABEL`): a label map's one structure, which may be another than
     the tumour (HECKTOR's 2: the nodes of a patient without a primary), as a loose folder's lone
     mask says (:func:`_taken_as_gtv`)."""
     named_whole = file in explicit.get("gtv", [])
@@ -1053,7 +1053,7 @@ def _renamed_in_roles(explicit: dict[str, list[str]], file: str, structure: str)
     if not named_whole or reference is None or reference[0] != file:
         return []
     label = reference[1][1]
-    if label > _MAP_LABELS:  # 0/1000, 0/65535 (16-bit white): a binary mask's foreground
+    if label > _MAX_MAP_LABEL:  # 0/1000, 0/65535 (16-bit white): a binary mask's foreground
         return []
     why = f"is the only label of {file}, named as the GTV, and not label 1"
     hecktor = " (in HECKTOR's label maps 2 is the lymph nodes)" if label == 2 else ""

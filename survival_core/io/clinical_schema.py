@@ -324,7 +324,8 @@ class SchemaVariable:
         (:func:`says_no_value`); 'none' and '-' by the variable's kind (:meth:`_value_word`)."""
         if says_no_value(value):
             return None
-        return self._value_word(value) if is_missing(value) else self.coerce(value)  # '-'?
+        # 'none' or '-' (missing words that may be a value): read by the variable's kind
+        return self._value_word(value) if is_missing(value) else self.coerce(value)
 
     def _value_word(self, value: str) -> bool | str:
         """'none' or '-' typed for one patient: a yes/no's 'none' is no (no cirrhosis), a
@@ -687,7 +688,8 @@ class CohortSchema:
         label the Case page's form shows: an uploaded clinical.json lost every key not in lower
         case, and a label was ignored, its variable imputed). A variable given under two keys
         ('Tsize' and 'TSIZE': the last one won) is refused naming both values, as is a key
-        stating a unit its variable does not read (:meth:`SchemaVariable.check_unit`)."""
+        stating a unit its variable does not read with a value (:meth:`SchemaVariable.check_unit`;
+        one saying no value, 'NA', is missing)."""
         found: dict[str, list[Any]] = {}
         stated: dict[str, str] = {}
         unknown: list[str] = []

@@ -290,7 +290,8 @@ def uploaded_dicom_names(files: Iterable[tuple[str, bytes]]) -> dict[str, str]:
 
 def as_uploaded(text: str, names: Mapping[str, str]) -> str:
     """``text`` (a message, a structure's name) with each stored file name of ``names``
-    (:func:`uploaded_volume_names`) followed by the name it was uploaded under."""
+    (:func:`uploaded_volume_names`, :func:`uploaded_dicom_names`) followed by the name it was
+    uploaded under."""
     if not names:
         return text
     pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
