@@ -620,7 +620,9 @@ def test_a_death_answered_yes_in_any_language_is_a_death(
     assert f"event from {read}" in report_actions(result, header)
 
 
-@pytest.mark.parametrize("unknown", ["Dead: unknown", "Dead - maybe", "Died: NA", "Dead: unclear"])
+@pytest.mark.parametrize(
+    "unknown", ["Dead: unknown", "Dead - maybe", "Died: NA", "Dead: unclear", "Dead: n/a"]
+)
 def test_a_death_answered_with_doubt_or_no_value_is_not_known(tmp_path: Path, unknown: str) -> None:
     """'Dead: unknown' (a death's question left unanswered) was read as a death for its first
     word: 20 of the veterans' deaths so written counted. Each is missing, neither a death nor

@@ -885,9 +885,10 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
     )
     taken = "gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1"
     cached = warnings_path(feature_table_path(cohort, "han2020", get_preset("han2020", "CT")))
-    for _ in ("extracted", "reused"):
+    for how in ("extracted", "reused"):
         assert main(["train", "--config", str(path), "--json"]) == 0
         captured = capsys.readouterr()
+        assert ("extracting han2020 radiomics" in captured.err) is (how == "extracted")
         result = _last_json(captured.out)
         assert result["status"] == "FINISHED" and result["n_warned"] == 1
         reports = store.get_run(result["run_id"]).folder / "reports"

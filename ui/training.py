@@ -21,6 +21,7 @@ import yaml
 
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError, RadSurvError
+from survival_core.features.cohort import warned_cases
 from survival_core.features.presets import PRESETS
 from survival_core.io.clinical_schema import NUMBER, SchemaVariable
 from survival_core.io.modality_view import COMPANION_NAMES
@@ -719,7 +720,7 @@ def load_warnings(path: Path) -> None:
     if not path.is_file():
         return
     warned = pd.read_csv(path, dtype={"case_id": str, "warning": str})
-    n_warned = warned["case_id"].nunique()
+    n_warned = warned_cases(warned)
     st.warning(
         f"**{n_warned} case(s) loaded with warnings**: their features may rest on a guess, such "
         "as which structure is the GTV. Check each case below; where the guess is wrong, correct "

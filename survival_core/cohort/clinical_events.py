@@ -217,7 +217,8 @@ def _death_unknown(text: str) -> bool:
     death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`), and
     before it another cause ('Non-cancer death', 'Other-cause death': a death, read as missing
     before). A death's question answered with doubt or no value ('Dead: unknown', 'Dead: maybe',
-    'Dead: NA') leaves it unknown too: it was read as a death for its first word."""
+    'Dead: NA', 'Dead: n/a': :func:`says_no_value`, not 'none' or '-', which may say no) leaves
+    it unknown too: it was read as a death for its first word."""
     answer = _answer_to_death(text.lower())
     if answer is not None and (answer in _DOUBT_WORDS or says_no_value(answer)):
         return True
@@ -285,10 +286,14 @@ def _death_answer(text: str) -> int | None:
 
 
 def _answer_to_death(text: str) -> str | None:
-    """The one word answering a death's question ('Dead: no' -> 'no', 'Décédé : oui' -> 'oui',
-    'Dead: unknown' -> 'unknown'), else None."""
-    words = [w for w in re.split(r"[\W_]+", text) if w]
-    return words[1] if len(words) == 2 and words[0] in DEATH_CELLS else None
+    """What follows a death's word alone, its answer ('Dead: no' -> 'no', 'Décédé : oui' ->
+    'oui', 'Dead: n/a' -> 'n/a', 'Dead of disease' -> 'of disease'), else None ('Dead:')."""
+    found = _DEATH_AND_ANSWER.fullmatch(text)
+    return found[2] if found is not None and found[1] in DEATH_CELLS else None
+
+
+#: A cell's first word, then what follows its separator, trailing full stops and such left out.
+_DEATH_AND_ANSWER = re.compile(r"\s*(\w+)[\W_]+(.+?)[\s.;,!]*")
 
 
 def _event_word(text: str) -> int | None:

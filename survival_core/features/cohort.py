@@ -277,7 +277,7 @@ class CohortFeatures:
     @property
     def n_warned(self) -> int:
         """Number of extracted cases loaded with warnings."""
-        return sum(1 for o in self.outcomes if o.features is not None and o.warnings)
+        return warned_cases(self.warnings)
 
 
 #: progress(done, total, outcome, how) after each case; how is "cached", "extracted" or "failed".
@@ -755,6 +755,11 @@ def read_warnings(out: Path | str) -> pd.DataFrame | None:
         return pd.read_csv(warnings_path(out), dtype={"case_id": str, "warning": str})
     except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
+
+
+def warned_cases(warnings: pd.DataFrame) -> int:
+    """How many cases a warnings table (case_id, warning: :func:`outcome_warnings`) names."""
+    return int(warnings["case_id"].nunique())
 
 
 def warned_note(n_warned: int, path: Path) -> str:

@@ -52,6 +52,7 @@ from survival_core.features.cohort import (
     describe_error,
     line_progress,
     outcome_warnings,
+    warned_cases,
     write_failures,
 )
 from survival_core.features.table import INDEX_NAME, write_table
@@ -318,7 +319,7 @@ class DeepFeatures:
     @property
     def n_warned(self) -> int:
         """Number of extracted cases loaded with warnings."""
-        return int(self.warnings["case_id"].nunique())
+        return warned_cases(self.warnings)
 
 
 def extract_deep_features(

@@ -795,8 +795,9 @@ def _misplacement(
 ) -> str:
     """How a mask lies on an image of ``image_size`` voxels by :func:`lattice_map`'s ``(R, b)``,
     in words ending where the image's name goes ('is mirrored along x against', 'lies 10x0x0
-    voxels off', 'reaches beyond' for a crop past its edge); '' where voxel for voxel: its axes the image's, and wholly inside the image
-    (of the image's size, at its first voxel; a crop, anywhere in it)."""
+    voxels off', 'reaches beyond' for a crop past its edge); '' where voxel for voxel: its axes
+    the image's, and wholly inside the image (of the image's size, at its first voxel; a crop,
+    anywhere in it)."""
     source = np.abs(R).argmax(axis=1)  # image axis a takes mask axis source[a]
     mirrored = [_VOXEL_AXES[a] for a in range(3) if R[a, source[a]] < 0]
     first = _first_voxel(R, b, mask_size)

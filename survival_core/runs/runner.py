@@ -1388,11 +1388,11 @@ def run_training(
 def _write_load_warnings(warned: pd.DataFrame, reports: Path, say: Progress) -> int:
     """Write the run's load warnings (:data:`LOAD_WARNINGS_FILE`, logged with the reports; none
     of a resumed attempt left behind) and say how many cases they are of; returns that count."""
-    from survival_core.features.cohort import warned_note
+    from survival_core.features.cohort import warned_cases, warned_note
     from survival_core.io.atomic import write_text
 
     path = reports / LOAD_WARNINGS_FILE
-    n_warned = int(warned["case_id"].nunique())
+    n_warned = warned_cases(warned)
     if not n_warned:
         path.unlink(missing_ok=True)
         return 0
@@ -1621,8 +1621,10 @@ def load_warnings(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
         for table in tables
         if (frame := read_warnings(table)) is not None and len(frame)
     ]
-    return (
-        pd.concat(frames, ignore_index=True)[list(WARNED_COLUMNS)]
+    return (  # a case in several tables (two presets, PET/CT companions) warned of once
+        pd.concat(frames, ignore_index=True)[list(WARNED_COLUMNS)].drop_duplicates(
+            ["case_id", "warning"], ignore_index=True
+        )
         if frames
         else pd.DataFrame(columns=WARNED_COLUMNS)
     )
@@ -1832,6 +1834,7 @@ def write_plots(
     self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, a searched
     model's trials, figures, the notes on the data, on the cases left out and on those loaded
     with warnings, ``warned``); returns the notes on figures left out."""
+    from survival_core.features.cohort import warned_cases
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)
@@ -1853,7 +1856,7 @@ def write_plots(
         sections.insert(
             len(sections) - 1,
             (
-                f"{warned['case_id'].nunique()} case(s) loaded with warnings (their features may "
+                f"{warned_cases(warned)} case(s) loaded with warnings (their features may "
                 "rest on a guess)",
                 [f"{row.case_id}: {row.warning}" for row in warned.itertuples()],
             ),
