@@ -295,13 +295,9 @@ def test_an_overall_survivals_code_of_an_unknown_is_a_death_when_its_cause_is(
     ill-defined cause so coded were missing, not events; all 2,169 deaths are events. Where the
     death itself is unknown ('9=unknown if dead'), the 9 was then read as a death (its 'unknown'
     read as the cause's): those 38 stay missing."""
-    X, y, cause = _flchain_causes()
-    header = f"OS status (0=alive, 1=dead, 9={unknown})"
-    sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
-    sheet["OS (days)"] = y["futime"]
-    sheet[header] = np.select([cause == "Ill Defined", y["death"]], [9, 1], 0)
-    sheet.to_csv(path := tmp_path / "os.csv", index=False)
-    events = read_clinical_spreadsheet(path).table["event"]
+    _, y, cause = _flchain_causes()
+    codes = np.select([cause == "Ill Defined", y["death"]], [9, 1], 0)
+    events = _flchain_os_events(tmp_path, f"OS status (0=alive, 1=dead, 9={unknown})", codes)
     deaths, unread = (int(y["death"].sum()), 0) if a_death else (int(y["death"].sum()) - 38, 38)
     assert (int(events.sum()), int(events.isna().sum())) == (deaths, unread)
 
@@ -313,14 +309,22 @@ def test_an_overall_survivals_code_of_another_causes_death_is_a_death(
     """'OS status (0=alive, 1=dead of disease, 2=non-cancer death)': every death is overall
     survival's, but the 2 was left unread: FLCHAIN's 1424 deaths other than its 745 circulatory
     ones so coded were missing. All 2169 deaths are events."""
-    X, y, cause = _flchain_causes()
+    _, y, cause = _flchain_causes()
+    codes = np.select([cause == "Circulatory", y["death"]], [1, 2], 0)
     header = f"OS status (0=alive, 1=dead of disease, 2={other})"
+    events = _flchain_os_events(tmp_path, header, codes)
+    assert (int(events.sum()), int(events.isna().sum())) == (2169, 0)
+
+
+def _flchain_os_events(tmp_path: Path, header: str, codes: np.ndarray) -> pd.Series:
+    """The events read from FLCHAIN's patients, their OS in days and the ``codes`` under
+    ``header``."""
+    X, y, _ = _flchain_causes()
     sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
     sheet["OS (days)"] = y["futime"]
-    sheet[header] = np.select([cause == "Circulatory", y["death"]], [1, 2], 0)
+    sheet[header] = codes
     sheet.to_csv(path := tmp_path / "os.csv", index=False)
-    events = read_clinical_spreadsheet(path).table["event"]
-    assert (int(events.sum()), int(events.isna().sum())) == (2169, 0)
+    return read_clinical_spreadsheet(path).table["event"]
 
 
 @pytest.mark.parametrize(
