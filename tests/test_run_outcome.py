@@ -207,7 +207,7 @@ def test_train_in_text_says_the_notes_once_on_stderr(sites, tmp_path, capsys):
     assert main(["train", "--config", str(path)]) == 0
     said = capsys.readouterr()
     keys = [line.split(":")[0] for line in said.out.splitlines()]
-    assert keys == ["run_id", "status", "metrics", "seconds", "model_version"]
+    assert keys == ["run_id", "status", "metrics", "seconds", "model_version", "n_warned"]
     (note,) = [n for n in said.err.splitlines() if "outcome is 'os_days'/'os_status'" in n]
     assert note.startswith("note: The external cohort cohort_os_Pre's outcome is")
 
