@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sksurv.datasets import load_gbsg2, load_veterans_lung_cancer, load_whas500
 
-from survival_core.cohort.clinical_table import read_clinical_spreadsheet
+from survival_core.cohort.clinical_table import ClinicalImport, read_clinical_spreadsheet
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.headers import parse_header
 from survival_core.io.tables import load_model_table
@@ -534,15 +534,20 @@ def test_a_vital_status_not_known_is_missing_not_a_death(tmp_path: Path, cell: s
     status[np.flatnonzero(~y["Status"])[:6]] = cell
     status[np.flatnonzero(~y["Status"])[6:]] = cell.upper()  # read alike, counted together
     status[np.flatnonzero(y["Status"])[:4]] = "Dead (unknown cause)"
-    frame = pd.DataFrame(
-        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
-    )
-    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int(event.isna().sum()), len(event)) == (128, 9, 137)
     said = f"deaths not known '{cell.lower()}' read as missing: neither an event nor censored"
     assert said in report_actions(result, "vital_status")
     assert next(c.count for c in result.report if c.action == said) == 9
+
+
+def _read_veterans_status(tmp_path: Path, y: np.ndarray, status: np.ndarray) -> ClinicalImport:
+    """The veterans' OS in days with ``status`` as their vital status, read as the import does."""
+    frame = pd.DataFrame(
+        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
+    )
+    return read_clinical_spreadsheet(_write(tmp_path, frame))
 
 
 @pytest.mark.parametrize("cell", ["Not dead", "not deceased", "No death", "Not yet dead"])
@@ -552,10 +557,7 @@ def test_a_vital_status_denying_the_death_is_alive(tmp_path: Path, cell: str) ->
     lost their outcome. Each is alive, censored, said in the report's reading of the cells."""
     X, y = load_veterans_lung_cancer()
     status = np.where(y["Status"], "Dead", cell)
-    frame = pd.DataFrame(
-        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
-    )
-    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (128, 9, 0)
     assert f"event from 'Dead' -> 1, {cell!r} -> 0" in report_actions(result, "vital_status")
@@ -577,10 +579,7 @@ def test_a_death_answered_no_is_alive(tmp_path: Path, no: str, yes: str) -> None
     alive, censored, said in the report's reading of the cells; 'Dead: yes' stays a death."""
     X, y = load_veterans_lung_cancer()
     status = np.where(y["Status"], yes, no)
-    frame = pd.DataFrame(
-        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
-    )
-    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (128, 9, 0)
     assert f"event from {no!r} -> 0, {yes!r} -> 1" in report_actions(result, "vital_status")
@@ -630,10 +629,7 @@ def test_a_death_answered_with_doubt_or_no_value_is_not_known(tmp_path: Path, un
     X, y = load_veterans_lung_cancer()
     status = np.where(y["Status"], "Dead: yes", "Dead: no").astype(object)
     status[np.flatnonzero(y["Status"])[:20]] = unknown
-    frame = pd.DataFrame(
-        {"patient_id": range(len(y)), "OS_days": y["Survival_in_days"], "vital_status": status}
-    )
-    result = read_clinical_spreadsheet(_write(tmp_path, frame))
+    result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (108, 9, 20)
     said = f"deaths not known {unknown.lower()!r} read as missing: neither an event nor censored"
