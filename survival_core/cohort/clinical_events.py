@@ -98,7 +98,8 @@ def _stated_codes(h: Header) -> dict[str, int]:
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
-        unknown_cause = name in ("os", "dss") and _cause_of_death(meaning) == "unknown"
+        cause = _cause_of_death(meaning)
+        unknown_cause = name in ("os", "dss") and cause == "unknown"
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
@@ -109,7 +110,7 @@ def _stated_codes(h: Header) -> dict[str, int]:
             continue  # '9=dead, cause not known': unread, neither the disease's nor another's
         elif name == "os" and unknown_cause and _CAUSE.search(meaning):
             stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
-        elif name == "os" and _cause_of_death(meaning) == "other":
+        elif name == "os" and cause == "other":
             stated[code] = 1  # '2=non-cancer death': another cause's, overall survival's too
         elif meaning in EVENT_WORDS:
             stated[code] = 1
@@ -219,7 +220,7 @@ def _death_unknown(text: str) -> bool:
     before). A death's question answered with doubt or no value ('Dead: unknown', 'Dead: maybe',
     'Dead: NA', 'Dead: n/a': :func:`says_no_value`, not 'none' or '-', which may say no) leaves
     it unknown too: it was read as a death for its first word."""
-    answer = _answer_to_death(text.lower())
+    answer = _answer_to_death(text)
     if answer is not None and (answer in _DOUBT_WORDS or says_no_value(answer)):
         return True
     words = re.split(r"[\W_]+", text.lower())
@@ -288,7 +289,7 @@ def _death_answer(text: str) -> int | None:
 def _answer_to_death(text: str) -> str | None:
     """What follows a death's word alone, its answer ('Dead: no' -> 'no', 'Décédé : oui' ->
     'oui', 'Dead: n/a' -> 'n/a', 'Dead of disease' -> 'of disease'), else None ('Dead:')."""
-    found = _DEATH_AND_ANSWER.fullmatch(text)
+    found = _DEATH_AND_ANSWER.fullmatch(text.lower())
     return found[2] if found is not None and found[1] in DEATH_CELLS else None
 
 

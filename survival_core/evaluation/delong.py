@@ -84,10 +84,6 @@ def delong_test(
     auc, cov = delong_covariance(label, np.vstack((score_a, score_b)))
     diff = float(auc[0] - auc[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1], 0.0)))
-    if se > 0.0:
-        return Comparison(
-            diff, diff - z * se, diff + z * se, float(2.0 * ndtr(-abs(diff) / se)), "DeLong test"
-        )
-    if diff == 0.0:
-        return Comparison(diff, diff, diff, 1.0, "DeLong test")
-    return Comparison(diff, diff, diff, None, "DeLong test", ZERO_VARIANCE)
+    p = float(2.0 * ndtr(-abs(diff) / se)) if se > 0.0 else 1.0 if diff == 0.0 else None
+    note = ZERO_VARIANCE if p is None else None
+    return Comparison(diff, diff - z * se, diff + z * se, p, "DeLong test", note)

@@ -172,7 +172,8 @@ class FeatureCache:
         warnings: Sequence[str] | None = None,
     ) -> None:
         """Store ``features`` (and the image's MR ``sequence``, voxel ``spacing`` and the case's
-        load ``warnings``, an empty list kept as none) atomically (never half a file; sessions
+        load ``warnings``: an empty list stored as no warnings, None no key, an entry
+        :func:`extract_cases` extracts again) atomically (never half a file; sessions
         storing the same case at the same moment each write their own temporary file)."""
         entry = {"case_id": case_id, "features": features, "grid": GRID_ANCHOR}
         entry |= {"sequence": sequence} if sequence else {}
@@ -707,21 +708,25 @@ def withdrawn_note(case_ids: Sequence[str]) -> str:
     )
 
 
+#: What ends the names of the tables written beside a feature table (its failures, its warnings).
+SIDECAR_SUFFIXES = (".failures.csv", ".warnings.csv")
+
+
 def failures_path(out: Path | str) -> Path:
     """Where the failures table of feature table ``out`` goes: ``FEATURES.failures.csv`` beside it."""
-    out = Path(out)
-    return out.with_name(f"{out.stem}.failures.csv")
+    return _sidecar(out, SIDECAR_SUFFIXES[0])
 
 
 def warnings_path(out: Path | str) -> Path:
     """Where the warnings table of feature table ``out`` goes: ``FEATURES.warnings.csv``
     beside it."""
+    return _sidecar(out, SIDECAR_SUFFIXES[1])
+
+
+def _sidecar(out: Path | str, suffix: str) -> Path:
+    """The table ending ``suffix`` written beside feature table ``out``."""
     out = Path(out)
-    return out.with_name(f"{out.stem}.warnings.csv")
-
-
-#: What ends the names of the tables written beside a feature table (its failures, its warnings).
-SIDECAR_SUFFIXES = (".failures.csv", ".warnings.csv")
+    return out.with_name(f"{out.stem}{suffix}")
 
 
 def sidecar_table(path: Path) -> Path:

@@ -188,9 +188,10 @@ def candidates(root: Path) -> Iterator[tuple[str, Path]]:
     for path in _files(root / "cache" / "features"):
         yield "feature_cache", path
     tables = _listed(root / "features")
+    listed = set(tables)
     for path in tables:
         # a table's failures and warnings are part of it (:func:`_parts`), not items of their own
-        owned = sidecar_table(path) != path and sidecar_table(path) in tables
+        owned = (table := sidecar_table(path)) != path and table in listed
         if path.is_file() and not owned and not path.name.startswith(DEMO_TABLE_PREFIX):
             yield "feature_cache", path
     for kind in _listed(root / "cache"):
