@@ -564,6 +564,25 @@ def test_a_vital_status_denying_the_death_is_alive(tmp_path: Path, cell: str) ->
 
 
 @pytest.mark.parametrize(
+    ("yes", "no"),
+    [("Dead", "Not dead."), ("Dead!", "Not dead!"), ("Yes.", "No."), ("Yes;", "No,")],
+)
+def test_a_vital_status_ending_in_a_full_stop_reads_as_without_it(
+    tmp_path: Path, yes: str, no: str
+) -> None:
+    """'Not dead.' (a denial ending in a full stop) was read as a death not known and 'No.' left
+    unread: the veterans' 9 censored patients so written were missing (128 events, 0 censored,
+    9 missing), 'Yes.' refused as no event at all. The marks ending a cell read as whitespace:
+    128 deaths, 9 censored, each cell's reading said in the report as written."""
+    X, y = load_veterans_lung_cancer()
+    result = _read_veterans_status(tmp_path, y, np.where(y["Status"], yes, no))
+    event = result.table["event"]
+    assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (128, 9, 0)
+    read = ", ".join(f"{cell!r} -> {int(cell == yes)}" for cell in sorted([yes, no]))
+    assert f"event from {read}" in report_actions(result, "vital_status")
+
+
+@pytest.mark.parametrize(
     ("no", "yes"),
     [
         ("Dead: no", "Dead: yes"),

@@ -293,8 +293,19 @@ def _answer_to_death(text: str) -> str | None:
     return found[2] if found is not None and found[1] in DEATH_CELLS else None
 
 
-#: A cell's first word, then what follows its separator, trailing full stops and such left out.
-_DEATH_AND_ANSWER = re.compile(r"\s*(\w+)[\W_]+(.+?)[\s.;,!]*")
+#: Marks that end a cell's words, read as whitespace is ('Not dead.', 'No!', 'Dead: no;').
+_END_MARKS = r"[\s.;,!]"
+#: A cell's first word, then what follows its separator, trailing end marks left out.
+_DEATH_AND_ANSWER = re.compile(rf"\s*(\w+)[\W_]+(.+?){_END_MARKS}*")
+#: End marks after a cell's last word or bracket ('not dead.'; not the '.' of 'dead: .').
+_WORDS_END = re.compile(rf"(?<=[\w)\]]){_END_MARKS}+$")
+
+
+def _without_end_marks(text: str) -> str:
+    """An event cell without the end marks after its last word ('not dead.' -> 'not dead'), so
+    that its yes or no reads as without them: 'Not dead.' was read as a death not known, 'No.'
+    and 'Yes.' left unread."""
+    return _WORDS_END.sub("", text)
 
 
 def _event_word(text: str) -> int | None:
@@ -325,6 +336,7 @@ def event_01(
     lowered = cells.str.strip().str.lower().where(~missing)
     values = numbers.read(lowered.fillna(""), h.text)
     lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
+    lowered = lowered.map(_without_end_marks, na_action="ignore")
     stated = _stated_codes(h)
     lowered = _vital_status_letters(lowered, h, report)
     present = set(lowered.dropna())
