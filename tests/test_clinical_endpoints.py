@@ -639,12 +639,23 @@ def test_a_death_answered_yes_in_any_language_is_a_death(
 
 
 @pytest.mark.parametrize(
-    "unknown", ["Dead: unknown", "Dead - maybe", "Died: NA", "Dead: unclear", "Dead: n/a"]
+    "unknown",
+    [
+        "Dead: unknown",
+        "Dead - maybe",
+        "Died: NA",
+        "Dead: unclear",
+        "Dead: n/a",
+        "Dead: none",
+        "Died: -",
+    ],
 )
 def test_a_death_answered_with_doubt_or_no_value_is_not_known(tmp_path: Path, unknown: str) -> None:
     """'Dead: unknown' (a death's question left unanswered) was read as a death for its first
     word: 20 of the veterans' deaths so written counted. Each is missing, neither a death nor
-    censored, said as a death not known; 'Dead: yes' / 'Dead: no' read as before."""
+    censored, said as a death not known; 'Dead: yes' / 'Dead: no' read as before. 'Dead: none'
+    and 'Died: -' (no value, or a no not to be guessed) were still read as deaths (128 events,
+    0 missing): missing too."""
     X, y = load_veterans_lung_cancer()
     status = np.where(y["Status"], "Dead: yes", "Dead: no").astype(object)
     status[np.flatnonzero(y["Status"])[:20]] = unknown

@@ -16,7 +16,8 @@ import pandas as pd
 from survival_core.cohort.clinical_values import missing_mask
 from survival_core.cohort.import_report import Coercion, give_option, show
 from survival_core.errors import ClinicalValueError
-from survival_core.io.clinical_schema import NO_TOKENS, YES_TOKENS, says_no_value
+from survival_core.io.clinical import is_missing
+from survival_core.io.clinical_schema import NO_TOKENS, YES_TOKENS
 from survival_core.io.delimited import NumberMarks
 from survival_core.io.headers import (
     CENSOR_NAMES,
@@ -218,10 +219,11 @@ def _death_unknown(text: str) -> bool:
     death they name its cause ('Dead (unknown cause)': a death, :func:`_cause_of_death`), and
     before it another cause ('Non-cancer death', 'Other-cause death': a death, read as missing
     before). A death's question answered with doubt or no value ('Dead: unknown', 'Dead: maybe',
-    'Dead: NA', 'Dead: n/a': :func:`says_no_value`, not 'none' or '-', which may say no) leaves
-    it unknown too: it was read as a death for its first word."""
+    'Dead: NA', 'Dead: n/a', :func:`~survival_core.io.clinical.is_missing`) leaves it unknown
+    too: it was read as a death for its first word. So does 'none' or '-' ('Dead: none', 'Died:
+    -'): no value, or a no not to be guessed, never a death (they were read as deaths)."""
     answer = _answer_to_death(text)
-    if answer is not None and (answer in _DOUBT_WORDS or says_no_value(answer)):
+    if answer is not None and (answer in _DOUBT_WORDS or is_missing(answer)):
         return True
     words = re.split(r"[\W_]+", text.lower())
     if (at := _death_at(words)) is None or _death_denied(text):
