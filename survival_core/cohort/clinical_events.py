@@ -63,6 +63,10 @@ DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
 #: for the event indicator too (scikit-survival's GBSG2 and AIDS, R's TH.data 'censoring
 #: indicator (0 censored, 1 event)'), so they are never read by guess.
 NO_EVENT_WORDS = frozenset({"alive", "survived", "living", "censored", "cnsr"})
+#: Endpoints whose event is a death of any cause: overall survival, and the recurrence-,
+#: progression-, disease- and event-free survivals ('2=non-cancer death' is theirs); not a time
+#: to recurrence or progression (TTR, TTP), nor a disease-specific survival.
+_ANY_CAUSE_ENDPOINTS = frozenset({"os", "rfs", "pfs", "dfs", "efs"})
 
 
 #: A number as the event column's cells are written once read ('2', '0.5').
@@ -89,35 +93,35 @@ def column_endpoint(h: Header) -> str | None:
 
 def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
-    disease', under an OS header '2=dead of other causes' too: every death is overall
-    survival's, '2=non-cancer death' too), under a DSS header another cause's death is censored
-    ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); under an OS header a death
-    of unknown cause is a death ('9=dead of unknown cause'); other meanings are ignored
-    ('9=unknown if dead', an RFS's '2=dead of other causes', a DSS's '9=dead, cause not known':
-    their cells read as missing, named)."""
+    disease'; under an OS, RFS, PFS, DFS or EFS header, :data:`_ANY_CAUSE_ENDPOINTS`, '2=dead of
+    other causes', '2=non-cancer death' and '9=dead of unknown cause' too: a death of any cause
+    is their event, as such cells are read); under a DSS header another cause's death is
+    censored ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); other meanings are
+    ignored ('9=unknown if dead', a bare recurrence status's '2=dead of other causes', a DSS's
+    '9=dead, cause not known': their cells read as missing, named)."""
     stated: dict[str, int] = {}
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
+    any_cause = name in _ANY_CAUSE_ENDPOINTS
     other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
         cause = _cause_of_death(meaning)
-        unknown_cause = name in ("os", "dss") and cause == "unknown"
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
         elif code in other_causes:
             stated[code] = 0
         elif _death_unknown(meaning):
             continue  # '9=unknown if dead', '9=alive or dead unknown': the death itself unknown
-        elif name == "dss" and unknown_cause:
+        elif name == "dss" and cause == "unknown":
             continue  # '9=dead, cause not known': unread, neither the disease's nor another's
-        elif name == "os" and unknown_cause and _CAUSE.search(meaning):
-            stated[code] = 1  # '9=dead of unknown cause': every death is overall survival's
-        elif name == "os" and cause == "other":
-            stated[code] = 1  # '2=non-cancer death': another cause's, overall survival's too
+        elif any_cause and cause == "unknown" and _CAUSE.search(meaning):
+            stated[code] = 1  # '9=dead of unknown cause': a death, whatever its cause
+        elif any_cause and cause == "other":
+            stated[code] = 1  # '2=non-cancer death': another cause's, a death of any cause too
         elif meaning in EVENT_WORDS:
             stated[code] = 1
         elif meaning in ALIVE_WORDS:
             stated[code] = 0
-        elif names_a_death(meaning, any_cause=name == "os"):
+        elif names_a_death(meaning, any_cause=any_cause):
             stated[code] = 1
     return stated
 
