@@ -1307,6 +1307,27 @@ def test_a_key_of_another_unit_or_a_near_miss_saying_no_value_is_a_missing_value
     assert scored.risk == score_values(patient.to_dict(), loaded, "V0").risk
 
 
+@pytest.mark.parametrize("text", ["-", "pending"])
+@pytest.mark.parametrize("key", ["Bilirubin (umol/L)", "Bilirubin umol/L"])
+def test_a_text_under_a_key_of_another_unit_is_read_as_under_its_own_key(
+    bilirubin_mg_dl_model, key, text
+):
+    """'Bilirubin (umol/L)': 'pending' (or '-') under a model of bilirubin in mg/dL was refused
+    advising to convert the value to mg/dL: there is nothing to convert. It is refused as under
+    'bilirubin', naming the value ('pending' is not a number; '-' may mean no value)."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    loaded = load_scoring_model(bilirubin_mg_dl_model)
+    with pytest.raises(ClinicalValueError) as own:
+        score_values({"age": 60, "bilirubin": text}, loaded, "P0")
+    assert "convert" not in str(own.value)
+    assert f"Total bilirubin (bilirubin): {text!r} " in str(own.value)
+    with pytest.raises(ClinicalValueError) as stated:
+        score_values({"age": 60, key: text}, loaded, "P0")
+    assert str(stated.value) == str(own.value)
+
+
 def test_an_impossible_value_of_a_variable_without_a_plausible_range_is_refused(
     gbsg2_model, veterans_model
 ):

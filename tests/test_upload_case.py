@@ -335,6 +335,42 @@ def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
         _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 
 
+@pytest.mark.parametrize("text", ["-", "pending"])
+def test_an_uploads_text_under_a_key_of_another_unit_is_read_as_under_its_own_key(
+    shared_data, text
+):
+    """An upload's 'Bilirubin (umol/L)': '-' or 'pending' under a model of mg/dL was refused
+    advising to convert the value to mg/dL (a CSV's column whatever its row held, 'NA' too):
+    there is nothing to convert. The text is read as under 'bilirubin' (refused as no number,
+    named for the form), a number under that header still refused as in umol/L."""
+    from tests.small_cohorts import bilirubin_mg_dl_schema
+
+    schema = bilirubin_mg_dl_schema()
+    read = schema["bilirubin"].title
+    said = {
+        "-": f"{read}: '-' may mean no value or a value: write 0, or leave it empty (or NA) "
+        "where it is not known.",
+        "pending": f"{read}: 'pending' is not a number.",
+    }[text]
+    for clinical, name, source in (
+        (json.dumps({"age": 60, "Bilirubin (umol/L)": text}), "clinical.json", "clinical.json"),
+        (
+            f"case_id,age,Bilirubin (umol/L)\nSTS_001,60,{text}\n",
+            "clinical.csv",
+            "The clinical CSV",
+        ),
+    ):
+        case = _sarcoma_with(shared_data, clinical, name, schema)
+        assert (case.clinical["age"], case.clinical["bilirubin"]) == (60, None)
+        assert case.clinical_refused == {"bilirubin": f"{source}: {said}"}
+    case = _sarcoma_with(
+        shared_data, "case_id,age,Bilirubin (umol/L)\nSTS_001,60,NA\n", schema=schema
+    )
+    assert (case.clinical["bilirubin"], case.clinical_refused) == (None, {})
+    with pytest.raises(InputError, match=r"bilirubin in umol/L, .* convert the value to mg/dL"):
+        _sarcoma_with(shared_data, "case_id,age,Bilirubin (umol/L)\nSTS_001,60,20\n", schema=schema)
+
+
 def test_an_uploads_key_of_another_unit_or_a_near_miss_saying_no_value_is_missing(shared_data):
     """An upload's 'Bilirubin umol/L': NA under a model of mg/dL and veterans' 'karnofsky':
     not done were refused (a unit to convert, a near miss whose value would be lost) where
@@ -800,7 +836,9 @@ def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
     text = f"Case ID;Albumin (g/L);Time (days);event\n{own};35,2;400;1\n".encode()
     stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", text)])
     assert not [n for n in upload_notes(stored) if "naming no model's variable" in n]
-    with pytest.raises(InputError, match=r"gives bilirubin in mg/dL, but the model reads it in"):
+    with pytest.raises(
+        InputError, match=r"give bilirubin in mg/dL, but the model reads it in umol/L"
+    ):
         upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")
 
 

@@ -688,8 +688,8 @@ class CohortSchema:
         label the Case page's form shows: an uploaded clinical.json lost every key not in lower
         case, and a label was ignored, its variable imputed). A variable given under two keys
         ('Tsize' and 'TSIZE': the last one won) is refused naming both values, as is a key
-        stating a unit its variable does not read with a value (:meth:`SchemaVariable.check_unit`;
-        one saying no value, 'NA', is missing)."""
+        stating a unit its variable does not read with a number (:meth:`SchemaVariable.check_unit`;
+        another value is read as under the variable's own key: :func:`_has_a_number`)."""
         found: dict[str, list[Any]] = {}
         stated: dict[str, str] = {}
         unknown: list[str] = []
@@ -714,7 +714,7 @@ class CohortSchema:
                     f"{self[name].title} is given {times} ({both}): keep the right one."
                 )
         for name, unit in stated.items():
-            if unit and not says_no_value(values[found[name][0]]):  # no value: no unit to check
+            if unit and _has_a_number(self[name], values[found[name][0]]):
                 self[name].check_unit(unit, "The clinical values give")
         return {name: given[0] for name, given in found.items()}, unknown
 
@@ -955,6 +955,14 @@ _IDENTIFYING_WORDS = frozenset(
     {"name", "surname", "forename", "initials", "dob", "birth", "birthdate", "address", "street",
      "postcode", "zip", "mrn", "nhs", "ssn", "insurance", "phone", "telephone", "email", "mail"}
 )  # fmt: skip
+
+
+def _has_a_number(variable: SchemaVariable, value: Any) -> bool:
+    """Whether ``value`` is one the unit a key states for ``variable`` applies to: a number it
+    could take, not one saying no value ('NA', 'n.d.': missing) nor a text ('-', 'pending'),
+    read as under the variable's own key. Refused as in another unit, 'pending' was to be
+    converted, where there is nothing to convert."""
+    return not says_no_value(value) and _could_take(variable, value)
 
 
 def _could_take(variable: SchemaVariable, value: Any) -> bool:

@@ -25,12 +25,7 @@ from survival_core.io.case_loader import (
     read_json_object,
     volume_modality,
 )
-from survival_core.io.clinical import (
-    SCHEMA,
-    check_units,
-    clinical_row,
-    read_clinical_table,
-)
+from survival_core.io.clinical import clinical_row, read_clinical_table
 from survival_core.io.clinical_schema import CohortSchema
 from survival_core.io.dataset_layout import names_image
 from survival_core.io.dicom_series import SERIES_OPTION, SeriesSummary
@@ -300,17 +295,17 @@ def upload_clinical(
     checked by ``schema`` (a model's own cohort schema) or else the HCC schema, keys read as a
     case folder's are ('AFP' is afp), those of none of its variables named in ``warnings``, one
     nearly naming a variable left missing refused ('ECOG PS' beside ecog)
-    (:func:`~survival_core.io.case_loader.clinical_values`); a CSV column whose header states
-    another unit than its variable's is refused, and its row is read by its headers as written,
-    as keys are ('tsize (cm)' under a model recording no unit, refused too). ``refused``: values
+    (:func:`~survival_core.io.case_loader.clinical_values`); the CSV's row is read by its headers
+    as written, as keys are: a number under a header stating another unit than its variable's
+    is refused ('tsize (cm)' under a model recording no unit too), no value or a text read as
+    under the variable's own key (the column was refused whatever the row's value: 'NA' and
+    'pending' were to be converted). ``refused``: values
     the schema refuses are left out and named there instead of raising."""
     if contents.clinical_json is not None:
         raw = read_json_object(contents.clinical_json, InputError, "name: value pairs")
         return clinical_values(raw, schema, warnings, "clinical.json", refused, True)
     if contents.clinical_csv is not None:
         table = read_clinical_table(contents.clinical_csv, stored=True)
-        variables = SCHEMA if schema is None else schema.variables
-        check_units(table.attrs["units"], {v.name: v.unit for v in variables})
         headers = table.attrs["headers"]
         row = {headers[name]: value for name, value in clinical_row(table, case_id).items()}
         return clinical_values(row, schema, warnings, "The clinical CSV", refused, True)
