@@ -1244,6 +1244,33 @@ def test_a_key_followed_by_its_variables_unit_bare_is_read(hcc_lab_model):
         score_values(wrong, loaded, "P0")
 
 
+@pytest.mark.parametrize(
+    "unit", ["10^3/µL", "10^3/uL", "10*9/L", "10⁹/L", "G/L", "/nL", "K/uL", "K/µL"]
+)
+def test_a_cell_count_in_10_3_per_ul_is_read_as_in_10_9_per_l(hcc_lab_model, unit):
+    """'Platelets (10^3/µL)' = 250 (a US laboratory's), 'G/L' (a French one's), '/nL' and 'K/uL'
+    under a model of platelets in 10^9/L were refused as another unit, to convert (or, bare,
+    not read and imputed): they are 10^9/L. Read unchanged, the risk as under 'Platelets
+    (10^9/L)'; grams per litre ('g/L') and 10^6/L are still refused, and 'Albumin (G/L)' is
+    albumin in g/L."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = hcc_lab_model
+    loaded = load_scoring_model(model_dir)
+    labs = {k: table.iloc[0][k] for k in ("albumin", "bilirubin", "afp")}
+    own = score_values({**labs, "Platelets (10^9/L)": 250}, loaded, "P0")
+    for key in (f"Platelets ({unit})", f"Platelets {unit}"):
+        scored = score_values({**labs, key: 250}, loaded, "P0")
+        assert (scored.risk, scored.imputed) == (own.risk, [])
+    for other in ("g/L", "10^6/L", "/uL"):
+        with pytest.raises(ClinicalValueError, match=f"platelets in {re.escape(other)}, but the"):
+            score_values({**labs, f"Platelets ({other})": 250}, loaded, "P0")
+    albumin = {**labs, "platelets": 250, "Albumin (G/L)": labs["albumin"]}
+    del albumin["albumin"]
+    assert score_values(albumin, loaded, "P0").risk == own.risk
+
+
 @pytest.fixture(scope="module")
 def bilirubin_mg_dl_model(tmp_path_factory):
     """A clinical-only Cox model on 200 simulated HCC patients' age and bilirubin, the latter in

@@ -278,6 +278,8 @@ def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return read
 
 
+#: A cell count's unit (platelets, neutrophils, lymphocytes, WBC), as :func:`_unit_key` writes it.
+_CELL_COUNT = "10^9/l"
 #: Units written otherwise that are the same quantity (1 ug/L = 1 ng/mL: AFP is reported in
 #: either), by :func:`_unit_key`; each maps to one spelling.
 _SAME_UNITS = {
@@ -289,19 +291,42 @@ _SAME_UNITS = {
     "iu/l": "miu/ml",
     "u/l": "mu/ml",
     "kiu/l": "iu/ml",
+    # a cell count: 10^3 per uL (= per mm3) and one per nL are 10^9 per L, as US, German and
+    # French laboratories write it
+    "10^3/ul": _CELL_COUNT,
+    "10^3/mm3": _CELL_COUNT,
+    "k/ul": _CELL_COUNT,
+    "/nl": _CELL_COUNT,
+    "giga/l": _CELL_COUNT,
 }
+#: 'G/L' with a capital G: giga per litre, as French laboratories write a cell count (10^9/L);
+#: 'g/L' is grams per litre (:func:`_unit_keys`).
+_GIGA_PER_LITRE = re.compile(r"\s*G\s*/\s*[lL]\s*")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
 def _unit_key(unit: str) -> str:
     # the micro sign and the Greek mu alike (typed either way); units of one quantity alike
     key = unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
     key = key.removeprefix("x") if key.startswith("x10") else key  # 'x10^9/L' is 10^9/L
+    # a power of ten written 10⁹, 10*9, 10**9 or 10E9 is 10^9
+    key = re.sub(r"^10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "10^" + m[1].translate(_SUPERSCRIPTS), key)
+    key = re.sub(r"^10(?:\*\*?|e)(\d)", r"10^\1", key)
     return _SAME_UNITS.get(key, key)
 
 
+def _unit_keys(unit: str) -> set[str]:
+    """The units ``unit`` may be, as :func:`_unit_key` writes them: 'G/L' either grams or giga
+    (10^9) per litre (lower-cased, one spelling), told apart by the unit it is compared with."""
+    keys = {_unit_key(unit)}
+    return keys | {_CELL_COUNT} if _GIGA_PER_LITRE.fullmatch(unit) else keys
+
+
 def same_unit(unit: str, other: str) -> bool:
-    """Whether two units are one, however written ('µg/L', 'ug/l' and 'ng/mL' alike)."""
-    return _unit_key(unit) == _unit_key(other)
+    """Whether two units are one, however written ('µg/L', 'ug/l' and 'ng/mL' alike; a cell
+    count's 10^9/L, 10^3/µL, K/µL, /nL and G/L alike: 'Platelets (10^3/µL)' was refused as
+    another unit, to convert, under a model of 10^9/L)."""
+    return bool(_unit_keys(unit) & _unit_keys(other))
 
 
 #: Kinds of quantity a clinical unit measures, by :func:`_unit_key`: an amount or a count per
