@@ -1095,6 +1095,37 @@ def test_a_unit_given_for_a_variable_whose_model_records_none_is_refused(gbsg2_m
     assert score_values(given, loaded, "P3").imputed == []
 
 
+@pytest.mark.parametrize("key", ["tsize cm", "tsize_cm", "Tsize mm"])
+def test_a_unit_written_after_a_variable_whose_model_records_none_is_refused(
+    gbsg2_model, tmp_path, key
+):
+    """GBSG2's tsize, fitted in mm without a schema: 'tsize cm': 9.5 was refused as a near miss
+    advising to give the value under 'tsize', where 9.5 is scored as 9.5 mm. The unit the key
+    states is read, as in 'tsize (cm)', and refused naming it and that the model records none,
+    in a key and an uploaded CSV's header alike; 'tsize cm': NA is missing."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.io.upload_case import UploadContents, upload_clinical
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = gbsg2_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id", "tsize"]).iloc[3].to_dict()
+    unit = key.split()[-1] if " " in key else "cm"
+    refusal = (
+        rf"give tsize in {unit}, but the model records no unit for tsize: give the value as its "
+        r"training table wrote it, without a unit \(under 'tsize'\)"
+    )
+    with pytest.raises(ClinicalValueError, match=refusal):
+        score_values({**patient, key: 9.5}, loaded, "P3")
+    pd.DataFrame([{"case_id": "P3", **patient, key: 9.5}]).to_csv(
+        csv := tmp_path / "clinical.csv", index=False
+    )
+    contents = UploadContents(tmp_path, "volumes", tmp_path, clinical_csv=csv)
+    with pytest.raises(ClinicalValueError, match=refusal):
+        upload_clinical(contents, "P3", [], loaded.schema, {})
+    assert score_values({**patient, key: "NA"}, loaded, "P3").imputed == ["tsize"]
+
+
 def test_a_key_saying_its_number_has_no_unit_is_read(gbsg2_model, veterans_model):
     """'INR (ratio)' (the HCC form's INR, of no unit), GBSG2's 'pnodes (count)' and veterans'
     'Karnofsky_score (points)' were refused as giving a unit the model records none of

@@ -348,6 +348,12 @@ def _quantity(unit: str) -> str:
     return next((kind for kind, units in _KINDS_OF_UNIT.items() if key in units), "")
 
 
+def names_a_quantity(unit: str) -> bool:
+    """Whether ``unit`` is a unit of a quantity :func:`same_quantity` knows (a length, a mass,
+    a dose, an amount or a count per volume), not another word ('direct', 'date')."""
+    return _quantity(unit) != ""
+
+
 def same_quantity(unit: str, other: str) -> bool:
     """Whether ``unit`` measures what ``other`` does, in it or another unit ('umol/L' and
     'mg/dL', 'cm' and 'mm'): a key naming a variable then such a unit bare ('Bilirubin umol/L')

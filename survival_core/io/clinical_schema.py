@@ -37,6 +37,7 @@ from survival_core.io.clinical import (
     check_units,
     is_missing,
     key_names,
+    names_a_quantity,
     same_quantity,
 )
 from survival_core.io.delimited import without_space_groups
@@ -561,19 +562,25 @@ class _KeyRead:
 
 def _unit_after_name(text: str, variable: SchemaVariable) -> str:
     """The unit a key states bare after a variable's name or label, as written ('AFP ng/mL',
-    'Bilirubin umol/L': as 'AFP (ng/mL)' states it in brackets), where it is a unit of what the
-    variable's unit measures (:func:`same_quantity`: 'Bilirubin umol/L' under a model of mg/dL,
-    read so and refused, not taken for a near miss whose advice, the value under 'bilirubin',
-    scored 20 umol/L as 20 mg/dL); "" for none. A word that is no such unit ('Bilirubin
-    direct', another quantity) is no such key."""
-    words = text.split()
-    if not variable.unit:
+    'Bilirubin umol/L', 'tsize_cm': as 'AFP (ng/mL)' states it in brackets), where it is a unit
+    of what the variable's unit measures (:func:`same_quantity`: 'Bilirubin umol/L' under a
+    model of mg/dL, read so and refused, not taken for a near miss whose advice, the value under
+    'bilirubin', scored 20 umol/L as 20 mg/dL) or, for a number whose model records no unit, of
+    a quantity known (:func:`names_a_quantity`: 'tsize cm' under GBSG2's tsize fitted in mm,
+    refused as 'tsize (cm)' is, where the near miss's advice scored 9.5 cm as 9.5 mm); "" for
+    none. A word that is no such unit ('Bilirubin direct', another quantity) is no such key."""
+    if variable.unit:
+        states = functools.partial(same_quantity, other=variable.unit)
+    elif variable.kind in (NUMBER, INTEGER):
+        states = names_a_quantity
+    else:
         return ""
+    words = re.split(r"[\s_]+", text.strip())
     return next(
         (
             unit
             for at in range(1, len(words))
-            if same_quantity(unit := " ".join(words[at:]), variable.unit)
+            if states(unit := " ".join(words[at:]))
             and _compact(" ".join(words[:at])) in _any_forms(variable)
         ),
         "",
