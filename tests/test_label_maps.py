@@ -551,17 +551,21 @@ def test_roi_map_names_a_layer_label_of_an_unnamed_slicer_segmentation(tmp_path:
     np.testing.assert_array_equal(case.mask_array("organ"), liver.astype(bool))
 
 
-@pytest.mark.parametrize("file", ["CHUM-001.nii.gz", "gtv.nii.gz"])
+@pytest.mark.parametrize(
+    ("file", "named"), [("CHUM-001.nii.gz", True), ("gtv.nii.gz", True), ("gtv.nii.gz", False)]
+)
 def test_a_gtv_file_of_one_label_other_than_1_is_taken_with_a_note(
-    shared_data: Path, tmp_path: Path, file: str
+    shared_data: Path, tmp_path: Path, file: str, named: bool
 ) -> None:
     """lung1's tumour saved as label 2 alone (a HECKTOR patient's nodes without a primary), the
-    file named whole as the GTV (a manifest's gtv_mask): it was taken silently, where a loose
-    folder's lone 'label.nii.gz:2' is said; it is taken, with the same note."""
+    file named whole as the GTV, by a role (a manifest's gtv_mask) or by its own name in a loose
+    folder ('gtv.nii.gz', taken silently there): taken, with the note a loose folder's lone
+    'label.nii.gz:2' has."""
     image, tumour = lung1(shared_data)
+    roles = {"gtv": [file]} if named else None
     sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
     sitk.WriteImage(on_grid(tumour.astype(np.uint8) * 2, image), str(tmp_path / file))
-    case = load_case(tmp_path, roles={"gtv": [file]}, image_name="image.nrrd")
+    case = load_case(tmp_path, roles=roles, image_name="image.nrrd")
     np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
     assert (
         f"{file}:2 is the only label of {file}, named as the GTV, and not label 1 (in HECKTOR's "
@@ -571,21 +575,24 @@ def test_a_gtv_file_of_one_label_other_than_1_is_taken_with_a_note(
     said = load_case(tmp_path, roles={"gtv": [f"{file}:2"]}, image_name="image.nrrd")
     assert said.warnings == []  # the label named: nothing taken for want of a word
     sitk.WriteImage(on_grid(tumour.astype(np.uint8), image), str(tmp_path / file))
-    assert load_case(tmp_path, roles={"gtv": [file]}, image_name="image.nrrd").warnings == []
+    assert load_case(tmp_path, roles=roles, image_name="image.nrrd").warnings == []
 
 
+@pytest.mark.parametrize("file", ["m.nii.gz", "gtv.nii.gz"])
 @pytest.mark.parametrize(("value", "said"), [(3, True), (1000, False), (65535, False)])
 def test_a_gtv_files_one_value_above_a_label_maps_is_a_binary_mask(
-    shared_data: Path, tmp_path: Path, value: int, said: bool
+    shared_data: Path, tmp_path: Path, value: int, said: bool, file: str
 ) -> None:
-    """lung1's tumour saved as 0/1000 or 16-bit white 0/65535 and named whole as the GTV: a
-    binary mask written another way, taken with no note (the note on label 2's nodes fired on
-    them); a lone label 3 is said, without the HECKTOR nodes' aside that is label 2's."""
+    """lung1's tumour saved as 0/1000 or 16-bit white 0/65535 and named whole as the GTV (by a
+    role, or 'gtv.nii.gz' by its name): a binary mask written another way, taken with no note
+    (the note on label 2's nodes fired on them); a lone label 3 is said, without the HECKTOR
+    nodes' aside that is label 2's."""
     image, tumour = lung1(shared_data)
+    roles = {"gtv": [file]} if file == "m.nii.gz" else None
     sitk.WriteImage(image, str(tmp_path / "image.nrrd"))
-    sitk.WriteImage(on_grid(tumour.astype(np.uint16) * value, image), str(tmp_path / "m.nii.gz"))
-    case = load_case(tmp_path, roles={"gtv": ["m.nii.gz"]}, image_name="image.nrrd")
+    sitk.WriteImage(on_grid(tumour.astype(np.uint16) * value, image), str(tmp_path / file))
+    case = load_case(tmp_path, roles=roles, image_name="image.nrrd")
     np.testing.assert_array_equal(case.mask_array("gtv"), tumour)
     warned = " ".join(case.warnings)
-    assert ("m.nii.gz:3 is the only label of m.nii.gz" in warned) is said
+    assert (f"{file}:3 is the only label of {file}" in warned) is said
     assert "HECKTOR" not in warned

@@ -906,10 +906,14 @@ def _load_volumes(
             )
             continue
         structures.update(found)
-        if name in named_masks and list(found) != [name] and len(found) == 1:
+        if list(found) != [name] and len(found) == 1:
             # a one-segment Slicer file is named by its segment, a file of one label other than
-            # 1 or 255 by it ('label.nii.gz:2'): the roles may name the file
-            warnings += _renamed_in_roles(explicit, name, next(iter(found)))
+            # 1 or 255 by it ('label.nii.gz:2'): the roles may name the file, or its own name
+            # the GTV ('gtv.nii.gz' in a loose folder)
+            if name in named_masks:
+                warnings += _renamed_in_roles(explicit, name, next(iter(found)))
+            elif "gtv" not in explicit and match_role(name) == "gtv":
+                warnings += _lone_label_as_gtv(name, next(iter(found)))
     if not explicit.get("gtv") and not any(match_role(n) == "gtv" for n in structures):
         # the case's only GTV is empty (a role naming another leaves it out)
         for name, err in empty:
@@ -1042,15 +1046,21 @@ _MAX_MAP_LABEL = 254
 
 def _renamed_in_roles(explicit: dict[str, list[str]], file: str, structure: str) -> list[str]:
     """Name the lone ``structure`` of mask ``file`` in the ``explicit`` roles that name the file;
-    the warning where the GTV so named is a label other than 1 or 255 ('CHUM-001.nii.gz:2', not
-    1000 or 65535: :data:`_MAX_MAP_LABEL`): a label map's one structure, which may be another than
-    the tumour (HECKTOR's 2: the nodes of a patient without a primary), as a loose folder's lone
-    mask says (:func:`_taken_as_gtv`)."""
+    the warning where they name it the GTV (:func:`_lone_label_as_gtv`)."""
     named_whole = file in explicit.get("gtv", [])
     for listed in explicit.values():
         listed[:] = [structure if n == file else n for n in listed]
+    return _lone_label_as_gtv(file, structure) if named_whole else []
+
+
+def _lone_label_as_gtv(file: str, structure: str) -> list[str]:
+    """The warning where mask ``file``, named as the GTV whole (by a role or a manifest, or by
+    its own name: 'gtv.nii.gz'), holds one ``structure``, a label other than 1 or 255
+    ('CHUM-001.nii.gz:2', not 1000 or 65535: :data:`_MAX_MAP_LABEL`): a label map's one
+    structure, which may be another than the tumour (HECKTOR's 2: the nodes of a patient without
+    a primary), as a loose folder's lone mask says (:func:`_taken_as_gtv`)."""
     reference = label_reference(structure)
-    if not named_whole or reference is None or reference[0] != file:
+    if reference is None or reference[0] != file:
         return []
     label = reference[1][1]
     if label > _MAX_MAP_LABEL:  # 0/1000, 0/65535 (16-bit white): a binary mask's foreground
