@@ -95,4 +95,4 @@ def test_the_sarcoma_ct_warning_names_its_rtstruct_as_zipped(shared_data: Path) 
     app.file_uploader[0].set_value(("sts.zip", upload, "application/zip")).run()
     assert not app.exception and not app.error
     (warning,) = [w.value for w in app.warning if "linked by frame of reference" in w.value]
-    assert ".dcm (uploaded as mask/RS.dcm) was drawn on series" in warning
+    assert ".dcm (uploaded as mask/RS.dcm) was drawn on a series not in the case" in warning

@@ -69,9 +69,16 @@ def test_sarcoma_links_by_frame_of_reference_with_a_warning(sarcoma: dict, serie
     assert case.modality == ("CT" if series == "CT" else "MR")
     assert set(case.structures) == {gtv_name} and "organ" not in case.masks and case.site is None
     (warning,) = [w for w in case.warnings if "frame of reference" in w]
-    # The warning names both series (UIDs remapped by de-identification, consistently, so the link
-    # by frame of reference still holds): the one the RTSTRUCT was drawn on and the image's.
-    assert "was drawn on series 2.25." in warning and "not on the image series 2.25." in warning
+    # The series are named as the user knows them, by SeriesNumber, kept description and
+    # modality: their UIDs, remapped by de-identification, named nothing the user has ('drawn on
+    # series 2.25.5917..., not on the image series 2.25.3318...; both share frame of reference
+    # 2.25.1908...'). The series drawn on is not in the upload (the image was re-exported).
+    image = {"CT": "series 2 (CT)", "MR_T1": "series 5436027 'T1' (MR)"}[series]
+    assert (
+        f"was drawn on a series not in the case, not on the image {image}; both share a frame "
+        "of reference, so it is linked by frame of reference and geometry"
+    ) in warning
+    assert "2.25." not in warning.split(" was drawn on ")[1]  # the stored file's name only
     assert case.mask_volume_ml("gtv") > 300
     assert not [w for w in case.warnings if "another patient" in w]
 

@@ -385,6 +385,22 @@ def test_a_set_naming_this_series_but_other_slices_says_so() -> None:
     )
 
 
+def test_a_set_drawn_on_another_series_of_an_upload_names_both_as_the_user_knows_them() -> None:
+    """An upload's set drawn on its MR, read on its CT: the warning named both by their UIDs,
+    remapped by de-identification (nothing the user has). Named by SeriesNumber, description and
+    modality, and the frame of reference by no UID; a read as sent keeps the UIDs."""
+    info = SeriesInfo("2.25.1", "2.25.9", "2.25.7", "CT", "", ("2.25.1.1",), (0.0,), ("a",))
+    refs = References(("2.25.2",), ("2.25.7",), ("2.25.2.1",))
+    names = {"2.25.1": "series 2 (CT)", "2.25.2": "series 3 'T1' (MR)"}
+    ((warning, _),) = link_to_series(refs, info, "rs.dcm", names)
+    assert warning.startswith(
+        "rs.dcm was drawn on series 3 'T1' (MR), not on the image series 2 (CT); both share a "
+        "frame of reference, so it is linked"
+    )
+    ((as_sent, _),) = link_to_series(refs, info, "rs.dcm")
+    assert "drawn on series 2.25.2, not on the image series 2.25.1; both share frame of " in as_sent
+
+
 @pytest.mark.parametrize(
     ("planes_z", "slices"),
     [((2.5, 10.0, 17.5), list(range(9))), ((2.5, 17.5), [1, 2, 7, 8])],

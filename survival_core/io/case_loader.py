@@ -65,7 +65,7 @@ from survival_core.io.dataset_layout import (
     nnunet_channels,
     several_cases,
 )
-from survival_core.io.deid import case_pseudonym, patient_identity
+from survival_core.io.deid import case_pseudonym, patient_identity, uids_remapped
 from survival_core.io.dicom_series import (
     DEFAULT_MODALITY_PREFERENCE,
     AnnotationEntry,
@@ -78,6 +78,7 @@ from survival_core.io.dicom_series import (
     read_dicom,
     read_series,
     scan_dicom,
+    series_shown,
     series_summary,
 )
 from survival_core.io.filetype import files_below, is_os_clutter, sniff_file
@@ -753,13 +754,26 @@ def _load_dicom(
     asked = bool(series_uid) or (modality or "").upper() == info.modality
     entry, warnings = _pick_structure_set(inventory, info, chosen, named, unnamed, asked)
     structure_set = _read_structure_set(entry.path)
-    linked = link_to_series(structure_set.references, info, structure_set.path)
+    linked = link_to_series(
+        structure_set.references, info, structure_set.path, _series_names(inventory, header)
+    )
     warnings += _unnamed(linked, unnamed)
     needed = _needed_names(structure_set.roi_names, explicit, site)
     structures, rasterised = _rasterise_all(structure_set, image, info, needed, explicit, unnamed)
     warnings += rasterised + _unnamed(_patient_notes(inventory, header, entry), unnamed)
     notes = [*info.warnings, *read, *structure_set.warnings, *warnings]
     return image, info, structures, others, notes, header
+
+
+def _series_names(inventory: DicomInventory, header: Any) -> dict[str, str] | None:
+    """Series UID -> the series as its user knows it ("series 3 'T1' (MR)") where the image's
+    ``header`` says de-identification remapped its UIDs (an upload's, a cohort import's): a
+    message naming them would name nothing the user can find. None where they are as sent."""
+    if not uids_remapped(header):
+        return None
+    return {
+        s.series_uid: series_shown(s.modality, s.number, s.description) for s in inventory.series
+    }
 
 
 def _dicom_companions(

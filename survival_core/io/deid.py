@@ -732,6 +732,12 @@ def case_id_of(identity: str, marked: bool, deidentifier: Deidentifier | None = 
     return (deidentifier or Deidentifier()).pseudonym(identity)
 
 
+def uids_remapped(ds: Dataset) -> bool:
+    """Whether RadSurv's de-identification wrote ``ds`` (an upload's, a cohort import's file):
+    its UIDs are remapped, so a message naming one names nothing its user can find."""
+    return str(ds.get("DeidentificationMethod", "")) == METHOD
+
+
 def case_pseudonym(ds: Dataset, deidentifier: Deidentifier | None = None) -> str:
     """The case id of a DICOM data set (:func:`case_id_of` its :func:`patient_identity`)."""
     marked = str(ds.get("PatientIdentityRemoved", "")).upper() == "YES"

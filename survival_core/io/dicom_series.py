@@ -447,6 +447,13 @@ def series_naming(number: str, thickness: float | None) -> tuple[str, str]:
     )
 
 
+def series_shown(modality: str, number: str, description: str) -> str:
+    """A series as its user knows it, by what de-identification keeps (never its UID, which it
+    remaps): "series 3 'T1' (MR)", "the CT series" where it records no SeriesNumber."""
+    said = f" {description!r}" if description else ""
+    return f"series {number}{said} ({modality})" if number else f"the {modality} series{said}"
+
+
 @dataclass
 class SeriesInfo:
     """Provenance of a volume built by :func:`read_series`; per-slice lists are in slice order."""

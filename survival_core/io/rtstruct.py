@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,14 +242,29 @@ def read_rtstruct(path: Path | str) -> RTStruct:
     return RTStruct(str(path), {roi.name: roi for roi in rois}, references, warnings)
 
 
-def link_to_series(references: References, info: SeriesInfo, path: str) -> list[tuple[str, str]]:
+def link_to_series(
+    references: References,
+    info: SeriesInfo,
+    path: str,
+    series_names: Mapping[str, str] | None = None,
+) -> list[tuple[str, str]]:
     """Check that contours or segments referencing ``references`` belong to the image series
     ``info``: a warning when linked by frame of reference only, naming the file and the UIDs, with
     its wording without them (a report's: the file's name may be the patient's, the UIDs are the
     hospital's); :class:`RTStructError` when not linked at all. Geometry (contours on the slices,
-    inside the image) is checked when masks are made.
+    inside the image) is checked when masks are made. ``series_names`` (series UID -> 'series 3
+    'T1' (MR)') names the case's series where its UIDs were remapped by de-identification (an
+    upload's): by them, a series not among them as such, and no frame of reference UID.
     """
     refs = references
+
+    def series(uid: str) -> str:
+        if series_names is None:
+            return f"series {uid}"
+        return series_names.get(uid, "a series not in the case")
+
+    image = series(info.series_uid)
+    drawn_on_series = ", ".join(dict.fromkeys(map(series, refs.series_uids)))
     same_frame = bool(
         refs.frame_of_reference_uids
         and info.frame_of_reference_uid
@@ -259,6 +274,9 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
         raise RTStructError(
             f"{path} uses frame of reference {', '.join(refs.frame_of_reference_uids)}, but the "
             f"image uses {info.frame_of_reference_uid}: its coordinates do not apply to this image."
+            if series_names is None
+            else f"{path} uses another frame of reference than the image ({image}): its "
+            "coordinates do not apply to this image."
         )
     by_series = not refs.series_uids or info.series_uid in refs.series_uids
     by_slices = not refs.sop_instance_uids or bool(
@@ -275,37 +293,39 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
         stack = "(another reconstruction or stack under the same series UID)"
         if not by_series:
             drawn_on, unnamed = (
-                f"series {', '.join(refs.series_uids)}, not on the image series {info.series_uid}",
+                f"{drawn_on_series}, not on the image {image}",
                 "another series than the image's",
             )
         elif not refs.series_uids:
             drawn_on, unnamed = (
-                f"slices that are not among the {slices} of image series {info.series_uid} and "
-                "names no series",
+                f"slices that are not among the {slices} of image {image} and names no series",
                 f"slices that are not among the {slices} of the image series and names no series",
             )
         else:
             drawn_on, unnamed = (
-                f"slices that are not among the {slices} of image series {info.series_uid} {stack}",
+                f"slices that are not among the {slices} of image {image} {stack}",
                 f"slices that are not among the {slices} of the image series {stack}",
             )
         linked = (
             "so it is linked by frame of reference and geometry (its contours in patient "
             "coordinates)."
         )
+        shared = (
+            f"frame of reference {info.frame_of_reference_uid}"
+            if series_names is None
+            else "a frame of reference"
+        )
         return [
             (
-                f"{Path(path).name} was drawn on {drawn_on}; both share frame of reference "
-                f"{info.frame_of_reference_uid}, {linked}",
+                f"{Path(path).name} was drawn on {drawn_on}; both share {shared}, {linked}",
                 f"The structure set was drawn on {unnamed}; both share a frame of reference, "
                 f"{linked}",
             )
         ]
     if not by_series:
         raise RTStructError(
-            f"{path} was drawn on series {', '.join(refs.series_uids)}, not on the image series "
-            f"{info.series_uid}, and names no shared frame of reference. Give the RTSTRUCT that "
-            "belongs to this image."
+            f"{path} was drawn on {drawn_on_series}, not on the image {image}, and names no "
+            "shared frame of reference. Give the RTSTRUCT that belongs to this image."
         )
     unframed = (
         ": it carries no frame of reference UID, so its contours cannot be placed on this image "
@@ -314,8 +334,8 @@ def link_to_series(references: References, info: SeriesInfo, path: str) -> list[
         else ""
     )
     raise RTStructError(
-        f"{path} references none of the {len(info.sop_instance_uids)} slices of image series "
-        f"{info.series_uid}{unframed}. Give the RTSTRUCT that belongs to this image"
+        f"{path} references none of the {len(info.sop_instance_uids)} slices of image "
+        f"{image}{unframed}. Give the RTSTRUCT that belongs to this image"
         + (", or export it again with its frame of reference." if unframed else ".")
     )
 
