@@ -4,6 +4,7 @@ a messy semicolon/decimal-comma export."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from lifelines import datasets as lifelines_datasets
 from sksurv import datasets
 from sksurv.util import Surv
 
+from survival_core.io.deid import KEY_FILE
 from survival_core.io.tables import TIME_UNITS
 
 #: A Latin-1 export: mixed casing, -999 codes, text stages, dates, names, a row without outcome.
@@ -38,6 +40,17 @@ class Export:
     X: pd.DataFrame
     y: np.ndarray
     options: dict[str, str] = field(default_factory=dict)
+
+
+def write_fixed_key(data: Path) -> None:
+    """One de-identification key in the data folder ``data``, kept where one is there: imported
+    case ids are its pseudonyms and a run takes rows in case id order, so a key drawn anew each
+    run drew other folds and splits (now and then one leaving a category out of training)."""
+    key = data / KEY_FILE
+    key.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not key.exists():
+        with os.fdopen(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(bytes(range(32)))
 
 
 def lifelines_csv(name: str) -> Path:

@@ -42,16 +42,9 @@ def fixed_key(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     """One de-identification key on every run: the case ids are its pseudonyms and the rows are
     taken in case id order, so a key drawn anew each run drew other folds, now and then one on
     which the classical Cox fit (``penalizer=0``) is singular (AIDS, WHAS500)."""
-    import os
-
-    from survival_core.io.deid import KEY_FILE
-
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("RADSURV_DATA_DIR", str(data))
-    key = data / KEY_FILE
-    key.parent.mkdir(parents=True, mode=0o700)
-    with os.fdopen(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
-        out.write(bytes(range(32)))
+    clinical_exports.write_fixed_key(data)
 
 
 def _run(capsys: pytest.CaptureFixture, *argv: str) -> dict:

@@ -561,7 +561,14 @@ def test_killed_run_is_marked_failed_and_resumes_from_finished_folds(cohorts, tm
 
 # -- real tables (scikit-survival's datasets as table-only cohorts) ---------------------------------
 def _import(sheet: Path, out: Path) -> Path:
-    assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(out)]) == 0
+    """``sheet`` imported into ``out`` under a fixed de-identification key: the module's key is
+    drawn anew each session and the rows go in case id order, so 1 key in 70 split 60 veterans
+    with all 6 'large' cell types in the test half, left out of it (n 24, not 30)."""
+    data = out.parent / "import-data"
+    clinical_exports.write_fixed_key(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RADSURV_DATA_DIR", str(data))
+        assert main(["cohort", "import", "--clinical", str(sheet), "--out", str(out)]) == 0
     assert not (out / "manifest.csv").exists()
     return out
 
