@@ -272,10 +272,18 @@ def test_two_runs_at_once_keep_their_artifacts_whole(store, tmp_path, monkeypatc
     checks, errors, real_copyfile = [], [], shutil.copyfile
 
     def whole(tag: int) -> bool:
-        try:
-            files = {p.name: p.read_bytes() for p in plots[tag].iterdir()}
-        except FileNotFoundError:  # not logged yet, or swapped out while being listed
-            return True
+        """Whether run ``tag``'s visible plots folder is whole. Read again where it was swapped
+        while being read: the listing was then of the folder set aside (a few names, or none,
+        as it is deleted) and the files of its successor, never one visible folder."""
+        while True:
+            try:
+                before = plots[tag].stat()
+                files = {p.name: p.read_bytes() for p in plots[tag].iterdir()}
+                after = plots[tag].stat()
+            except FileNotFoundError:  # not logged yet, or between a swap's two renames
+                return True
+            if (before.st_ino, before.st_ctime_ns) == (after.st_ino, after.st_ctime_ns):
+                break
         return set(files) == names and all(
             len(data) == size and len(set(data)) == 1 and data[0] // 10 == tag
             for data in files.values()
