@@ -1033,6 +1033,36 @@ def test_external_patients_of_a_category_never_developed_on_are_left_out_and_sai
     assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()
 
 
+def test_external_cases_that_failed_to_load_are_listed_in_left_out(shared_data, tmp_path, store):
+    """Both cohorts of an external validation have a case whose CT file is cut short
+    (pyradiomics' lung CTs): its radiomics cannot be extracted. The run's left_out.csv listed
+    neither (it read the stacked tables, which have no failures table beside them); now both."""
+    development = {"lung1": (200, 1), "lung1_mirror": (300, 1), "lung2": (900, 0),
+                   "lung2_mirror": (1200, 1)}  # fmt: skip
+    dev = lung_cohort(shared_data, tmp_path / "dev", development)
+    ext = lung_cohort(
+        shared_data, tmp_path / "ext", {c: (t + 50, e) for c, (t, e) in development.items()}
+    )
+    for table in ("clinical", "manifest"):  # other patients than the development's
+        frame = pd.read_csv(ext / f"{table}.csv")
+        frame.assign(case_id="x-" + frame["case_id"]).to_csv(ext / f"{table}.csv", index=False)
+    for cohort in (dev, ext):
+        image = cohort / "cases" / "lung2" / "image.nii"
+        image.write_bytes(image.read_bytes()[:1000])
+    path = _config(
+        tmp_path,
+        dev,
+        name="failed-external",
+        features={"clinical": True, "radiomics": ["han2020"], "select": "^age$"},
+        protocol={"name": "external", "external_cohort": str(ext)},
+    )
+    result = run_training(load_config(path), store=store)
+    assert result.status == "FINISHED" and result.metrics["n"] == 3
+    left_out = pd.read_csv(store.get_run(result.run_id).folder / "reports" / "left_out.csv")
+    assert left_out["case_id"].tolist() == ["lung2", EXTERNAL_PREFIX + "x-lung2"]
+    assert left_out["error"].str.contains("image.nii is truncated").all()
+
+
 def test_cv_test_rows_of_a_category_their_fold_never_trained_on_are_listed_in_left_out(
     tmp_path, store
 ):

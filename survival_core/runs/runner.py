@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 EXTERNAL_PREFIX = "ext:"
 #: Columns of a run's load warnings: a warning of loading a case, and the table it is behind.
 WARNED_COLUMNS = ("case_id", "warning", "table")
+#: The columns of :func:`left_out_cases`: a case, why it has no features, and which table.
+FAILED_COLUMNS = ("case_id", "error", "table")
 #: The run's table of its cases' load warnings, in its reports folder (:func:`load_warnings`).
 LOAD_WARNINGS_FILE = "load_warnings.csv"
 Progress = Callable[[str], None]
@@ -528,6 +530,8 @@ class RunData:
     sources: list[Path] = field(default_factory=list)
     #: What loading each case of the feature tables warned of (:func:`load_warnings`).
     warned: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WARNED_COLUMNS))
+    #: The cases the feature tables have no row for, with why (:func:`left_out_cases`).
+    failed: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILED_COLUMNS))
 
 
 def _write_like(frame: pd.DataFrame, source: Path, out: Path) -> Path:
@@ -656,7 +660,7 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
         notes += [seen] if seen else []
     deep_network = networks.get("deep_network")
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
-    warned = [load_warnings(tables)]
+    warned, failed = [load_warnings(tables)], [left_out_cases(tables)]
     images = cohort_images(cohort)
     hashes = _manifest_hash(cohort, "manifest")
     external_ids: set[str] = set()
@@ -684,6 +688,8 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
                 cohort_dsfr_table(ext, unet, folder / "external" / "dsfr.parquet", progress)
             )
         warned.append(load_warnings(ext_tables, EXTERNAL_PREFIX))
+        # of the cohort's own tables: the stacked ones below have no failures table beside them
+        failed.append(left_out_cases(ext_tables, EXTERNAL_PREFIX))
         notes += _check_external_patients(tables[0], ext_tables[0])
         notes += _external_outcome(load_outcome_source(cohort), load_outcome_source(ext), ext)
         emptied = emptied_variables(ext)
@@ -710,8 +716,9 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     outcome = load_outcome_source(cohort)
     sources = [cohort / "clinical.csv"]
     warnings = pd.concat(warned, ignore_index=True)
+    failures = pd.concat([f for f in failed if len(f)] or failed[:1], ignore_index=True)
     return RunData(
-        tables, images, hashes, external_ids, networks, notes, outcome, sources, warnings
+        tables, images, hashes, external_ids, networks, notes, outcome, sources, warnings, failures
     )
 
 
@@ -1214,7 +1221,7 @@ def run_training(
         table = load_model_table(data.tables, features=columns)
         for note in table.notes:
             say(f"note: {note}")
-        left_out = left_out_cases(data.tables)
+        left_out = data.failed
         if len(left_out):
             say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
         warned = data.warned[data.warned["case_id"].isin(table.case_ids)]  # the run's cases
@@ -1593,17 +1600,18 @@ def _figure_horizon(
     return None, missing
 
 
-def left_out_cases(tables: Iterable[Path]) -> pd.DataFrame:
-    """The cases the run's feature tables have no row for, with why (``case_id``, ``error``,
-    ``table``: the failures table written beside each, :func:`.features.cohort.failures_path`)."""
+def left_out_cases(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
+    """The cases the run's feature tables have no row for, with why (:data:`FAILED_COLUMNS`: the
+    failures table written beside each, :func:`.features.cohort.failures_path`), case ids with
+    ``prefix`` (an external cohort's, as its stacked rows)."""
     from survival_core.features.cohort import failures_path
 
     frames = []
     for table in tables:
         failures = failures_path(table)
         if failures.is_file() and (frame := _read_failures(failures)) is not None:
-            frames.append(frame.assign(table=Path(table).name))
-    columns = ["case_id", "error", "table"]
+            frames.append(frame.assign(case_id=prefix + frame["case_id"], table=Path(table).name))
+    columns = list(FAILED_COLUMNS)
     return (
         pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     )
