@@ -703,7 +703,7 @@ def data_notes(reports: Path) -> None:
             + (f"\n- ... and {more} more (reports/left_out.csv)" if more > 0 else ""),
             icon=":material/person_off:",
         )
-    load_warnings(reports / LOAD_WARNINGS_FILE)
+    show_load_warnings(reports / LOAD_WARNINGS_FILE)
     notes = notes_path.read_text().splitlines() if notes_path.is_file() else []
     if any(notes):
         shown = [without_server_paths(n) for n in notes if n][:SHOWN_NOTES]
@@ -713,9 +713,9 @@ def data_notes(reports: Path) -> None:
         )
 
 
-def load_warnings(path: Path) -> None:
-    """How many of a run's cases were loaded with warnings, and in an expander each case with
-    its warning (the run's ``load_warnings.csv``): a GTV taken from a label other than 1, a
+def show_load_warnings(path: Path) -> None:
+    """Show how many of a run's cases were loaded with warnings, and in an expander each case,
+    with its warning (the run's ``load_warnings.csv``): a GTV taken from a label other than 1, a
     margin structure taken as the GTV... Nothing when there is no such file."""
     if not path.is_file():
         return
