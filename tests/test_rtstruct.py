@@ -12,7 +12,7 @@ import SimpleITK as sitk
 from pydicom.data import get_testdata_file
 
 from survival_core.errors import DicomError, MaskError, RTStructError
-from survival_core.io.dicom_series import References, SeriesInfo, read_series
+from survival_core.io.dicom_series import References, SeriesInfo, read_series, series_shown
 from survival_core.io.rtstruct import link_to_series, read_rtstruct, rtstruct_to_masks
 from tests.dicom_fixtures import ct_slices, rtstruct, square, write
 
@@ -399,6 +399,9 @@ def test_a_set_drawn_on_another_series_of_an_upload_names_both_as_the_user_knows
     )
     ((as_sent, _),) = link_to_series(refs, info, "rs.dcm")
     assert "drawn on series 2.25.2, not on the image series 2.25.1; both share frame of " in as_sent
+    unnumbered = {"2.25.1": series_shown("CT", "", ""), "2.25.2": series_shown("MR", "", "T1")}
+    ((warning, _),) = link_to_series(refs, info, "rs.dcm", unnumbered)
+    assert "drawn on MR series 'T1', not on the image CT series; both share a frame" in warning
 
 
 @pytest.mark.parametrize(

@@ -449,9 +449,10 @@ def series_naming(number: str, thickness: float | None) -> tuple[str, str]:
 
 def series_shown(modality: str, number: str, description: str) -> str:
     """A series as its user knows it, by what de-identification keeps (never its UID, which it
-    remaps): "series 3 'T1' (MR)", "the CT series" where it records no SeriesNumber."""
+    remaps): "series 3 'T1' (MR)", or "CT series" where it records no SeriesNumber (no article:
+    messages put it after "the image" as they put "series 3")."""
     said = f" {description!r}" if description else ""
-    return f"series {number}{said} ({modality})" if number else f"the {modality} series{said}"
+    return f"series {number}{said} ({modality})" if number else f"{modality} series{said}"
 
 
 @dataclass
