@@ -137,8 +137,17 @@ def km_tab(data: ex.CohortData) -> None:
             )
         if refused:  # said under the field: no groups split at a number guessed
             return
-    result = ex.km_by(data.frame, data.y, column, rule, threshold, schema=data.schema)
-    st.plotly_chart(result.figure, key="km-chart")
+    result = ex.km_by(
+        data.frame,
+        data.y,
+        column,
+        rule,
+        threshold,
+        schema=data.schema,
+        endpoint=data.endpoint,
+        cohort=data.name,
+    )
+    st.plotly_chart(result.figure, key="km-chart", config=result.config)
     for note in result.split.notes:
         st.caption(note)
 
@@ -337,7 +346,7 @@ except Exception as error:  # noqa: BLE001 - every failure is shown, none as a t
 
 counts = {FAMILY_LABELS[f]: len(c) for f, c in data.families().items() if c}
 st.caption(
-    f"{len(data.y)} patients, {data.n_events} events; "
+    f"{len(data.y)} patients, {data.n_events} {data.endpoint.events}; "
     + ", ".join(f"{n} {name.lower()}" for name, n in counts.items())
     + " columns. Sources: "
     + ", ".join(Path(p).name for p in data.sources)

@@ -285,3 +285,32 @@ def test_a_table_by_path_in_months_is_warned_of_and_read_in_its_time_unit(tmp_pa
     drawn = [t["x"] for t in figure["data"] if t.get("yaxis") == "y"]
     longest = max(np.frombuffer(base64.b64decode(x["bdata"]), x["dtype"]).max() for x in drawn)
     assert longest == pytest.approx(months.max())
+
+
+def test_an_imported_cohort_is_shown_with_its_endpoint_and_exported_by_its_name(tmp_path):
+    """GBSG2 imported as recurrence-free survival: the caption counts its events as such, the
+    KM figure is titled with the endpoint and the cohort, and its PNG download is named after
+    the cohort and variable, laid out at a set size (it was cut to the title's first words and
+    drawn at the window's size: 'survival-by-horth-split-by-its-levels-68.png')."""
+    from tests.clinical_exports import imported_gbsg2
+
+    cohort = imported_gbsg2(tmp_path, "rfs")
+    app = AppTest.from_file(str(PAGE), default_timeout=60).run()
+    app.button_group(key="cohort-source").set_value("Tables by path").run()
+    app.text_input(key="cohort-path").input(str(cohort)).run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.selectbox(key="km-variable").value == "age"  # the first column
+    assert app.caption[0].value.startswith("686 patients, 299 recurrences or progressions; ")
+    layout = _km_figure(app)["layout"]
+    assert layout["title"]["text"].startswith(
+        "Recurrence/progression-free survival by age<br><sup>cohort cohort_rfs, split"
+    )
+    chart = next(c for c in app.get("plotly_chart") if c.proto.id and "km-chart" in c.proto.id)
+    image = json.loads(chart.proto.config)["toImageButtonOptions"]
+    assert image == {
+        "format": "png",
+        "filename": "cohort_rfs-km-age",
+        "width": 1200,
+        "height": 560,
+        "scale": 2,
+    }

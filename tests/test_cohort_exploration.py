@@ -3,6 +3,8 @@ against lifelines and scipy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,7 @@ from survival_core.cohort import exploration as ex
 from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import logrank_test
 from survival_core.models.reduction import univariate_cox
+from tests.clinical_exports import imported_gbsg2, veterans
 
 
 def _cohort(loader) -> tuple[pd.DataFrame, np.ndarray]:
@@ -247,6 +250,53 @@ def test_km_by_draws_one_curve_per_group_with_the_p(gbsg2):
     assert sum(c.n_at_risk[0] for c in result.curves.values()) == len(frame)
     with pytest.raises(InputError, match="no column"):
         ex.km_by(frame, y, "nope")
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> dict[str, Path]:
+    """Real cohorts as ``cohort import`` records their outcome: GBSG2 as recurrence-free
+    survival ('rfs_days'/'recurrence') and under scikit-survival's 'time'/'cens', which name no
+    endpoint; the veterans' trial as overall survival (its Dead/Alive status)."""
+    from survival_core.cli.main import main
+
+    root = tmp_path_factory.mktemp("imported")
+    veterans_cohort = root / "veterans"
+    sheet = ["cohort", "import", "--clinical", str(veterans(root).path)]
+    assert main([*sheet, "--out", str(veterans_cohort)]) == 0
+    cohorts = {e: imported_gbsg2(root, e) for e in ("rfs", "unnamed")}
+    return {**cohorts, "veterans": veterans_cohort}
+
+
+@pytest.mark.parametrize(
+    ("cohort", "column", "survival", "events"),
+    [
+        ("rfs", "horth", "Recurrence/progression-free survival", "299 recurrences or progressions"),
+        ("veterans", "treatment", "Overall survival", "128 deaths"),
+        ("unnamed", "horth", "Survival", "299 events"),
+    ],
+)
+def test_km_by_names_the_cohort_and_its_recorded_endpoint(
+    imported, cohort, column, survival, events
+):
+    """GBSG2 imported as recurrence-free survival was drawn as 'Survival by horTh', 'Survival
+    probability', '299 events', as any cohort; its export named neither cohort nor endpoint
+    ('survival-by-horth-split-by-its-levels-68.png'). A cohort without a recorded endpoint keeps
+    the neutral 'survival'."""
+    folder = imported[cohort]
+    data = ex.load_cohort([folder])
+    assert data.name == folder.name
+    assert f"{data.n_events} {data.endpoint.events}" == events
+    named = {"schema": data.schema, "endpoint": data.endpoint, "cohort": data.name}
+    result = ex.km_by(data.frame, data.y, column, **named)
+    layout = result.figure.layout
+    assert layout.title.text == (
+        f"{survival} by {ex.short_label(column, schema=data.schema)}<br><sup>cohort "
+        f"{folder.name}, split by its levels: "
+        f"{len(data.y)} patients</sup>"
+    )
+    assert layout.yaxis.title.text.replace("<br>", " ") == f"{survival} probability"
+    image = {"format": "png", "filename": f"{folder.name}-km-{column}", "width": 1200}
+    assert result.config == {"toImageButtonOptions": {**image, "height": 560, "scale": 2}}
 
 
 def test_correlation_heatmap_shape_labels_and_values():

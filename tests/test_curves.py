@@ -25,6 +25,7 @@ from survival_core.models.card import ModelCard, build_card
 from survival_core.viewer.curves import (
     calibration_figure,
     decision_curve_figure,
+    export_config,
     figure_to_html,
     km_figure,
     km_from_card,
@@ -321,6 +322,25 @@ def test_km_of_a_single_curve_without_statistics():
     )
     (ticks,) = traces(fig, "censored")
     assert list(ticks.x) == [60.0 / MONTH] and list(ticks.y) == [curve.survival[1]]
+
+
+def test_figures_are_drawn_in_a_font_their_png_export_draws_too(strat):
+    """The exported PNG (an SVG drawn as an image, where the app's web font 'Source Sans' does
+    not load) drew the legend in a wider fallback font than it was laid out for: GBSG2's
+    'no, n = 440' ran into 'yes, n = 246', cut to 'yes, n = 2'. The figures name a system font
+    the page and its export both draw; the export is laid out at a set size, named as asked."""
+    fig = km_from_stratification(strat)
+    assert fig.layout.font.family == "Helvetica, Arial, sans-serif"
+    assert "Source Sans" not in fig.to_json()
+    assert export_config("gbsg2 / RFS: horTh", 560) == {
+        "toImageButtonOptions": {
+            "format": "png",
+            "filename": "gbsg2_RFS_horTh",
+            "width": 1200,
+            "height": 560,
+            "scale": 2,
+        }
+    }
 
 
 def test_a_model_giving_everyone_the_same_risk_gets_no_card():

@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,9 +59,12 @@ from survival_core.io.clinical_schema import (
     names_a_scale,
     schema_beside,
 )
+from survival_core.io.outcome_source import EndpointWords, load_outcome_source
 from survival_core.io.tables import FOLLOW_UP_NOTE_START, load_model_table
 from survival_core.outcome import Outcome, survival_arrays
-from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, km_figure
+from survival_core.paths import demo_cohort_dir
+from survival_core.text import upper_first
+from survival_core.viewer.curves import GROUP_COLOURS, PALETTE, export_config, km_figure
 
 if TYPE_CHECKING:
     from survival_core.models.scoring import LoadedModel
@@ -105,6 +108,18 @@ class CohortData:
     sources: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
     schema: CohortSchema = DEMO_SCHEMA
+    #: How its outcome is named (its import's ``outcome.json``): 'overall survival', 'deaths';
+    #: the neutral 'survival', 'events' where none was recorded.
+    endpoint: EndpointWords = EndpointWords()
+
+    @property
+    def name(self) -> str:
+        """The cohort's name in a figure's title and file name: an imported cohort's folder
+        ('gbsg2'), 'demo' for the demo cohort, else the first table's file name."""
+        first = Path(self.sources[0])
+        if first.name != "clinical.csv":
+            return first.stem
+        return "demo" if first.parent == demo_cohort_dir() else first.parent.name
 
     @property
     def n_events(self) -> int:
@@ -172,12 +187,17 @@ def load_cohort(paths: Sequence[Path | str], time_unit: str = "days") -> CohortD
     Rows without a usable outcome and cases missing from a table are left out with a note
     (:func:`survival_core.io.tables.load_model_table`; a follow-up implausible in ``time_unit``
     is noted with the Cohort page's ways to give the unit). The clinical schema is the
-    ``schema.yaml`` beside the first table that has one, else :data:`DEMO_SCHEMA`.
+    ``schema.yaml`` beside the first table that has one, else :data:`DEMO_SCHEMA`; the endpoint
+    is the one recorded beside its clinical.csv (:func:`load_outcome_source`), if any.
     """
     files = [f for p in paths for f in cohort_sources(p)]
     table = load_model_table(files, time_unit=time_unit, unit_advice=_time_unit_on_the_page)
     schema = schema_beside(files) or DEMO_SCHEMA
-    return CohortData(table.X, table.y, tuple(str(f) for f in files), list(table.notes), schema)
+    records = (load_outcome_source(f.parent) for f in files if f.name == "clinical.csv")
+    record = next((r for r in records if r is not None), None)
+    endpoint = EndpointWords() if record is None else record.words()
+    sources = tuple(str(f) for f in files)
+    return CohortData(table.X, table.y, sources, list(table.notes), schema, endpoint)
 
 
 def _time_unit_on_the_page(unit: str) -> str:
@@ -484,6 +504,8 @@ class GroupSurvival:
     curves: dict[str, KaplanMeierCurve]
     logrank: GroupTest
     figure: go.Figure
+    #: The chart's config: its PNG download named after the cohort and variable.
+    config: dict[str, Any]
 
 
 def km_by(
@@ -494,9 +516,13 @@ def km_by(
     threshold: float | None = None,
     time_unit: str = "months",
     schema: CohortSchema | None = None,
+    endpoint: EndpointWords | None = None,
+    cohort: str = "",
 ) -> GroupSurvival:
     """Kaplan-Meier curves of the cohort split by ``column`` (see :func:`split_groups`), with the
-    log-rank p (k-group for more than two groups) in the figure."""
+    log-rank p (k-group for more than two groups) in the figure, titled with the ``endpoint``'s
+    survival (None: the neutral 'survival') and the ``cohort``'s name: an exported figure of
+    GBSG2's recurrence-free survival was 'Survival by horTh', as was any other cohort's."""
     if column not in frame.columns:
         raise InputError(f"The cohort has no column {column!r}.")
     event, time = survival_arrays(y)
@@ -505,15 +531,20 @@ def km_by(
     kept = split.groups.notna().to_numpy()
     curves = {g: kaplan_meier((event[labels == g], time[labels == g])) for g in split.order}
     test = logrank_groups((event[kept], time[kept]), labels[kept].astype(str))
+    short = (endpoint or EndpointWords()).short
+    heading = f"{upper_first(short)} by {split.variable.label}"
+    where = f"cohort {cohort}, " if cohort else ""
     figure = km_figure(
         curves,
         logrank_p=test.p_value,
         time_unit=time_unit,
-        title=f"Survival by {split.variable.label}<br><sup>split {split.how}</sup>",
+        title=f"{heading}<br><sup>{where}split {split.how}</sup>",
+        survival=short,
     )
     if test.df > 1:
         figure.layout.annotations[-1].text += f" ({test.df} df)"
-    return GroupSurvival(split, curves, test, figure)
+    config = export_config(f"{cohort or 'cohort'}-km-{column}", figure.layout.height)
+    return GroupSurvival(split, curves, test, figure, config)
 
 
 # --- univariate Cox ------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from survival_core.evaluation.risk_groups import (
 from survival_core.evaluation.td_auc import RocCurve
 from survival_core.io import atomic
 from survival_core.io.tables import TIME_UNITS
-from survival_core.text import percentile_text
+from survival_core.text import file_name_part, percentile_text, upper_first
 
 if TYPE_CHECKING:
     from survival_core.models.card import ModelCard
@@ -45,6 +45,15 @@ if TYPE_CHECKING:
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
 GROUP_COLOURS = {"low": PALETTE[0], "high": PALETTE[1]}
 REFERENCE_COLOUR = "#555555"
+#: The figures' font: the browser's own sans-serif, which its PNG export (an SVG drawn as an
+#: image, where no web font loads) draws too. In the app's web font the legend was laid out for
+#: narrower text than the export drew: 'no, n = 440' ran into 'yes, n = 246', clipped to 'n = 2'.
+FONT_FAMILY = "Helvetica, Arial, sans-serif"
+#: Width (px) a figure's PNG download is laid out at (:func:`export_config`).
+EXPORT_WIDTH = 1200
+#: Characters per line of a y axis title: 'Recurrence/progression-free survival probability'
+#: on one line ran past the top of a Kaplan-Meier plot into its title.
+AXIS_TITLE_WIDTH = 30
 #: A stratification's risk groups (:func:`~survival_core.evaluation.risk_groups.stratify`).
 _RISK_GROUPS = {0: "low", 1: "high"}
 _KM_FIELDS = ("time", "survival", "ci_low", "ci_high", "n_at_risk", "n_events")
@@ -95,7 +104,7 @@ def _finish(fig: go.Figure, title: str, height: int) -> go.Figure:
         title={"text": title, "x": 0.01},
         height=height,
         template="plotly_white",
-        font={"size": 14},
+        font={"size": 14, "family": FONT_FAMILY},
         margin={"l": 60, "r": 20, "t": 60, "b": 60},
         legend={"orientation": "h", "y": -0.18, "font": {"size": 14}},
         hoverlabel={"font_size": 14},
@@ -284,7 +293,6 @@ def _add_at_risk_table(
     fig.update_xaxes(tickvals=ticks / unit, showgrid=True)
     fig.update_xaxes(title=f"Time ({time_unit})", row=2, col=1)
     fig.update_yaxes(title="At risk", autorange="reversed", showgrid=False, row=2, col=1)
-    fig.update_yaxes(title="Survival probability", range=[0, 1.02], tickformat=".0%", row=1, col=1)
 
 
 def _statistics_text(
@@ -320,10 +328,12 @@ def km_figure(
     level: float = 0.95,
     title: str = "Kaplan-Meier survival by risk group",
     height: int = 560,
+    survival: str = "survival",
 ) -> go.Figure:
     """Step curves with confidence bands and censoring ticks per group (keys 0/1 are the low and
     high risk groups), a number-at-risk table every ``at_risk_every`` days (yearly by default),
-    and the log-rank p and hazard ratio (high vs low) in a note.
+    and the log-rank p and hazard ratio (high vs low) in a note. ``survival`` names the
+    endpoint's survival on the y axis (its short words: 'overall survival').
 
     ``patient_group`` (a key of ``curves``) draws that group's curve thicker and names it as the
     patient's; ``patient_time`` (days) draws a vertical line. ``level`` labels the intervals (it
@@ -346,6 +356,15 @@ def km_figure(
         _add_censorings(fig, key, s, unit, time_unit)
     ticks = _yearly_ticks(max(s.time[-1] for s in steps), at_risk_every)
     _add_at_risk_table(fig, steps, ticks, unit, time_unit)
+    axis = textwrap.wrap(
+        f"{upper_first(survival)} probability",
+        AXIS_TITLE_WIDTH,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    fig.update_yaxes(
+        title="<br>".join(axis), automargin=True, range=[0, 1.02], tickformat=".0%", row=1, col=1
+    )
     if patient_time is not None:
         fig.add_vline(
             x=float(patient_time) / unit,
@@ -721,6 +740,15 @@ def decision_curve_figure(
 
 
 # --- export --------------------------------------------------------------------------------------
+
+
+def export_config(name: str, height: int, width: int = EXPORT_WIDTH) -> dict[str, Any]:
+    """Plotly's chart config for a figure's PNG download (the camera button): the file named
+    ``name`` (made safe: :func:`~survival_core.text.file_name_part`) rather than after its
+    title's first characters, laid out at ``width`` x ``height`` px, drawn at twice that for
+    print, whatever the size of the browser window it was shown in."""
+    options = {"format": "png", "filename": file_name_part(name), "width": width}
+    return {"toImageButtonOptions": {**options, "height": height, "scale": 2}}
 
 
 def figure_to_html(fig: go.Figure, path: Path | str) -> Path:
