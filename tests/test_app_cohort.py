@@ -238,7 +238,8 @@ def test_a_km_threshold_typed_with_a_decimal_comma_splits_there(tmp_path):
     _widget(app.text_input, "km-threshold-age").input("42,8").run()
     assert not app.exception and not app.error, [e.value for e in app.error]
     data = ex.load_cohort([tmp_path / "gbsg2.csv"])
-    expected = ex.km_by(data.frame, data.y, "age", "threshold", 42.8, schema=data.schema)
+    named = {"schema": data.schema, "endpoint": data.endpoint, "cohort": data.name}
+    expected = ex.km_by(data.frame, data.y, "age", "threshold", 42.8, **named)
     assert expected.split.counts == {"≤ 42.8 years": 94, "> 42.8 years": 592}
     figure = _km_figure(app)
     assert figure == json.loads(expected.figure.to_json())  # its groups, curves and p
