@@ -1,5 +1,6 @@
 """Evaluation figures: every drawn value is the result object's own, on a Cox model of GBSG2."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -19,9 +20,11 @@ from survival_core.evaluation.risk_groups import (
     stratify,
 )
 from survival_core.evaluation.td_auc import cumulative_dynamic_auc, cumulative_dynamic_roc
+from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.tables import TIME_UNITS
 from survival_core.models import make_model
 from survival_core.models.card import ModelCard, build_card
+from survival_core.text import upper_first
 from survival_core.viewer.curves import (
     calibration_figure,
     decision_curve_figure,
@@ -139,6 +142,19 @@ def test_card_km_highlights_the_patient_group(card, which, group):
     assert fig.layout.title.text.endswith("survival by risk group (apparent)")
     assert f"HR high vs low {result.hazard_ratio.value:.2f}" in fig.layout.annotations[-1].text
     assert f"{card.n} patients" in fig.layout.title.text
+
+
+def test_a_card_km_names_its_endpoint_on_the_y_axis(card):
+    """An RFS model's Risk-page curves were titled 'Recurrence/progression-free survival by risk
+    group' over a y axis of 'Survival probability'."""
+    rfs = dataclasses.replace(
+        card, outcome=OutcomeSource("rfs_days", "rfs", "days", "disease").record()
+    )
+    fig = km_from_card(rfs)
+    short = rfs.endpoint.short
+    assert short != "survival" and short in fig.layout.title.text
+    assert fig.layout.yaxis.title.text.replace("<br>", " ") == f"{upper_first(short)} probability"
+    assert km_from_card(card).layout.yaxis.title.text == "Survival probability"
 
 
 def test_a_card_saved_before_it_stored_the_stratification_loads_the_same(card, tmp_path):

@@ -395,13 +395,15 @@ def km_from_stratification(result: StratificationResult, **options: Any) -> go.F
 def km_from_card(card: ModelCard, patient_risk: float | None = None, **options: Any) -> go.Figure:
     """The training cohort's Kaplan-Meier curves per risk group from a model card (Risk page);
     with ``patient_risk`` the group the card's cut puts the patient in is highlighted. Titled
-    apparent: the model was fitted and the groups cut on these same patients."""
+    apparent: the model was fitted and the groups cut on these same patients. Its title and y
+    axis name the card's endpoint."""
     words = card.endpoint
     options.setdefault(
         "title",
         f"Training cohort ({card.n} patients, {card.n_events} {words.events}): {words.short} by "
         "risk group (apparent)",
     )
+    options.setdefault("survival", words.short)
     group = None if patient_risk is None else int(card.risk_group(float(patient_risk)) == "high")
     return km_from_stratification(card.stratification_result(), patient_group=group, **options)
 
