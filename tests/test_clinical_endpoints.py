@@ -149,6 +149,33 @@ def test_a_free_survivals_code_of_a_death_of_any_cause_is_an_event(
     assert "unreadable" not in result.report_text()
 
 
+@pytest.mark.parametrize("stated", [False, True])
+@pytest.mark.parametrize("endpoint", ["TTR", "TTP", "PFI", "DFI"])
+def test_a_time_to_recurrence_censors_another_causes_death(
+    tmp_path: Path, endpoint: str, stated: bool
+) -> None:
+    """A time to recurrence or progression and TCGA's PFI and DFI censor a death without
+    recurrence or progression, as a DSS does: GBSG2's 38 made-up non-cancer deaths written as
+    cells 'Non-cancer death' were events (337), as a stated '2=non-cancer death' was left
+    missing (299 events, 38 missing). Both are censored: 299 events, 0 missing, said so."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status" + (" (0=censored, 1=recurrence, 2=non-cancer death)" * stated)
+    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
+    frame[header] = np.where(died, 2, y["cens"].astype(int)) if stated else cells
+    if not stated:
+        frame.loc[died, header] = "Non-cancer death"
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+    event = result.table["event"]
+    assert (int(died.sum()), int(event.sum()), int(event.isna().sum())) == (38, 299, 0)
+    assert int((event[died] == 0).sum()) == 38
+    said = "'2', a death of another cause, censored" if stated else "'Non-cancer death' -> 0"
+    assert said in " | ".join(report_actions(result, header))
+
+
 @pytest.mark.parametrize(
     ("header", "events"),
     [

@@ -63,10 +63,30 @@ DISEASE_DATE_WORDS = _DISEASE_EVENT_WORDS | {"pd"}
 #: for the event indicator too (scikit-survival's GBSG2 and AIDS, R's TH.data 'censoring
 #: indicator (0 censored, 1 event)'), so they are never read by guess.
 NO_EVENT_WORDS = frozenset({"alive", "survived", "living", "censored", "cnsr"})
-#: Endpoints whose event is a death of any cause: overall survival, and the recurrence-,
-#: progression-, disease- and event-free survivals ('2=non-cancer death' is theirs); not a time
-#: to recurrence or progression (TTR, TTP), nor a disease-specific survival.
-_ANY_CAUSE_ENDPOINTS = frozenset({"os", "rfs", "pfs", "dfs", "efs"})
+#: How each endpoint reads another cause's death ('Non-cancer death', '2=dead of other causes'):
+#: 1, an event, where its event is a death of any cause (overall survival, the recurrence-,
+#: progression-, disease- and event-free survivals); 0, censored, where it counts the disease's
+#: events alone (a disease-specific survival; a time to recurrence or progression and TCGA's
+#: progression- and disease-free intervals, which censor a death without recurrence or
+#: progression: Liu et al. 2018). Other endpoints (LRFS, DMFS, a bare status) are not here.
+#: The endpoints censoring it, and what each counts, said when a stated code is so censored.
+_DISEASE_EVENTS_ONLY = {
+    "dss": "a disease-specific survival's event is a death from the disease",
+    "ttr": "a time to recurrence's event is the disease's",
+    "ttp": "a time to progression's event is the disease's",
+    "pfi": "a progression-free interval's event is the disease's",
+    "dfi": "a disease-free interval's event is the disease's",
+}
+_ANOTHER_CAUSES_DEATH = {
+    **dict.fromkeys(("os", "rfs", "pfs", "dfs", "efs"), 1),
+    **dict.fromkeys(_DISEASE_EVENTS_ONLY, 0),
+}
+
+
+def _another_causes_death(h: Header) -> int | None:
+    """Another cause's death under an event column's header: 1 (an event), 0 (censored) or None
+    (read as before: an event in cells, a stated code unread), by :data:`_ANOTHER_CAUSES_DEATH`."""
+    return _ANOTHER_CAUSES_DEATH.get(endpoint_name(h) or "")
 
 
 #: A number as the event column's cells are written once read ('2', '0.5').
@@ -93,15 +113,15 @@ def column_endpoint(h: Header) -> str | None:
 
 def _stated_codes(h: Header) -> dict[str, int]:
     """``1=dead, 2=alive`` -> {"1": 1, "2": 0}; a meaning naming a death is an event ('2=dead of
-    disease'; under an OS, RFS, PFS, DFS or EFS header, :data:`_ANY_CAUSE_ENDPOINTS`, '2=dead of
+    disease'; where another cause's death is an event, :func:`_another_causes_death`, '2=dead of
     other causes', '2=non-cancer death' and '9=dead of unknown cause' too: a death of any cause
-    is their event, as such cells are read); under a DSS header another cause's death is
-    censored ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); other meanings are
+    is their event, as such cells are read); where it is censored (DSS, TTR, TTP, PFI, DFI) so is
+    such a code ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); other meanings are
     ignored ('9=unknown if dead', a bare recurrence status's '2=dead of other causes', a DSS's
     '9=dead, cause not known': their cells read as missing, named)."""
     stated: dict[str, int] = {}
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
-    any_cause = name in _ANY_CAUSE_ENDPOINTS
+    any_cause = _another_causes_death(h) == 1
     other_causes = _other_cause_codes(h)
     for code, meaning in code_meanings(h.codes).items():
         cause = _cause_of_death(meaning)
@@ -256,10 +276,11 @@ def _death_denied(text: str) -> bool:
 
 
 def _other_cause_codes(h: Header) -> set[str]:
-    """The codes a disease-specific survival's header states for a death of another cause
-    ('DSS status (0=alive, 1=dead of disease, 2=dead of other causes)': '2'): censored, as the
-    endpoint counts deaths from the disease alone (they were read as missing); none elsewhere."""
-    if endpoint_name(h) != "dss":
+    """The codes a header states for a death of another cause where the endpoint censors it
+    (:func:`_another_causes_death`; 'DSS status (0=alive, 1=dead of disease, 2=dead of other
+    causes)', 'TTR status (..., 2=non-cancer death)': '2'): censored, as the endpoint counts the
+    disease's events alone (they were read as missing); none elsewhere."""
+    if _another_causes_death(h) != 0:
         return set()
     meanings = code_meanings(h.codes)
     return {code for code, meaning in meanings.items() if _cause_of_death(meaning) == "other"}
@@ -367,14 +388,17 @@ def event_01(
     # a disease-specific survival's cells: another cause's death censored, one of unknown cause
     # left out (SEER's cause-specific classification: 'Dead (missing/unknown COD)' was an event)
     dss = endpoint_name(h) == "dss" and not censoring
-    causes = {value: _cause_of_death(value) for value in present} if dss else {}
+    # another cause's death censored where the endpoint counts the disease's events alone (DSS,
+    # TTR, TTP, PFI, DFI: it was an event outside a DSS)
+    disease_only = _another_causes_death(h) == 0 and not censoring
+    causes = {value: _cause_of_death(value) for value in present} if disease_only else {}
     not_known = sorted(  # not SEER's 'Alive or dead of other cause': censored
         v
         for v in present - set(mapping) - set(stated)
         if causes.get(v) != "other" and _death_unknown(v)
     )
     unknown_cause = sorted(
-        v for v, cause in causes.items() if cause == "unknown" and v not in not_known
+        v for v, cause in causes.items() if dss and cause == "unknown" and v not in not_known
     )
     for value in present - set(mapping) - set(unknown_cause) - set(not_known):
         if value in stated or value in complement:
@@ -385,9 +409,9 @@ def event_01(
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
         elif any(death in value for death in DEATH_WORDS) and (
             death_column or _cause_of_death(value) == "other"
-        ):  # 'Death from other causes' in a vital status: a death; outside a DSS another
-            # cause's ('Other-cause death', 'Non-disease death') is one, as 'Died of other
-            # causes' is: a PFS's, RFS's or DFS's event is a death of any cause
+        ):  # 'Death from other causes' in a vital status: a death; where not censored
+            # another cause's ('Other-cause death', 'Non-disease death') is one, as 'Died of
+            # other causes' is: a PFS's, RFS's or DFS's event is a death of any cause
             mapping[value] = 1
     if present == {"1", "2"} and not stated:  # all 1 is every patient's event, not R's coding
         raise ClinicalValueError(
@@ -439,8 +463,8 @@ def event_01(
         censored = "; its yes is censored: event = its no" if _censored_yes_no(h) else ""
         if others := sorted(_other_cause_codes(h)):
             censored += (
-                f"; {show(others)}, a death of another cause, censored (a disease-specific "
-                "survival's event is a death from the disease)"
+                f"; {show(others)}, a death of another cause, censored "
+                f"({_DISEASE_EVENTS_ONLY[endpoint_name(h) or '']})"
             )
         how = f"event from the codes stated in the header ({h.codes}){censored}" + "".join(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
