@@ -149,6 +149,33 @@ def test_a_free_survivals_code_of_a_death_of_any_cause_is_an_event(
     assert "unreadable" not in result.report_text()
 
 
+@pytest.mark.parametrize("death", ["Non-cancer death", "Dead of unknown cause"])
+@pytest.mark.parametrize("stated", [False, True])
+@pytest.mark.parametrize("endpoint", ["RFS", "PFS"])
+def test_a_free_survival_whose_events_are_other_causes_deaths_counts_deaths(
+    tmp_path: Path, endpoint: str, stated: bool, death: str
+) -> None:
+    """An RFS or PFS whose 38 made-up GBSG2 deaths without recurrence are written 'Non-cancer
+    death' (cells or a stated '2=non-cancer death') reads them as events (337), but recorded
+    its deaths counted as not known (None): its model was worded as if deaths might not count.
+    They are counted: True."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status" + (f" (0=censored, 1=recurrence, 2={death.lower()})" * stated)
+    frame[header] = np.where(died, 2, y["cens"].astype(int)).astype(object)
+    if not stated:
+        frame[header] = np.where(died, death, np.where(y["cens"], "Recurrence", "No recurrence"))
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+    assert (int(result.table["event"].sum()), result.endpoint, result.deaths_counted) == (
+        337,
+        "disease",
+        True,
+    )
+
+
 @pytest.mark.parametrize("stated", [False, True])
 @pytest.mark.parametrize("endpoint", ["TTR", "TTP", "PFI", "DFI"])
 def test_a_time_to_recurrence_censors_another_causes_death(

@@ -543,10 +543,11 @@ def counts_deaths(h: Header, events: set[str]) -> bool | None:
     '1:DECEASED'). False where each names a recurrence or progression alone ('Recurrence', a code
     '1=recurrence'), or the cells say nothing (1, yes) and the header names one alone
     ('recurrence', 'Relapse'); None where nothing says (a PFS's 0/1): an RFS whose 'Dead' cells
-    were events was said to count recurrences alone."""
+    were events was said to count recurrences alone. A death of a cause named ('Non-cancer
+    death', '2=dead of unknown cause') read as an event is a death counted (it was None)."""
     meanings = code_meanings(h.codes)
     said = [meanings.get(value, value) for value in events]
-    if h.death_codes or any(map(names_a_death, said)):
+    if h.death_codes or any(names_a_death(m) or _cause_of_death(m) for m in said):
         return True
     disease = [bool(set(re.split(r"[\W_]+", text)) & _DISEASE_EVENT_WORDS) for text in said]
     if said and all(disease):
