@@ -201,6 +201,7 @@ def _veterans(path: Path, event_header: str, dead: str, alive: str) -> None:
         ("Estado (vivo/fallecido)", "fallecido", "vivo"),
         ("Stato (vivo/deceduto)", "deceduto", "vivo"),
         ("Estado", "falecido", "vivo"),  # Portuguese, its name bare
+        ("Estado", "Fallecido.", "Vivo."),  # ending in a full stop: was no vital status
     ],
 )
 def test_a_vital_status_is_found_by_its_name(
@@ -208,7 +209,8 @@ def test_a_vital_status_is_found_by_its_name(
 ) -> None:
     """UCSF-PDGM's '1-dead 0-alive' and a Spanish 'Estado' or Italian 'Stato' vital status
     were read only when given ('no survival event column recognised'): found by name, they are
-    overall survival's deaths (137 patients, 128 deaths)."""
+    overall survival's deaths (137 patients, 128 deaths). A bare 'Estado' of 'Fallecido.' and
+    'Vivo.' was no vital status by its cells ('no survival event column recognised')."""
     _veterans(path := tmp_path / "veterans.csv", event_header, dead, alive)
     result = read_clinical_spreadsheet(path)
     assert result.event_column == event_header
@@ -270,14 +272,17 @@ def test_an_estado_of_states_is_no_event_column(tmp_path: Path) -> None:
         read_clinical_spreadsheet(path)
 
 
+@pytest.mark.parametrize(("dead", "alive"), [("fallecido", "vivo"), ("Fallecido.", "Vivo.")])
 def test_an_estado_of_vital_status_beside_the_event_is_left_out_of_a_model_table(
-    tmp_path: Path,
+    tmp_path: Path, dead: str, alive: str
 ) -> None:
     """An 'Estado' whose cells are a vital status ('vivo', 'fallecido') beside a model table's
-    event is an outcome, left out of the predictors and named in the notes."""
-    _veterans(path := tmp_path / "veterans.csv", "Estado", "fallecido", "vivo")
+    event is an outcome, left out of the predictors and named in the notes; 'Fallecido.' and
+    'Vivo.' too (their full stops made them no vital status: a predictor, the outcome learnt
+    back)."""
+    _veterans(path := tmp_path / "veterans.csv", "Estado", dead, alive)
     table = pd.read_csv(path).rename(columns={"ID": "case_id", "OS (days)": "time"})
-    table["event"] = (table["Estado"] == "fallecido").astype(int)
+    table["event"] = (table["Estado"] == dead).astype(int)
     table.to_csv(path, index=False)
     model = load_model_table([path])
     assert list(model.X.columns) == ["Karnofsky"]

@@ -32,10 +32,12 @@ from survival_core.io.tables import (
     ALIVE_WORDS,
     CODED_STATUS,
     DEATH_CELLS,
+    END_MARKS,
     EVENT_WORDS,
     VITAL_STATUS_CODES,
     VITAL_STATUS_LETTERS,
     YES_NO_ABROAD,
+    without_end_marks,
 )
 
 #: Header words of a death (a vital status), whatever the endpoint the time names.
@@ -320,19 +322,8 @@ def _answer_to_death(text: str) -> str | None:
     return found[2] if found is not None and found[1] in DEATH_CELLS else None
 
 
-#: Marks that end a cell's words, read as whitespace is ('Not dead.', 'No!', 'Dead: no;').
-_END_MARKS = r"[\s.;,!]"
 #: A cell's first word, then what follows its separator, trailing end marks left out.
-_DEATH_AND_ANSWER = re.compile(rf"\s*(\w+)[\W_]+(.+?){_END_MARKS}*")
-#: End marks after a cell's last word or bracket ('not dead.'; not the '.' of 'dead: .').
-_WORDS_END = re.compile(rf"(?<=[\w)\]]){_END_MARKS}+$")
-
-
-def _without_end_marks(text: str) -> str:
-    """An event cell without the end marks after its last word ('not dead.' -> 'not dead'), so
-    that its yes or no reads as without them: 'Not dead.' was read as a death not known, 'No.'
-    and 'Yes.' left unread."""
-    return _WORDS_END.sub("", text)
+_DEATH_AND_ANSWER = re.compile(rf"\s*(\w+)[\W_]+(.+?){END_MARKS}*")
 
 
 def _event_word(text: str) -> int | None:
@@ -363,7 +354,7 @@ def event_01(
     lowered = cells.str.strip().str.lower().where(~missing)
     values = numbers.read(lowered.fillna(""), h.text)
     lowered = lowered.where(values.isna(), values.map(lambda v: f"{v:g}"))
-    lowered = lowered.map(_without_end_marks, na_action="ignore")
+    lowered = lowered.map(without_end_marks, na_action="ignore")
     stated = _stated_codes(h)
     lowered = _vital_status_letters(lowered, h, report)
     present = set(lowered.dropna())

@@ -94,6 +94,10 @@ ALIVE_WORDS |= {word for word, meaning in YES_NO_ABROAD.items() if meaning == "n
 #: cBioPortal's status cells: the code, then what it means ('1:DECEASED', '0:LIVING',
 #: '1:Recurred/Progressed'), compared lower-cased.
 CODED_STATUS = re.compile(r"([01])\s*:\s*[a-z].*")
+#: Marks that end a cell's words, read as whitespace is ('Not dead.', 'No!', 'Dead: no;').
+END_MARKS = r"[\s.;,!]"
+#: End marks after a cell's last word or bracket ('not dead.'; not the '.' of 'dead: .').
+_WORDS_END = re.compile(rf"(?<=[\w)\]]){END_MARKS}+$")
 #: Parquet metadata keys of a radiomics table: its extraction settings (canonical JSON), their
 #: hash, and the imaging modality (CT, MR, PT) the features were computed on, when known.
 SETTINGS_KEY = b"radsurv.settings"
@@ -277,13 +281,21 @@ def parquet_metadata(path: Path) -> dict[bytes, bytes]:
     return dict(pq.read_schema(path).metadata or {})
 
 
+def without_end_marks(text: str) -> str:
+    """An event cell without the end marks after its last word ('not dead.' -> 'not dead'), so
+    that its yes or no reads as without them: 'Not dead.' was read as a death not known, 'No.'
+    and 'Yes.' left unread, a bare 'Estado' of 'Fallecido.' / 'Vivo.' no vital status."""
+    return _WORDS_END.sub("", text)
+
+
 def _event_word(value: object) -> str:
     """A cell of an event column as a word of :data:`EVENT_WORDS` / :data:`ALIVE_WORDS`: numbers
     as 0, 1, 2 (1.0 read from a column with gaps is 1), cBioPortal's '1:DECEASED' as its code
-    (:data:`CODED_STATUS`), text lower-cased; '' when empty."""
+    (:data:`CODED_STATUS`), text lower-cased, its end marks left out ('Fallecido.' was unread,
+    :func:`without_end_marks`); '' when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = str(value).strip().lower()
+    text = without_end_marks(str(value).strip().lower())
     if (coded := CODED_STATUS.fullmatch(text)) is not None:
         return coded[1]
     try:
