@@ -169,3 +169,9 @@ def literal_texts(figure: Any) -> None:
     for text in figure.findobj(Text):
         text.set_parse_math(False)
         text.set_usetex(False)
+
+
+def short_run(run_id: str | None) -> str:
+    """A run id as users read it beside a model's name and version ('run 9627f8cd'): a model
+    deleted and another registered under its name and version differ by it alone."""
+    return f"run {run_id[:8]}" if run_id else "run unknown"

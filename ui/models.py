@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from survival_core.case import Case
-from survival_core.errors import InputError
 from survival_core.io.clinical_schema import CohortSchema, SchemaVariable
 
 if TYPE_CHECKING:
@@ -80,8 +79,8 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     A source that cannot be read is left out and said, in ``problems`` when given, else as a
     warning on the page: an unreadable run store (a disk that filled while it was made) or a
     truncated demo card hid every model, the others too."""
-    from survival_core.paths import without_server_paths
-    from survival_core.runs.store import ModelFilesMissing, OtherRegistry, UnreadablePointer
+    from survival_core.paths import data_dir, without_server_paths
+    from survival_core.runs.active import resolve_active
     from survival_core.workflows.demo import default_model_dir
 
     if problems is None:
@@ -89,33 +88,20 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
         for problem in problems:
             st.warning(without_server_paths(problem), icon=":material/warning:")
         return choices
-    active, registered, offline, missing = None, [], False, ""
-    try:
-        store = current_store()
+    # as `score` resolves it: the registry asked, the local copy only with the store unreadable
+    resolved = resolve_active(current_store, data_dir() / "runs")
+    active, offline, unread = resolved.active, resolved.offline, resolved.unread
+    problems.extend(resolved.problems)
+    registered, store = [], resolved.store
+    if store is not None:
         try:
-            active = store.active_model()
-        except (UnreadablePointer, OtherRegistry) as error:  # its file; another store's choice
-            problems.append(_pointer_problem(error))
-        except ModelFilesMissing as error:  # still registered: its files are gone
-            logging.getLogger(__name__).exception("the active model cannot be fetched")
-            problems.append(
-                f"The app's active model ({error.what}) is still registered, but "
-                f"{_reason(error)}: it is not offered; the Training page makes another active."
-            )
-        except InputError:  # no longer in the registry: the versions stay offered
-            logging.getLogger(__name__).exception("the active model cannot be used")
-            problems.append(  # not the store's address (a registry URI may hold a password)
-                "The app's active model is no longer in the model registry (details in the "
-                "server log): it is not offered; the Training page makes another active."
-            )
-        registered = list(store.list_models().itertuples())
-    except Exception as error:  # noqa: BLE001 - the demo model stays offered without the store
-        logging.getLogger(__name__).exception("the run store could not be read")
-        if active is None:  # as `score` scores without the store: from its local copy
-            active, missing = _local_active(problems)
-            offline = active is not None
-        unlisted = _unlisted(active, missing)
-        problems.append(f"The run store cannot be read ({_reason(error)}): {unlisted}")
+            registered = list(store.list_models().itertuples())
+        except Exception as error:  # noqa: BLE001 - the demo model stays offered without it
+            logging.getLogger(__name__).exception("the run store could not be read")
+            unread = error
+    if unread is not None:
+        unlisted = _unlisted(active, resolved.missing)
+        problems.append(f"The run store cannot be read ({_reason(unread)}): {unlisted}")
     choices = []
     if active is not None:
         label = f"{active.name} v{active.version} (active{', offline copy' if offline else ''})"
@@ -146,34 +132,6 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     return choices
 
 
-def _local_active(problems: list[str]) -> tuple[ActiveModel | None, str]:
-    """The app's active model from its pointer and local copy alone, as `score` reads it without
-    the run store; else None and why it is not offered, for :func:`_unlisted` ('' when none was
-    set, or when ``problems`` says why: its pointer unreadable, chosen in another registry)."""
-    from survival_core.paths import data_dir
-    from survival_core.runs.store import ACTIVE_FILE, local_active_model
-
-    runs = data_dir() / "runs"
-    try:
-        active = local_active_model(runs, refuse_elsewhere=True)
-    except InputError as error:  # its pointer unreadable, or chosen in another registry
-        problems.append(_pointer_problem(error))
-        return None, ""
-    if active is None and (runs / ACTIVE_FILE).is_file():
-        return None, "no local copy of it here"
-    return active, ""
-
-
-def _pointer_problem(error: InputError) -> str:
-    """The sidebar's problem with the active model's pointer: chosen in another registry
-    (:class:`~survival_core.runs.store.OtherRegistry`), else unreadable."""
-    from survival_core.runs.store import OtherRegistry
-
-    if isinstance(error, OtherRegistry):
-        return f"The app's active model is not offered: {error}"
-    return f"The app's active model cannot be read: {error} (Training page)"
-
-
 def _unlisted(active: ActiveModel | None, missing: str) -> str:
     """What the pages use with the run store unreadable: the ``active`` model from its local
     copy, else the demo default model (``missing``: why the active model is not, if not said)."""
@@ -193,10 +151,11 @@ def _reason(error: Exception) -> str:
     (which names no password), else its kind with where the details are; files gone are said
     without the server's folders their message names."""
     from survival_core.errors import RadSurvError
+    from survival_core.runs.active import FILES_MISSING
     from survival_core.runs.store import ModelFilesMissing
 
     if isinstance(error, ModelFilesMissing):  # its message names the server's folders
-        return "its files are missing on the server (moved or deleted; details in the server log)"
+        return FILES_MISSING
     if isinstance(error, RadSurvError):
         return str(error)
     return f"{type(error).__name__}; the details are in the server log"

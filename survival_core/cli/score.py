@@ -76,24 +76,43 @@ def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
     return score_values(values, loaded, case_id).as_dict()
 
 
-def _default_model() -> Path:
-    """The model the app's pages score with by default: its active model, else the demo cohort's
-    default model (a model made active was ignored here: the CLI and the pages disagreed). A data
-    folder that does not exist is refused, not created (scoring created models/ under it)."""
+def _default_model() -> tuple[Path, str | None]:
+    """The model the app's pages score with by default, and how `score` names it: its active
+    model as the registry holds it now, resolved as the pages resolve it (:func:`resolve_active`:
+    a deleted, replaced or archived active version was still scored from its local copy here,
+    under the label the registry gave another model), else the demo cohort's default model
+    (label None). A data folder that does not exist is refused, not created (scoring created
+    models/ under it)."""
+    from survival_core.errors import RadSurvError
     from survival_core.paths import existing_data_root
-    from survival_core.runs.store import ACTIVE_FILE, RunStore, local_active_model
+    from survival_core.runs.active import resolve_active
+    from survival_core.runs.store import ACTIVE_FILE, RunStore
     from survival_core.workflows.demo import default_model_dir
 
     # looked for, never created: scoring writes nothing there
     root = existing_data_root("it holds no active or demo model", "give --model MODEL_DIR, or ")
     runs = root / "runs"
-    active = local_active_model(runs)  # its local copy: no MLflow store opened
-    if active is None and (runs / ACTIVE_FILE).is_file():
-        active = RunStore(runs).active_model()  # the copy to fetch again
+    if not (runs / ACTIVE_FILE).is_file():  # none made active: no MLflow store opened
+        return default_model_dir(), None
+    resolved = resolve_active(lambda: RunStore(runs), runs)
+    for problem in resolved.problems:
+        progress(f"warning: {problem}")
+    active = resolved.active
+    if resolved.unread is not None:
+        error = resolved.unread
+        why = str(error) if isinstance(error, RadSurvError) else type(error).__name__
+        using = (
+            f"the active model {active.name} v{active.version} is used from its local copy, as "
+            "it was when last made active here (the registry could not say whether it is "
+            "still registered)"
+            if active is not None
+            else "the demo default model is used"
+            + (f" (the active model: {resolved.missing})" if resolved.missing else "")
+        )
+        progress(f"warning: the model registry cannot be read ({why}): {using}.")
     if active is None:
-        return default_model_dir()
-    progress(f"scoring with the active model {active.name} v{active.version}")
-    return active.folder
+        return default_model_dir(), None
+    return active.folder, f"the active model {active.name} v{active.version}"
 
 
 #: Names of standard input besides '-'.
@@ -118,19 +137,22 @@ def run(args: argparse.Namespace) -> int:
     from survival_core.errors import InputError, RadSurvError
     from survival_core.io.case_loader import load_case
     from survival_core.models.scoring import load_scoring_model
+    from survival_core.text import short_run
 
     if args.values and (times := sum(map(_is_stdin, args.values))) > 1:
         raise InputError(
             f"--values names standard input ('-', /dev/stdin) {times} times; it can be read once "
             "(the second read found nothing): give the other patients' values as files."
         )
-    folder = args.model or _default_model()
+    folder, active = (args.model, None) if args.model else _default_model()
     if not (folder / "model.json").exists():
         raise InputError(
             f"No model at {folder}. Train one with `fit` (or `train --activate`, which makes it "
             "the active model), or run `make run` once to prepare the demo model."
         )
     loaded = load_scoring_model(folder)
+    if active is not None:  # its run tells it from a model given its name and version since
+        progress(f"scoring with {active} ({short_run(loaded.run_id)})")
 
     def scored_one(source: Path) -> dict[str, Any]:
         if args.values:

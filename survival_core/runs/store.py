@@ -81,6 +81,8 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_NAME_LENGTH = 200
 ACTIVE_ALIAS = "active"
 ACTIVE_FILE = "active_model.json"
+#: The MLflow stage of a retired version (stages are deprecated in MLflow 3, still readable).
+ARCHIVED = "Archived"
 FOLD_PREFIX = "fold/"
 MODEL_ARTIFACT = "model"
 TAG_PID, TAG_START, TAG_HOST = "radsurv.pid", "radsurv.process_start", "radsurv.host"
@@ -589,6 +591,20 @@ class OtherRegistry(InputError):
     server and the data folder's own database on one data folder): a cause of its own, which
     the app named as the active model having left the registry, and `score` ignored (it scored
     the other registry's model under a name and version this one gives another)."""
+
+
+class ActiveRetired(InputError):
+    """The registry this store reads no longer holds the active model as it was made active:
+    its version deleted (``why`` 'deleted'), its name and version now another run's model
+    ('replaced', ``now`` that run's id), or its version archived ('archived'). A cause of its
+    own, naming the model's run (``run_id``, from the pointer): `score` kept scoring the
+    deleted model's local copy under the label another model carried, while the pages used the
+    demo default model."""
+
+    def __init__(self, message: str, pointer: Mapping[str, Any], why: str, now: str = "") -> None:
+        super().__init__(message)
+        self.name, self.version = str(pointer["name"]), int(pointer["version"])
+        self.run_id, self.why, self.now = pointer.get("run_id"), why, now
 
 
 def _store_uris(root: Path, tracking_uri: str | None = None) -> tuple[str, str, str]:
@@ -1239,8 +1255,9 @@ class RunStore:
     def active_model(self) -> ActiveModel | None:
         """The app's active model with a local folder to load it from; None if none was set.
         Checked against the registry (its local copy alone kept scoring a version deleted there,
-        and hid the version registered again under its name and number): an InputError when the
-        registry no longer holds it."""
+        and hid the version registered again under its name and number): an
+        :class:`ActiveRetired` when the registry no longer holds it, holds another run's model
+        under its name and version, or archived it."""
         pointer = _active_pointer(self.root)
         if pointer is None:
             return None
@@ -1252,24 +1269,36 @@ class RunStore:
         except InputError as err:
             if elsewhere:
                 raise _elsewhere(pointer, registry, own, "holds no such version") from err
-            raise InputError(
+            raise ActiveRetired(
                 without_passwords(
                     f"The active model {name} v{version} is no longer in the model registry "
                     f"{self.registry_uri} ({err}); choose the active model again."
-                )
+                ),
+                pointer,
+                "deleted",
             ) from err
         if key and _entry_key(entry) != key:
             if elsewhere:
                 holds = f"holds run {entry.run_id}'s model under that name and version"
                 raise _elsewhere(pointer, registry, own, holds)
-            raise InputError(
+            raise ActiveRetired(
                 without_passwords(
                     f"The active model {name} v{version} (run {pointer.get('run_id')}, registry "
                     f"{pointer.get('registry')}) is no longer that version in the model "
                     f"registry {self.registry_uri}, which holds run {entry.run_id}'s model under "
                     "it (deleted and registered again, or chosen in another store); choose the "
                     "active model again."
-                )
+                ),
+                pointer,
+                "replaced",
+                entry.run_id,
+            )
+        if getattr(entry, "current_stage", None) == ARCHIVED:
+            raise ActiveRetired(
+                f"The active model {name} v{version} (run {pointer.get('run_id')}) was archived "
+                f"in the model registry (stage '{ARCHIVED}'); choose the active model again.",
+                pointer,
+                "archived",
             )
         own = _own_copy(self.root, pointer)
         # else the local copy was removed, or the pointer predates entry keys: fetch it again

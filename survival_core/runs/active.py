@@ -1,0 +1,120 @@
+"""Which model is the app's active one now: one resolution for `score` and the app's pages.
+
+The registry is asked whenever it can be read: an active version deleted there, whose name and
+version now belong to another run's model, or archived, is no longer used (`score` kept scoring
+a deleted model's local copy under the label the registry gave another model, while the pages
+used the demo default model: one patient, two models). Only when the registry cannot be read at
+all is the active model's local copy used, and that is said.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from survival_core.errors import InputError
+from survival_core.runs.store import (
+    ACTIVE_FILE,
+    ARCHIVED,
+    ActiveModel,
+    ActiveRetired,
+    ModelFilesMissing,
+    OtherRegistry,
+    UnreadablePointer,
+    local_active_model,
+)
+from survival_core.text import short_run
+
+if TYPE_CHECKING:
+    from survival_core.runs.store import RunStore
+
+#: Why a model's files cannot be loaded, without the server's folders their message names.
+FILES_MISSING = "its files are missing on the server (moved or deleted; details in the server log)"
+#: What to do once the active model is not used.
+CHOOSE_AGAIN = "make another model active (the Training page's Promote, `train --activate`)"
+
+
+class ActiveResolution(NamedTuple):
+    """The active model to use (None: the app's default, the demo's), the store when it could
+    be read, and what users are told (``problems``); with the store unreadable (``unread``), the
+    active model is its local copy (``offline``), else ``missing`` says why none is used."""
+
+    active: ActiveModel | None
+    store: RunStore | None
+    problems: list[str]
+    offline: bool = False
+    unread: Exception | None = None
+    missing: str = ""
+
+
+def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveResolution:
+    """The app's active model as the registry of ``open_store()`` holds it now; the local copy
+    under ``runs`` (the store's root) only when that store cannot be opened or read."""
+    log = logging.getLogger(__name__)
+    problems: list[str] = []
+    try:
+        store = open_store()
+        try:
+            return ActiveResolution(store.active_model(), store, problems)
+        except (UnreadablePointer, OtherRegistry) as error:  # its file; another store's choice
+            problems.append(pointer_problem(error))
+        except ModelFilesMissing as error:  # still registered: its files are gone
+            log.exception("the active model cannot be fetched")
+            problems.append(
+                f"The app's active model ({error.what}) is still registered, but {FILES_MISSING}: "
+                "it is not offered; the Training page makes another active."
+            )
+        except ActiveRetired as error:  # deleted, replaced or archived in the registry
+            log.warning("the active model is retired: %s", error)
+            problems.append(retired_problem(error))
+        except InputError:  # its files cannot be fetched
+            log.exception("the active model cannot be used")
+            problems.append(  # not the store's address (a registry URI may hold a password)
+                "The app's active model is no longer in the model registry (details in the "
+                "server log): it is not offered; the Training page makes another active."
+            )
+        return ActiveResolution(None, store, problems)
+    except Exception as error:  # noqa: BLE001 - the registry unreadable: the local copy is used
+        log.exception("the run store could not be read")
+        active, missing = _local_active(runs, problems)
+        return ActiveResolution(active, None, problems, active is not None, error, missing)
+
+
+def retired_problem(error: ActiveRetired) -> str:
+    """What users are told of an active model the registry retired: which one (its name,
+    version and run, as another model may carry its name and version now) and what happened."""
+    what = f"The app's active model {error.name} v{error.version} ({short_run(error.run_id)})"
+    how = {
+        "deleted": "was deleted from the model registry",
+        "replaced": "was deleted from the model registry, and its name and version now belong "
+        f"to another model ({short_run(error.now)})",
+        "archived": f"was archived in the model registry (stage '{ARCHIVED}')",
+    }[error.why]
+    return (
+        f"{what} {how}: it is no longer used, the demo default model is used instead; "
+        f"{CHOOSE_AGAIN}."
+    )
+
+
+def pointer_problem(error: InputError) -> str:
+    """What users are told of the active model's pointer: chosen in another registry
+    (:class:`~survival_core.runs.store.OtherRegistry`), else unreadable."""
+    if isinstance(error, OtherRegistry):
+        return f"The app's active model is not offered: {error}"
+    return f"The app's active model cannot be read: {error} (Training page)"
+
+
+def _local_active(runs: Path, problems: list[str]) -> tuple[ActiveModel | None, str]:
+    """The active model from its pointer and local copy alone, the store unreadable; else None
+    and why it is not used ('' when none was set, or when ``problems`` says why: its pointer
+    unreadable, chosen in another registry)."""
+    try:
+        active = local_active_model(runs, refuse_elsewhere=True)
+    except InputError as error:  # its pointer unreadable, or chosen in another registry
+        problems.append(pointer_problem(error))
+        return None, ""
+    if active is None and (runs / ACTIVE_FILE).is_file():
+        return None, "no local copy of it here"
+    return active, ""
