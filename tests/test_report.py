@@ -1148,3 +1148,33 @@ def test_a_recurrence_free_models_events_say_the_deaths_its_import_counted(
     n_events = 299 + (0 if endpoint == "rfs" else GBSG2_DEATHS)
     assert loaded.card.n_events == n_events
     assert f"n = 686 patients, {n_events} {events} (" in flat
+
+
+def test_the_case_section_states_the_contours_volumes_as_the_case_page_does(
+    sarcoma_ct, loaded, report_pdf, case
+):
+    """The Case page showed the real sarcoma CT's GTV volume (365.3 mL) and the demo case's liver
+    volume; the tumor board's PDF gave a risk and a snapshot but no volume at all."""
+    sarcoma = dataclasses.replace(
+        sarcoma_ct, clinical={"ecog": 1, "albumin": 40.0, "bilirubin": 12.0}
+    )
+    assert sarcoma.summary()["gtv_volume_ml"] == 365.3
+    _, _, text = pdf_facts(build_report(sarcoma, loaded, score_case(sarcoma, loaded)))
+    assert "\nVolumes from the contours: GTV 365.3 mL (1 lesion).\n" in text
+    demo = case.summary()
+    expected = (
+        f"Volumes from the contours: GTV {demo['gtv_volume_ml']:.1f} mL ({demo['lesions']} "
+        f"lesion{'s' * (demo['lesions'] > 1)}), Liver (organ) {demo['organ_volume_ml']:.1f} mL."
+    )
+    assert expected in pdf_facts(report_pdf)[2]
+
+
+def test_a_registered_models_label_names_its_run(case, loaded, scored, tmp_path):
+    """A version deleted and another registered under its name and number were both 'Model:
+    coxph (rt-b/v1)' in the PDF's header; the run that fitted each tells them apart."""
+    copy = tmp_path / "runs" / "registry" / "rt-b" / "v1-0a1b2c3d"
+    for run_id in ("9627f8cd99f54378ab4e73b60909194b", "9fe96aa9d33e4da697a8334ce03a0061"):
+        card = dataclasses.replace(loaded.card, cv={"provenance": {"run_id": run_id}})
+        registered = dataclasses.replace(loaded, folder=copy, card=card)
+        _, _, text = pdf_facts(build_report(case, registered, *scored))
+        assert f"Model: coxph (rt-b/v1, run {run_id[:8]})" in text

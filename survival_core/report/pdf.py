@@ -53,6 +53,7 @@ from survival_core.text import (
     number_text,
     one_line,
     percentile_text,
+    short_run,
     undrawn,
 )
 from survival_core.viewer.figures import (
@@ -127,6 +128,9 @@ class ReportContent:
     site: str | None = None
     #: The image's modality, naming the snapshot ("CT", "MR", "PET").
     modality: str = "CT"
+    #: The contours' volumes, as the Case page shows them ('Volumes from the contours: GTV
+    #: 365.3 mL (1 lesion).'; :func:`volumes_text`); '' for a case without contours.
+    volumes: str = ""
     #: The score's cautions, each whole as ``score --json`` and the Risk page give them (an input
     #: or the risk outside the training cohort with what to check, a site or MR weighting the
     #: model never learned from, clinical values not given).
@@ -202,8 +206,11 @@ def model_label(loaded: LoadedModel) -> str:
     chose: :attr:`~survival_core.models.scoring.LoadedModel.kind`) and name, a registered model's
     with its registry version ('coxph (gbsg/v3)', 'coxnet (demo-default)'): the app's picker
     label said 'demo default (coxnet on the demo cohort)' or 'gbsg v3 (active)', an app status in
-    a tumour-board document, where the command line said 'coxnet (demo-default)'."""
-    return f"{loaded.kind} ({loaded.name})"
+    a tumour-board document, where the command line said 'coxnet (demo-default)'. A model of a
+    training run adds that run ('coxph (rt-b/v1, run 9627f8cd)'): a version deleted and another
+    registered under its name and number carried the same label."""
+    run = f", {short_run(loaded.run_id)}" if loaded.run_id else ""
+    return f"{loaded.kind} ({loaded.name}{run})"
 
 
 def _label(name: str, variables: Mapping[str, SchemaVariable]) -> str:
@@ -372,6 +379,22 @@ def _display_window(case: Case) -> tuple[tuple[float, float], str]:
     )
 
 
+def volumes_text(case: Case) -> str:
+    """The volumes (mL) of the case's contours, with the GTV's lesion count, from the summary the
+    Case page shows (:meth:`Case.summary`): the report gave a risk and a snapshot, but not the
+    tumour's size. '' for a case without contours."""
+    summary = case.summary()
+    lesions = summary.get("lesions")
+    volumes = []
+    for key, value in summary.items():
+        if not key.endswith("_volume_ml"):
+            continue
+        role = key.removesuffix("_volume_ml")
+        count = f" ({lesions} lesion{'s' if lesions != 1 else ''})" if role == "gtv" else ""
+        volumes.append(f"{role_label(role, case.site)} {value:.1f} mL{count}")
+    return f"Volumes from the contours: {', '.join(volumes)}." if volumes else ""
+
+
 def gather_report(
     case: Case,
     loaded: LoadedModel,
@@ -433,6 +456,7 @@ def gather_report(
             case_id=case.case_id,
             site=case.site,
             modality="PET" if case.modality == "PT" else case.modality,
+            volumes=volumes_text(case),
             date=date or datetime.now(UTC).date().isoformat(),
             model_label=model_label(loaded),
             radsurv_version=__version__,
@@ -1023,12 +1047,14 @@ def _tick_label(name: str, lines: int) -> str:
 
 def _note_lines(content: ReportContent) -> tuple[list[str], list[str]]:
     """The lines of the note under the feature chart (right half) and under the snapshot (the
-    page's width), at most :data:`_NOTE_LINES` each."""
+    page's width: the contours' volumes, then the slice's note), at most :data:`_NOTE_LINES`
+    each (the volumes' own line first: no long note cuts them)."""
     feature = _wrap(content.feature_note, _SMALL, _FEATURE_NOTE_TEXT) if content.features else []
+    volumes = _clip(_wrap(content.volumes, _SMALL, _text_width()), 1, _SMALL, _text_width())
     snapshot = _wrap(content.slice_note, _SMALL, _text_width())
     return (
         _clip(feature, _NOTE_LINES, _SMALL, _FEATURE_NOTE_TEXT),
-        _clip(snapshot, _NOTE_LINES, _SMALL, _text_width()),
+        volumes + _clip(snapshot, _NOTE_LINES, _SMALL, _text_width()),
     )
 
 
