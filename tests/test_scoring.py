@@ -1126,6 +1126,39 @@ def test_a_unit_written_after_a_variable_whose_model_records_none_is_refused(
     assert score_values({**patient, key: "NA"}, loaded, "P3").imputed == ["tsize"]
 
 
+@pytest.fixture(scope="module")
+def unit_named_pair_model(tmp_path_factory):
+    """A clinical-only Cox model on 150 GBSG2 patients (real) whose receptor counts are named
+    dose and dose_gy, as a model of a dose and its dose in Gy names them, fitted by the CLI
+    without a schema (neither records a unit); its table."""
+    from sksurv.datasets import load_gbsg2
+
+    X, y = load_gbsg2()
+    table = X[["age", "progrec", "estrec"]].rename(columns={"progrec": "dose", "estrec": "dose_gy"})
+    table = table.assign(time=y["time"], event=y["cens"].astype(int)).iloc[:150]
+    table.insert(0, "case_id", [f"P{i:04d}" for i in range(len(table))])
+    return _fitted_coxph(tmp_path_factory.mktemp("pairs"), table, "pairs"), table
+
+
+@pytest.mark.parametrize("key", ["Dose_Gy", "dose gy", "DOSE_GY", " Dose Gy "])
+def test_a_key_naming_a_variable_is_it_not_another_followed_by_a_unit(unit_named_pair_model, key):
+    """Beside dose and dose_gy, 'Dose_Gy': 2.1 was refused as reading as dose (in Gy) or dose_gy:
+    it names dose_gy, case and spaces aside, and is scored so; 'dose cGy', naming no variable, is
+    still dose in cGy, refused as a unit the model records none of."""
+    from survival_core.errors import ClinicalValueError
+    from survival_core.workflows.scoring import score_values
+
+    model_dir, table = unit_named_pair_model
+    loaded = load_scoring_model(model_dir)
+    patient = table.drop(columns=["time", "event", "case_id"]).iloc[3].to_dict()
+    own = score_values(patient, loaded, "P3")
+    value = patient.pop("dose_gy")
+    scored = score_values({**patient, key: value}, loaded, "P3")
+    assert (scored.risk, scored.imputed) == (own.risk, [])
+    with pytest.raises(ClinicalValueError, match="give dose in cGy, but the model records no unit"):
+        score_values({"age": 60, "dose_gy": value, "dose cGy": 50}, loaded, "P3")
+
+
 def test_a_key_saying_its_number_has_no_unit_is_read(gbsg2_model, veterans_model):
     """'INR (ratio)' (the HCC form's INR, of no unit), GBSG2's 'pnodes (count)' and veterans'
     'Karnofsky_score (points)' were refused as giving a unit the model records none of

@@ -510,16 +510,20 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     as a header reads, whole ('Age_in_years', 'Cell type', 'Child-Pugh class': its name or label,
     case, spaces and punctuation aside; no unit) or without the unit it states ('Albumin (g/L)',
     'Total bilirubin (mg/dL)': that unit; 'Age_in_years (years)', its rest read as a name or
-    label whole or without the unit it states)."""
+    label whole or without the unit it states). A key naming a variable whole is that variable,
+    not another's name followed by a unit ('Dose_Gy' beside dose and dose_gy is dose_gy: it was
+    refused as reading as either)."""
     variables = list(variables)
     names = [v.name for v in variables]
     if key in names:
         return {key}, ""
     read = _KeyRead.of(key)
     how = [(v, read.reads_as(v)) for v in variables]
+    whole = [v for v, way in how if way == "whole"]
+    if whole:
+        return {v.name for v in whole}, ""
     named = [v for v, way in how if way]
-    whole = any(way == "whole" for _, way in how)
-    return {v.name for v in named}, "" if whole or not named else read.unit_of(named[0])
+    return {v.name for v in named}, read.unit_of(named[0]) if named else ""
 
 
 @dataclass(frozen=True)
