@@ -367,7 +367,10 @@ def test_an_uploads_text_under_a_key_of_another_unit_is_read_as_under_its_own_ke
         shared_data, "case_id,age,Bilirubin (umol/L)\nSTS_001,60,NA\n", schema=schema
     )
     assert (case.clinical["bilirubin"], case.clinical_refused) == (None, {})
-    with pytest.raises(InputError, match=r"bilirubin in umol/L, .* convert the value to mg/dL"):
+    with pytest.raises(
+        InputError,
+        match=r"^The clinical CSV gives bilirubin in umol/L, .* convert the value to mg/dL",
+    ):
         _sarcoma_with(shared_data, "case_id,age,Bilirubin (umol/L)\nSTS_001,60,20\n", schema=schema)
 
 
@@ -837,7 +840,7 @@ def test_clinical_csv_headers_with_units_are_read_and_checked(small_cohort):
     stored = store_upload([("case.zip", _zip(folder)), ("clinical.csv", text)])
     assert not [n for n in upload_notes(stored) if "naming no model's variable" in n]
     with pytest.raises(
-        InputError, match=r"give bilirubin in mg/dL, but the model reads it in umol/L"
+        InputError, match=r"^The clinical CSV gives bilirubin in mg/dL, but the model reads it in"
     ):
         upload("Case ID;Albumin (g/L);Bilirubin (mg/dL)\n{own};35,2;1.0\n")
 

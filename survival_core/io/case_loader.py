@@ -280,10 +280,11 @@ def clinical_values(
     if raw is None:
         return {}
     said: dict[str, str] | None = None if refused is None else {}
+    gives = f"{source} gives"  # a unit's refusal: 'The clinical CSV gives bilirubin in mg/dL'
     checked = (
-        validate_clinical(raw, refused=said)
+        validate_clinical(raw, refused=said, source=gives)
         if schema is None
-        else schema.validate(raw, refused=said)
+        else schema.validate(raw, refused=said, source=gives)
     )
     if near_misses:
         refuse_near_misses(schema or cached_hcc_schema(), checked, source, raw)

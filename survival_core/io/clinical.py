@@ -361,9 +361,7 @@ def same_quantity(unit: str, other: str) -> bool:
     return same_unit(unit, other) or _quantity(unit) == _quantity(other) != ""
 
 
-def check_units(
-    given: Mapping[str, str], expected: Mapping[str, str], source: str = "The clinical CSV gives"
-) -> None:
+def check_units(given: Mapping[str, str], expected: Mapping[str, str], source: str) -> None:
     """Refuse a column or key whose header states a unit (``given``: name -> unit) other than
     the variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
     for name, unit in given.items():

@@ -286,7 +286,7 @@ class SchemaVariable:
             return f"at most {number_text(self.high)}{unit}"
         return "any"
 
-    def check_unit(self, unit: str, source: str = "The clinical values give") -> None:
+    def check_unit(self, unit: str, source: str) -> None:
         """Refuse a ``unit`` a key or header states for the variable ('Bilirubin (mg/dL)')
         other than its own (:func:`check_units`), or any unit for a number whose model records
         none, nor its name states ('tsize (cm)' under GBSG2's tsize, fitted in mm without a
@@ -662,6 +662,7 @@ class CohortSchema:
         *,
         strict_unknown: bool = False,
         refused: dict[str, str] | None = None,
+        source: str = "The clinical values give",
     ) -> ClinicalValues:
         """Check one patient's values (a form dict or a table row).
 
@@ -670,9 +671,10 @@ class CohortSchema:
         not variables (other than case_id, time, event) are listed in ``unknown`` and ignored
         unless ``strict_unknown``. A bad value raises :class:`ClinicalValueError`; with
         ``refused`` given, it is left out (None) and its reason kept there by variable instead,
-        for a reader who corrects it (the app's form).
+        for a reader who corrects it (the app's form). ``source``: where the values come from,
+        as a unit's refusal names it (:meth:`keys`).
         """
-        keys, unknown = self.keys(values)
+        keys, unknown = self.keys(values, source)
         if strict_unknown and unknown:
             raise ClinicalValueError(f"Unknown clinical variable(s): {', '.join(unknown)}.")
         checked: dict[str, Any] = {}
@@ -691,7 +693,9 @@ class CohortSchema:
             _derive_albi(checked, missing)
         return ClinicalValues(values=checked, missing=missing, unknown=unknown)
 
-    def keys(self, values: Mapping[Any, Any]) -> tuple[dict[str, Any], list[str]]:
+    def keys(
+        self, values: Mapping[Any, Any], source: str = "The clinical values give"
+    ) -> tuple[dict[str, Any], list[str]]:
         """Each variable's key in ``values`` and the keys that are none (case_id, time and event
         aside). A key is a variable's where it is its name or reads as its name or label as a
         clinical CSV's header does, case, spaces and punctuation aside (:func:`_key_variables`:
@@ -700,7 +704,8 @@ class CohortSchema:
         case, and a label was ignored, its variable imputed). A variable given under two keys
         ('Tsize' and 'TSIZE': the last one won) is refused naming both values, as is a key
         stating a unit its variable does not read with a number (:meth:`SchemaVariable.check_unit`;
-        another value is read as under the variable's own key: :func:`_has_a_number`)."""
+        another value is read as under the variable's own key: :func:`_has_a_number`), naming
+        ``source`` ('The clinical CSV gives': an upload's refusal named no file)."""
         found: dict[str, list[Any]] = {}
         stated: dict[str, str] = {}
         unknown: list[str] = []
@@ -726,7 +731,7 @@ class CohortSchema:
                 )
         for name, unit in stated.items():
             if unit and _has_a_number(self[name], values[found[name][0]]):
-                self[name].check_unit(unit, "The clinical values give")
+                self[name].check_unit(unit, source)
         return {name: given[0] for name, given in found.items()}, unknown
 
     def to_dict(self) -> dict[str, Any]:
@@ -1102,9 +1107,11 @@ def validate_clinical(
     *,
     strict_unknown: bool = False,
     refused: dict[str, str] | None = None,
+    source: str = "The clinical values give",
 ) -> ClinicalValues:
     """Validate a form dict or CSV row against :data:`SCHEMA` (:meth:`CohortSchema.validate` of
-    :func:`hcc_schema`: keys read as an own cohort's are, 'AFP' as afp).
+    :func:`hcc_schema`: keys read as an own cohort's are, 'AFP' as afp; a unit's refusal naming
+    ``source``).
 
     Missing values are kept as ``None`` and listed in ``missing``; columns that are not clinical
     variables (case_id, time, event, ...) are listed in ``unknown`` and ignored unless
@@ -1112,4 +1119,6 @@ def validate_clinical(
     given; a supplied ALBI score that contradicts them is an error.
     """
     given = {k: v for k, v in raw.items() if k != "true_log_hazard"}  # the simulated truth
-    return cached_hcc_schema().validate(given, strict_unknown=strict_unknown, refused=refused)
+    return cached_hcc_schema().validate(
+        given, strict_unknown=strict_unknown, refused=refused, source=source
+    )
