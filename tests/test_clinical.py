@@ -252,3 +252,36 @@ def test_a_case_id_header_of_any_spelling_keeps_leading_zeros(header: str) -> No
 def test_a_test_not_done_is_a_missing_value(token: str) -> None:
     result = validate_clinical({"albumin": token, "bilirubin": 17})
     assert result.values["albumin"] is None and "albumin" in result.missing
+
+
+@pytest.mark.parametrize(
+    ("name", "recorded", "stated", "same"),
+    [
+        ("albumin", "G/L", "10^3/µL", False),
+        ("total_protein", "G/L", "10^9/L", False),
+        ("albumin", "G/L", "g/L", True),
+        ("albumin", "g/L", "G/L", True),
+        ("platelets", "G/L", "10^3/µL", True),
+        ("Neutrophils", "10^9/L", "G/L", True),
+        ("plt", "G/L", "K/uL", True),
+        ("platelets", "G/L", "g/L", False),
+        ("platelets", "g/L", "G/L", False),
+    ],
+)
+def test_g_per_l_is_giga_per_litre_only_for_a_cell_count(name, recorded, stated, same):
+    """'G/L' read as both g/L and 10^9/L matched either, so albumin recorded in 'G/L' took
+    'Albumin (10^3/µL)' for its own unit (and 'G/L' matched units that match not each other).
+    A cell count's 'G/L' is 10^9/L, any other variable's grams per litre, stated or recorded."""
+    from survival_core.io.clinical import check_units, same_unit
+
+    if same:
+        check_units({name: stated}, {name: recorded}, "The clinical CSV gives")
+    else:
+        with pytest.raises(ClinicalValueError) as refused:
+            check_units({name: stated}, {name: recorded}, "The clinical CSV gives")
+        assert str(refused.value) == (
+            f"The clinical CSV gives {name} in {stated}, but the model reads it in {recorded}: "
+            f"convert the value to {recorded} (and the unit its name states)."
+        )
+    assert same_unit("G/L", "g/L") and not same_unit("G/L", "10^9/L")
+    assert same_unit("G/L", "10^9/L", cells=True) and not same_unit("G/L", "g/L", cells=True)

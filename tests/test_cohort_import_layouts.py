@@ -947,6 +947,31 @@ def test_a_re_import_in_another_unit_is_refused_naming_both_units(tmp_path: Path
         import_table(gbsg2, added, time_unit="months")
 
 
+def test_a_re_import_reads_g_per_l_as_a_cell_count_only_for_a_cell_count(tmp_path: Path) -> None:
+    """A first sheet of albumin and platelets in 'G/L' (as a French laboratory writes both), the
+    added one in 10^3/µL: albumin's 'G/L' is grams per litre, its 10^3/µL refused as another
+    unit (it was merged, 'G/L' matching both g/L and 10^9/L); platelets' is 10^9/L, merged."""
+    (first := tmp_path / "first.csv").write_text(
+        "Patient ID;OS (months);Status;Albumin (G/L);Platelets (G/L)\nP-001;12,5;dead;38,2;250\n"
+        "P-002;24,0;alive;41,0;180\nP-003;3,5;dead;35,0;300\n"
+    )
+    (added := tmp_path / "added.csv").write_text(
+        "Patient ID;OS (months);Status;Albumin (10^3/µL);Platelets (10^3/µL)\n"
+        "P-003;3,5;dead;35;300\nP-004;9,0;alive;40;310\n"
+    )
+    import_table(cohort := tmp_path / "cohort", first)
+    with pytest.raises(InputError) as refused:
+        import_table(cohort, added)
+    assert str(refused.value).startswith(
+        "added.csv gives Albumin (albumin) in 10^3/µL, but the 2 earlier row(s) of the cohort's "
+        "clinical.csv kept beside its rows give it in G/L: one column would mix the two units."
+    )
+    added.write_text(added.read_text().replace("Albumin (10^3/µL)", "Albumin (G/L)"))
+    import_table(cohort, added)
+    merged = pd.read_csv(cohort / "clinical.csv", index_col="case_id")
+    assert merged["platelets"].tolist() == [250, 180, 300, 310]
+
+
 @pytest.mark.parametrize(
     ("header", "scale", "said"),
     [

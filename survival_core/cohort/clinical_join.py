@@ -50,6 +50,7 @@ from survival_core.cohort.importer import (
 from survival_core.cohort.withdrawn import WITHDRAWN_FILE, withdrawn_cases
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.atomic import write_text
+from survival_core.io.clinical import counts_cells
 from survival_core.io.clinical_schema import (
     CATEGORY,
     DRAFTED_SCHEMA,
@@ -690,7 +691,7 @@ def _in_earlier_units(
             continue
         units[name] = before
         count = int(table[name].notna().sum())
-        factor = unit_factor(now, before) if now else 1.0
+        factor = unit_factor(now, before, cells=counts_cells(name, before)) if now else 1.0
         if factor is None or (factor != 1 and not is_numeric_dtype(table[name])):
             raise InputError(
                 f"{sheet} gives {variable.title} in {now}, but the {len(kept)} earlier row(s) of "

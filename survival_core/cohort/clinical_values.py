@@ -205,12 +205,13 @@ def _without_units(
     return None
 
 
-def unit_factor(unit: str, to: str) -> float | None:
+def unit_factor(unit: str, to: str, *, cells: bool = False) -> float | None:
     """What a value in ``unit`` is multiplied by to read in ``to``, where the reader converts
     between them exactly: 1 for one unit written otherwise ('ug/L', 'ng/mL'), 10 from cm to mm
     (:data:`_MILLIMETRES`, as a column of lengths in both is read); None for any other pair
-    (g/L and g/dL, years and months)."""
-    if same_unit(unit, to):
+    (g/L and g/dL, years and months). ``cells``: a cell count's, whose 'G/L' is 10^9/L
+    (:func:`~survival_core.io.clinical.same_unit`)."""
+    if same_unit(unit, to, cells=cells):
         return 1.0
     if {unit.lower(), to.lower()} <= _MILLIMETRES.keys():
         return _MILLIMETRES[unit.lower()] / _MILLIMETRES[to.lower()]

@@ -300,12 +300,23 @@ _SAME_UNITS = {
     "giga/l": _CELL_COUNT,
 }
 #: 'G/L' with a capital G: giga per litre, as French laboratories write a cell count (10^9/L);
-#: 'g/L' is grams per litre (:func:`_unit_keys`).
+#: 'g/L' is grams per litre, as is 'G/L' of any other variable (:func:`counts_cells`).
 _GIGA_PER_LITRE = re.compile(r"\s*G\s*/\s*[lL]\s*")
+#: Words of a variable's name saying it is a cell count (:func:`counts_cells`).
+_CELL_COUNT_WORDS = frozenset(
+    {
+        "platelet", "platelets", "plt", "thrombocytes", "wbc", "leukocytes", "leucocytes",
+        "neutrophil", "neutrophils", "neut", "anc", "lymphocyte", "lymphocytes", "lymph", "alc",
+        "monocyte", "monocytes", "amc", "eosinophil", "eosinophils", "eos", "aec", "basophil",
+        "basophils",
+    }
+)  # fmt: skip
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
-def _unit_key(unit: str) -> str:
+def _unit_key(unit: str, cells: bool = False) -> str:
+    if cells and _GIGA_PER_LITRE.fullmatch(unit):  # a cell count's 'G/L': giga per litre
+        return _CELL_COUNT
     # the micro sign and the Greek mu alike (typed either way); units of one quantity alike
     key = unit.lower().replace("µ", "u").replace("μ", "u").replace("×", "x").replace(" ", "")
     key = key.removeprefix("x") if key.startswith("x10") else key  # 'x10^9/L' is 10^9/L
@@ -315,18 +326,21 @@ def _unit_key(unit: str) -> str:
     return _SAME_UNITS.get(key, key)
 
 
-def _unit_keys(unit: str) -> set[str]:
-    """The units ``unit`` may be, as :func:`_unit_key` writes them: 'G/L' either grams or giga
-    (10^9) per litre (lower-cased, one spelling), told apart by the unit it is compared with."""
-    keys = {_unit_key(unit)}
-    return keys | {_CELL_COUNT} if _GIGA_PER_LITRE.fullmatch(unit) else keys
+def counts_cells(name: str, unit: str) -> bool:
+    """Whether the variable ``name``, recorded in ``unit``, is a cell count (platelets, WBC,
+    neutrophils…, or recorded in 10^9/L however written), whose 'G/L' is giga per litre. Told by
+    the variable, not by the unit 'G/L' is compared with: read as either, albumin in 'G/L' took
+    '10^3/µL' for its own unit."""
+    words = set(re.split(r"[^a-z]+", name.lower()))
+    return bool(words & _CELL_COUNT_WORDS) or _unit_key(unit) == _CELL_COUNT
 
 
-def same_unit(unit: str, other: str) -> bool:
+def same_unit(unit: str, other: str, *, cells: bool = False) -> bool:
     """Whether two units are one, however written ('µg/L', 'ug/l' and 'ng/mL' alike; a cell
     count's 10^9/L, 10^3/µL, K/µL, /nL and G/L alike: 'Platelets (10^3/µL)' was refused as
-    another unit, to convert, under a model of 10^9/L)."""
-    return bool(_unit_keys(unit) & _unit_keys(other))
+    another unit, to convert, under a model of 10^9/L). 'G/L' is 10^9/L for a cell count
+    (``cells``: :func:`counts_cells`), else grams per litre."""
+    return _unit_key(unit, cells) == _unit_key(other, cells)
 
 
 #: Kinds of quantity a clinical unit measures, by :func:`_unit_key`: an amount or a count per
@@ -366,7 +380,7 @@ def check_units(given: Mapping[str, str], expected: Mapping[str, str], source: s
     the variable's (``expected``): 'Bilirubin (mg/dL)' read as µmol/L would be off by 17 times."""
     for name, unit in given.items():
         wanted = expected.get(name, "")
-        if wanted and not same_unit(unit, wanted):
+        if wanted and not same_unit(unit, wanted, cells=counts_cells(name, wanted)):
             raise ClinicalValueError(
                 f"{source} {name} in {unit}, but the model reads it in {wanted}: "
                 f"convert the value to {wanted} (and the unit its name states)."
