@@ -520,10 +520,10 @@ def _key_variables(key: Any, variables: Iterable[SchemaVariable]) -> tuple[set[s
     read = _KeyRead.of(key)
     how = [(v, read.reads_as(v)) for v in variables]
     whole = [v for v, way in how if way == "whole"]
-    if whole:
+    if whole and not read.unit:  # a unit in brackets ('Tumor size (mm)') may be either's
         return {v.name for v in whole}, ""
     named = [v for v, way in how if way]
-    return {v.name for v in named}, read.unit_of(named[0]) if named else ""
+    return {v.name for v in named}, "" if whole or not named else read.unit_of(named[0])
 
 
 @dataclass(frozen=True)
