@@ -79,3 +79,19 @@ def lung_cohort(
     )
     clinical.to_csv(folder / "clinical.csv", index=False)
     return folder
+
+
+#: The GTV file of case ``nodes`` of :func:`lungs_with_nodes` holds label 2 alone, which loading
+#: takes as the GTV with this warning.
+NODES_TAKEN = "gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1"
+
+
+def lungs_with_nodes(shared_data: Path, folder: Path) -> Path:
+    """The four :data:`LUNG_CASES` and ``nodes``: lung2's scan whose GTV file holds its tumour as
+    label 2 alone (HECKTOR's nodes without a primary), loaded with a warning
+    (:data:`NODES_TAKEN`)."""
+    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_label.nrrd"))
+    nodes = (sitk.GetArrayFromImage(label) != 0) * 2
+    outcomes = {"lung1": (200, 1), "lung1_mirror": (300, 1), "lung2": (900, 0),
+                "lung2_mirror": (1200, 1), "nodes": (500, 1)}  # fmt: skip
+    return lung_cohort(shared_data, folder, outcomes, {"nodes": ("lung2", nodes)})

@@ -336,6 +336,51 @@ def test_cv_fit_and_score_an_image_model_from_a_cohort(small_cohort, tmp_path, c
     assert loaded.model.images is None  # scoring never attaches a case to the shared model
 
 
+def test_cv_and_fit_list_the_cases_whose_ct_loaded_with_warnings(
+    shared_data, data_folder, tmp_path, capsys
+):
+    """Real lung CTs, one case's GTV file holding label 2 alone (taken as the GTV with a
+    warning): `cv` and `fit` of an image model said nothing of it (no note, no n_warned, no
+    table), and the volume cache kept no warning, so no later run could. They list the case as
+    a run does (load_warnings.csv, n_warned, the note), from cached volumes too; a volume cached
+    before its warnings were kept is read again, not taken as loaded without any."""
+    from tests.real_cohorts import NODES_TAKEN, lungs_with_nodes
+
+    cohort = lungs_with_nodes(shared_data, tmp_path / "lungs")
+    params = [f"--param={k}={json.dumps(v)}" for k, v in {**TINY_CNN, "epochs": 1}.items()]
+    out = tmp_path / "cv"
+    cv = ["cv", "--cohort", str(cohort), "--model", "cnn3d", *params, "--out", str(out),
+          "--protocol", "nested_cv", "--repeats", "1", "--folds", "2", "--bootstrap", "20",
+          "--json"]  # fmt: skip
+    said = "1 case(s) loaded with warnings (their features may rest on a guess, such as which "
+    kept = data_folder / "cache" / "volumes"
+    for how in ("read", "cached", "cached without warnings"):
+        if how == "cached without warnings":  # as volumes cached by an earlier version
+            for path in kept.glob("*/*.warnings.json"):
+                path.unlink()
+        assert main(cv) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out.splitlines()[-1])["n_warned"] == 1, how
+        assert json.loads((out / "summary.json").read_text())["n_warned"] == 1
+        listed = pd.read_csv(out / "load_warnings.csv")
+        assert listed["case_id"].tolist() == ["nodes"], how
+        assert listed["warning"].iloc[0].startswith(NODES_TAKEN)
+        assert listed["table"].tolist() == ["CT volumes"]
+        assert f"note: {said}structure is the GTV): see {out / 'load_warnings.csv'}." in (
+            captured.err
+        )
+    assert len(list(kept.glob("*/*.warnings.json"))) == 5  # each case's kept again
+    model = tmp_path / "cnn"
+    assert main(["fit", "--cohort", str(cohort), "--model", "cnn3d", *params,
+                 "--out", str(model), "--json"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[-1])["n_warned"] == 1
+    assert f"note: {said}structure is the GTV): see {model / 'load_warnings.csv'}." in (
+        captured.err
+    )
+    assert pd.read_csv(model / "load_warnings.csv")["case_id"].tolist() == ["nodes"]
+
+
 def test_explaining_a_fusion_model_names_the_clinical_inputs_it_imputed(
     small_cohort, tmp_path, capsys
 ):

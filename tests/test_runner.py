@@ -28,7 +28,7 @@ from survival_core.runs.runner import EXTERNAL_PREFIX, run_training
 from survival_core.runs.store import RunStore
 from survival_core.workflows.scoring import score_case
 from tests import clinical_exports
-from tests.real_cohorts import lung_cohort
+from tests.real_cohorts import NODES_TAKEN, lung_cohort, lungs_with_nodes
 
 pytestmark = pytest.mark.heavy(110)  # many tracked runs: a CNN, DSFR, a killed and resumed one
 
@@ -873,16 +873,10 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
     never learnt which cases' features rest on a guess. The run says how many, lists them in
     reports/load_warnings.csv (logged with the reports), its report and --json; the cached
     table keeps them beside it, so a run reusing it reports them too."""
-    import SimpleITK as sitk
-
     from survival_core.features.cohort import feature_table_path, warnings_path
     from survival_core.features.presets import get_preset
 
-    label = sitk.ReadImage(str(shared_data / "pyradiomics" / "lung2_label.nrrd"))
-    nodes = (sitk.GetArrayFromImage(label) != 0) * 2
-    outcomes = {"lung1": (200, 1), "lung1_mirror": (300, 1), "lung2": (900, 0),
-                "lung2_mirror": (1200, 1), "nodes": (500, 1)}  # fmt: skip
-    cohort = lung_cohort(shared_data, tmp_path / "lungs", outcomes, {"nodes": ("lung2", nodes)})
+    cohort = lungs_with_nodes(shared_data, tmp_path / "lungs")
     path = _config(
         tmp_path,
         cohort,
@@ -890,7 +884,7 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
         features={"clinical": True, "radiomics": ["han2020"], "select": "^age$"},
         protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
     )
-    taken = "gtv.nii:2 is the only label of gtv.nii, named as the GTV, and not label 1"
+    taken = NODES_TAKEN
     cached = warnings_path(feature_table_path(cohort, "han2020", get_preset("han2020", "CT")))
     for how in ("extracted", "reused"):
         assert main(["train", "--config", str(path), "--json"]) == 0
@@ -909,6 +903,40 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
         assert "1 case(s) loaded with warnings (their features may rest on a guess)" in report
         assert f"nodes: {escape(taken)}" in report
         assert pd.read_csv(cached)["case_id"].tolist() == ["nodes"]
+
+
+def test_an_image_model_run_reports_the_cases_whose_ct_loaded_with_warnings(
+    shared_data, tmp_path, store, capsys
+):
+    """A cnn3d run on real lung CTs, one case's GTV file holding label 2 alone (taken as the GTV
+    with a warning): the run listed the warnings of its radiomics tables alone, so an image
+    model's run said nothing of it (no note, n_warned 0, no load_warnings.csv). It lists the
+    case as a radiomics run does, and its model keeps the list."""
+    cohort = lungs_with_nodes(shared_data, tmp_path / "lungs")
+    tiny = {"volume_shape": [16, 16, 8], "patch_size": [16, 16, 8], "epochs": 1}
+    path = _config(
+        tmp_path,
+        cohort,
+        name="warned-cnn",
+        features={"clinical": False},
+        model={"name": "cnn3d", "params": tiny},
+        protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
+        device="cpu",
+    )
+    assert main(["train", "--config", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = _last_json(captured.out)
+    assert result["status"] == "FINISHED" and result["n_warned"] == 1
+    reports = store.get_run(result["run_id"]).folder / "reports"
+    listed = pd.read_csv(reports / "load_warnings.csv")
+    assert listed["case_id"].tolist() == ["nodes"] and listed["table"].tolist() == ["CT volumes"]
+    assert listed["warning"].iloc[0].startswith(NODES_TAKEN)
+    said = "note: 1 case(s) loaded with warnings (their features may rest on a guess, such "
+    assert said in captured.err and f"see {reports / 'load_warnings.csv'}." in captured.err
+    report = (reports / "report.html").read_text()
+    assert f"nodes: {escape(NODES_TAKEN)}" in report
+    model = store.model_folder("warned-cnn", result["model_version"])
+    assert pd.read_csv(model / "load_warnings.csv")["case_id"].tolist() == ["nodes"]
 
 
 def test_a_cohort_lacking_a_column_the_study_requires_is_refused_before_the_run(

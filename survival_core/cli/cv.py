@@ -123,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
+    from survival_core.features.cohort import warned_cases
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
+    from survival_core.runs.runner import write_load_warnings
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
     from survival_core.workflows.training import model_factory, no_censored_warning
 
@@ -148,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         table.case_ids,
         progress,
     )
+    # an image model's cases whose CT loaded with warnings (a label 2 taken as the GTV...)
+    warned = factory.load_warnings(table.case_ids)
     event = table.y["event"]
     if args.protocol == "nested_cv":
         folds = splits.nested_cv(event, args.repeats, args.folds, seed=args.seed)
@@ -172,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     summary = {"model": args.model, "protocol": args.protocol, **result.summary}
+    if factory.images is not None:  # an image model: how many cases' CT loaded with warnings
+        summary["n_warned"] = warned_cases(warned)
     for note in summary["preprocessing_notes"]:
         progress(f"note: {note}")
     for warning in summary.get("selection", {}).get("warnings", []):
@@ -190,7 +196,11 @@ def run(args: argparse.Namespace) -> int:
             write_text(args.out / "left_out.csv", result.left_out.to_csv(index=False))
         else:
             (args.out / "left_out.csv").unlink(missing_ok=True)
+        write_load_warnings(warned, args.out, progress)
         write_json(args.out / "summary.json", json_ready(summary))
+    else:  # no folder to list them in: each said here
+        for row in warned.itertuples():
+            progress(f"note: case {row.case_id} loaded with a warning: {row.warning}")
     keys = (
         *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
         *("uno_c_index", "uno_tau", "td_auc", "ibs", "ibs_range", "calibration"),
@@ -201,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         shown["comparison"] = result.comparison.to_dict("records")
     shown |= {"seconds": summary["seconds"], "protocol": args.protocol}
     shown |= {"warnings": warnings} if warnings else {}
+    shown |= {"n_warned": summary["n_warned"]} if "n_warned" in summary else {}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
         shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
         shown["left_out"] = result.left_out_records()

@@ -87,7 +87,9 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save the model and its card, report the apparent (and CV) c-index."""
+    from survival_core.features.cohort import warned_note
     from survival_core.runs.config import with_run_params
+    from survival_core.runs.runner import LOAD_WARNINGS_FILE
     from survival_core.workflows.training import train_model
 
     check_out(args.out, folder=True)
@@ -114,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
             cohort=args.cohort,
             progress=progress,
         )
+    if summary.get("n_warned"):  # an image model's cases whose CT loaded with warnings
+        progress(f"note: {warned_note(summary['n_warned'], args.out / LOAD_WARNINGS_FILE)}")
     summary["seconds"] = round(time.perf_counter() - start, 2)
     if not args.json and "left_out" in summary:  # one line per run, not a list's repr
         summary["left_out"] = (

@@ -296,6 +296,7 @@ def _purge_caches(
     another patient: its entries and tables stay (deleted with these, its features were
     extracted again at its next run)."""
     from survival_core.features.cohort import sidecars
+    from survival_core.models.image_set import WARNINGS_SUFFIX
 
     cache = data_subdir("cache")
     features = [
@@ -305,13 +306,17 @@ def _purge_caches(
     ]
     rows = [row for path in features if (row := _cached_row(path)) is not None]
     volumes = [p for key in keys["volumes"] for p in (cache / "volumes").glob(f"*/{key}.npy")]
+    # what loading each case warned of, kept beside its volume, names its files: deleted too
+    warned = [
+        p for key in keys["volumes"] for p in (cache / "volumes").glob(f"*/{key}{WARNINGS_SUFFIX}")
+    ]
     tables = [
         p
         for p in data_subdir("features").glob("*.parquet")
         if _holds(p, case_ids, rows, _own(p, cohort, own_tables))
     ]
     # a table's failures and warnings name its cases (ids, warnings' text): deleted with it
-    for path in [*features, *volumes, *tables, *(s for t in tables for s in sidecars(t))]:
+    for path in [*features, *volumes, *warned, *tables, *(s for t in tables for s in sidecars(t))]:
         path.unlink(missing_ok=True)
     return {
         "cached_features": len(features),

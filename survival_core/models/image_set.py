@@ -7,7 +7,9 @@ windowed) for a :class:`VolumeSpec`. Cases come from case folders (a cohort) or 
 
 Volumes of case folders are computed once per (folder content, spec) and cached as float16 ``.npy``
 files under ``<data>/cache/volumes/<spec key>/<content hash>.npy`` (a [0, 1] window loses < 5e-4 to
-float16), so cross-validation folds and later runs read them instead of reloading DICOM.
+float16), so cross-validation folds and later runs read them instead of reloading DICOM. What
+loading each case warned of (a label 2 taken as the GTV...) is kept beside its volume, in
+``<content hash>.warnings.json``, so that a run reading cached volumes reports it as the first did.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import SimpleITK as sitk
 
 from survival_core.case import Case
 from survival_core.errors import ConfigError, InputError, RadSurvError
+from survival_core.io.atomic import write_json
 from survival_core.io.case_loader import load_case_read
 from survival_core.io.manifest import CaseRead
 from survival_core.io.orientation import ORIENTATION
@@ -32,6 +36,9 @@ from survival_core.models.image_data import GTV_MARGIN_MM, _check_size, network_
 from survival_core.paths import data_subdir
 from survival_core.preprocess.window import get_window
 from survival_core.text import first_few
+
+#: What ends the name of the load warnings kept beside a cached volume (``<key>.npy``).
+WARNINGS_SUFFIX = ".warnings.json"
 
 #: Fewer volumes than this are prepared in this process.
 SERIAL_BELOW = 8
@@ -97,12 +104,18 @@ class ImageRows:
         return ImageRows(self.tabular[rows], [self.case_ids[i] for i in rows.tolist()])
 
 
-def _volume_of_case(read: CaseRead, spec: VolumeSpec) -> np.ndarray:
+def _volume_of_case(read: CaseRead, spec: VolumeSpec) -> tuple[np.ndarray, list[str]]:
     """The network input of a cohort's case, read as its manifest row says: its own files, where
-    every patient's lie in one images/ and masks/ folder (that folder was read as a DICOM case)."""
+    every patient's lie in one images/ and masks/ folder (that folder was read as a DICOM case);
+    with what loading it warned of (:attr:`Case.warnings`), which the volume may rest on."""
     case = load_case_read(read)
     _check_ct({case.case_id: case.modality})
-    return spec.input(case)[0]
+    return spec.input(case)[0], list(case.warnings)
+
+
+def volume_warnings_path(volume: Path) -> Path:
+    """Where the load warnings of the case of cached ``volume`` are kept: beside it."""
+    return volume.with_name(volume.name.removesuffix(".npy") + WARNINGS_SUFFIX)
 
 
 def _check_ct(modalities: Mapping[str, str | None]) -> None:
@@ -126,12 +139,21 @@ def _failure_text(case_id: str, error: BaseException) -> str:
     return said if said.startswith(f"Case {case_id} ") else f"Case {case_id}: {said}"
 
 
+def _is_cached(volume: Path) -> bool:
+    """Whether ``volume`` and its load warnings are both cached."""
+    return volume.exists() and volume_warnings_path(volume).exists()
+
+
 def _cache_volume(task: tuple[CaseRead, Path, VolumeSpec]) -> Path:
-    """Compute one case's volume into ``path`` (atomically); picklable for worker processes."""
+    """Compute one case's volume into ``path`` and its load warnings beside it (each atomically);
+    picklable for worker processes. A volume cached without its warnings (before they were
+    kept) is computed again, not taken as loaded without any."""
     read, path, spec = task
-    if not path.exists():
-        volume = _volume_of_case(read, spec).astype(np.float16)
+    if not _is_cached(path):
+        volume, warnings = _volume_of_case(read, spec)
         path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(volume_warnings_path(path), warnings)
+        volume = volume.astype(np.float16)
         handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
         with os.fdopen(handle, "wb") as stream:
             np.save(stream, volume, allow_pickle=False)
@@ -217,7 +239,7 @@ class ImageSet:
         for case_id in dict.fromkeys(case_ids):
             if case_id in self.reads:
                 path = self._cache_path(case_id, spec)
-                if not path.exists():
+                if not _is_cached(path):
                     tasks.append((self.reads[case_id], path, spec))
         if not tasks:
             return
@@ -248,6 +270,37 @@ class ImageSet:
         except (OSError, ValueError) as err:
             path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt on the next call
             raise InputError(f"Cached volume of case {case_id} was unreadable; retry.") from err
+
+    def load_warnings(self, case_ids: Sequence[str], spec: VolumeSpec) -> pd.DataFrame:
+        """What loading each of ``case_ids`` warned of (case_id, warning: one row per warning,
+        as :func:`~survival_core.features.cohort.outcome_warnings`): the cases whose volumes
+        may rest on a guess (a label 2 taken as the GTV...). A cohort's case is read from beside
+        its cached volume (cached first where it is not)."""
+        from survival_core.features.cohort import WARNING_COLUMNS
+
+        self.check(case_ids)
+        rows = []
+        for case_id in dict.fromkeys(case_ids):
+            if case_id in self.cases:
+                warnings = list(self.cases[case_id].warnings)
+            else:
+                path = _cache_volume((self.reads[case_id], self._cache_path(case_id, spec), spec))
+                warnings = self._cached_warnings(case_id, volume_warnings_path(path))
+            rows += [(case_id, warning) for warning in warnings]
+        return pd.DataFrame(rows, columns=list(WARNING_COLUMNS))
+
+    @staticmethod
+    def _cached_warnings(case_id: str, path: Path) -> list[str]:
+        """The load warnings kept at ``path``; a damaged file is deleted (the case is read
+        again next time) and refused, as a damaged volume is."""
+        try:
+            warnings = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            path.unlink(missing_ok=True)
+            raise InputError(
+                f"Cached load warnings of case {case_id} were unreadable; retry."
+            ) from err
+        return [str(warning) for warning in warnings]
 
     def volumes(self, case_ids: Sequence[str], spec: VolumeSpec) -> np.ndarray:
         """Float32 ``(n, 1, z, y, x)`` inputs of ``case_ids``, in order."""

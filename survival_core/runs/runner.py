@@ -1250,6 +1250,9 @@ def run_training(
                 config.model.name, params, config.model.search, config.reduction, images,
                 table.case_ids, seed=config.seed, parallel=RUN_PARALLEL, progress=say,
             )  # fmt: skip
+        # an image model's cases: what loading their CT warned of, listed with the radiomics'
+        maker = factory if config.model.search is None else factory.make
+        warned = _with_image_warnings(warned, maker.load_warnings(table.case_ids))
         origin = {
             "data": data.hashes,
             "code": store.code_identity(),
@@ -1309,7 +1312,7 @@ def run_training(
             left_out = pd.concat([f for f in (left_out, folds_left) if len(f)], ignore_index=True)
         if len(left_out):  # which cases the run could not use, and why
             left_out.to_csv(reports / "left_out.csv", index=False)
-        n_warned = _write_load_warnings(warned, reports, say)
+        n_warned = write_load_warnings(warned, reports, say)
         result.counted_folds().to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
         if result.comparison is not None:  # auto, ensemble: every candidate on the same folds
@@ -1392,19 +1395,34 @@ def run_training(
     return RunResult(run.run_id, "FINISHED", metrics, seconds, str(version), data_notes, n_warned)
 
 
-def _write_load_warnings(warned: pd.DataFrame, reports: Path, say: Progress) -> int:
-    """Write the run's load warnings (:data:`LOAD_WARNINGS_FILE`, logged with the reports; none
-    of a resumed attempt left behind) and say how many cases they are of; returns that count."""
+def _with_image_warnings(warned: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
+    """The feature tables' load warnings (:func:`load_warnings`) and those of the image model's
+    CT volumes (:meth:`~survival_core.workflows.training.ModelMaker.load_warnings`), a case's
+    warning said by both listed once."""
+    frames = [frame for frame in (warned, images) if len(frame)]
+    if not frames:
+        return warned
+    return pd.concat(frames, ignore_index=True).drop_duplicates(
+        ["case_id", "warning"], ignore_index=True
+    )
+
+
+def write_load_warnings(warned: pd.DataFrame, folder: Path, say: Progress | None = None) -> int:
+    """Write the load warnings of the cases a model learned from (:data:`WARNED_COLUMNS`) into
+    ``folder`` (:data:`LOAD_WARNINGS_FILE`: a run's reports, logged with them; a ``cv --out``
+    folder; a fitted model's), none of an earlier attempt left behind, and ``say`` how many
+    cases they are of; returns that count."""
     from survival_core.features.cohort import warned_cases, warned_note
     from survival_core.io.atomic import write_text
 
-    path = reports / LOAD_WARNINGS_FILE
+    path = folder / LOAD_WARNINGS_FILE
     n_warned = warned_cases(warned)
     if not n_warned:
         path.unlink(missing_ok=True)
         return 0
     write_text(path, warned.to_csv(index=False))
-    say(f"note: {warned_note(n_warned, path)}")
+    if say is not None:
+        say(f"note: {warned_note(n_warned, path)}")
     return n_warned
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from survival_core.columns import clinical_inputs, is_image_feature
 from survival_core.errors import ConfigError, InputError
@@ -113,6 +114,10 @@ def _image_reading(metadata: dict[str, dict[bytes, bytes]]) -> str | None:
     return (said.pop() if len(said) == 1 else "") or None
 
 
+#: What the load warnings of an image model's cases name as their table.
+VOLUMES_TABLE = "CT volumes"
+
+
 @dataclass(frozen=True)
 class ModelMaker:
     """Makes fresh, unfitted models of one kind: ``params`` with ``overrides`` on top (a search
@@ -132,6 +137,18 @@ class ModelMaker:
         model = make_model(self.model_name, **{**self.params, **(overrides or {})})
         model = model.with_reduction(make_reduction(self.reduction))
         return model if self.images is None else model.with_images(self.images)
+
+    def load_warnings(self, case_ids: Sequence[str]) -> pd.DataFrame:
+        """What loading the CT of each of ``case_ids`` warned of, as a run lists its feature
+        tables' (:data:`~survival_core.runs.runner.WARNED_COLUMNS`, the table named
+        :data:`VOLUMES_TABLE`); none for a model reading no image. The cases whose volumes may
+        rest on a guess (a label 2 taken as the GTV...)."""
+        from survival_core.runs.runner import WARNED_COLUMNS
+
+        if self.images is None:
+            return pd.DataFrame(columns=list(WARNED_COLUMNS))
+        spec = make_model(self.model_name, **self.params).volume_spec
+        return self.images.load_warnings(case_ids, spec).assign(table=VOLUMES_TABLE)
 
 
 def model_factory(
@@ -211,6 +228,7 @@ def train_model(
     ``sources``: the clinical.csv of the cohort a training run fits it on, kept in the card.
     """
     from survival_core.evaluation import splits
+    from survival_core.runs.runner import write_load_warnings
     from survival_core.workflows.crossval import cross_validate
 
     out = Path(out)
@@ -225,8 +243,10 @@ def train_model(
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
+    warned = None  # a factory given (a run's search) is of a run, which lists them itself
     if factory is None:
         factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
+        warned = factory.load_warnings(table.case_ids)
 
     cv_notes: list[str] = []
     if cv_repeats > 0:
@@ -288,6 +308,8 @@ def train_model(
         card.save(folder)
         if schema is not None:  # the model carries the schema of the clinical variables it reads
             schema.save(folder / SCHEMA_FILE)
+        # and an image model which of its patients' CT loaded with warnings
+        n_warned = 0 if warned is None else write_load_warnings(warned, folder)
     # auto / ensemble: the small-data guards of the choice made on all rows (few events per
     # variable, a network chosen with few events, no gain over the clinical baseline); any other
     # model: its events per variable
@@ -305,6 +327,7 @@ def train_model(
         "apparent_c_index": card.apparent_c_index,
         "cv_c_index": None if cv_summary is None else cv_summary["c_index"],
         **({"warnings": warnings} if warnings else {}),
+        **({"n_warned": n_warned} if model_name in IMAGE_MODELS else {}),
         **({"notes": shown_notes} if shown_notes else {}),
         # the patients the cross-validation left out of a fold, named here and not in the card
         **({"left_out": left_out} if cv_repeats > 0 else {}),
