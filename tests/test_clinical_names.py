@@ -219,6 +219,21 @@ def test_a_vital_status_is_found_by_its_name(
     assert list(result.variables.columns) == ["karnofsky"]
 
 
+@pytest.mark.parametrize("gap", ["n.a.", "N.D.", "n.e."])
+def test_an_estados_gaps_written_with_full_stops_are_gaps(tmp_path: Path, gap: str) -> None:
+    """A bare 'Estado' of 'Fallecido' / 'Vivo' whose unknown vital statuses are written 'n.a.'
+    was refused ('no survival event column recognised') once event cells lost their end marks:
+    'n.a' is no missing-value word. Its 5 gaps are missing: 128 deaths, 4 alive."""
+    _veterans(path := tmp_path / "veterans.csv", "Estado", "Fallecido", "Vivo")
+    table = pd.read_csv(path)
+    table.loc[table.index[table["Estado"] == "Vivo"][:5], "Estado"] = gap
+    table.to_csv(path, index=False)
+    result = read_clinical_spreadsheet(path)
+    assert result.event_column == "Estado"
+    events = result.table["event"]
+    assert (int(events.sum()), int((events == 0).sum()), int(events.isna().sum())) == (128, 4, 5)
+
+
 def _veterans_by_place(folder: Path, place: str, places: tuple[str, ...], **outcome: str) -> Path:
     """The veterans' trial with its ID, Karnofsky score and a column ``place`` of ``places`` (in
     turn), its days and deaths under the headers ``outcome`` gives for 'time' and 'event' (none

@@ -292,10 +292,12 @@ def _event_word(value: object) -> str:
     """A cell of an event column as a word of :data:`EVENT_WORDS` / :data:`ALIVE_WORDS`: numbers
     as 0, 1, 2 (1.0 read from a column with gaps is 1), cBioPortal's '1:DECEASED' as its code
     (:data:`CODED_STATUS`), text lower-cased, its end marks left out ('Fallecido.' was unread,
-    :func:`without_end_marks`); '' when empty."""
+    :func:`without_end_marks`) but a no-value word's kept ('n.a.', 'N.D.': :data:`NO_VALUE_WORDS`
+    writes them so); '' when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = without_end_marks(str(value).strip().lower())
+    text = str(value).strip().lower()
+    text = text if text in NO_VALUE_WORDS else without_end_marks(text)
     if (coded := CODED_STATUS.fullmatch(text)) is not None:
         return coded[1]
     try:
