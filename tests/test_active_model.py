@@ -145,6 +145,31 @@ def test_an_archived_active_model_is_retired_as_a_deleted_one(
     assert not store.list_models()["active"].any()
 
 
+def test_with_the_registry_database_moved_away_score_uses_the_local_copy(
+    data: Path, penalised, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The data folder's mlflow.db moved away: opening the store created an empty one, in
+    which the active model looked deleted (scored with the demo default model, 'was deleted from
+    the model registry'). It is a registry that cannot be read: the local copy, no file made."""
+    store = RunStore(data / "runs")
+    run_id = _register(store, penalised[1.0], "gbsg")
+    store.set_active("gbsg", 1)
+    (data / "runs" / "mlflow.db").rename(data / "mlflow.db.moved")
+    scored, said = _score(data.parent / "values.json", capsys)
+    assert scored["risk"] == pytest.approx(_risk(penalised[1.0])) and scored["run_id"] == run_id
+    assert said.startswith(
+        "warning: the model registry cannot be read (its database runs/mlflow.db is missing "
+        "(moved or deleted)): the active model gbsg v1 is used from its local copy"
+    )
+    assert not (data / "runs" / "mlflow.db").exists()
+    _, problems = _pages(store, monkeypatch)
+    assert problems == [
+        "The run store cannot be read (its database runs/mlflow.db is missing (moved or "
+        "deleted)): the active model gbsg v1 is used from its local copy; the other trained "
+        "models are not listed."
+    ]
+
+
 def test_with_the_registry_unreadable_score_uses_the_local_copy_and_says_so(
     data: Path, penalised, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:

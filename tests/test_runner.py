@@ -884,7 +884,6 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
         features={"clinical": True, "radiomics": ["han2020"], "select": "^age$"},
         protocol={"name": "nested_cv", "repeats": 1, "folds": 2},
     )
-    taken = NODES_TAKEN
     cached = warnings_path(feature_table_path(cohort, "han2020", get_preset("han2020", "CT")))
     for how in ("extracted", "reused"):
         assert main(["train", "--config", str(path), "--json"]) == 0
@@ -895,13 +894,13 @@ def test_a_run_records_and_reports_the_cases_loaded_with_warnings(
         reports = store.get_run(result["run_id"]).folder / "reports"
         listed = pd.read_csv(reports / "load_warnings.csv")
         assert listed["case_id"].tolist() == ["nodes"]
-        assert listed["warning"].iloc[0].startswith(taken)
+        assert listed["warning"].iloc[0].startswith(NODES_TAKEN)
         assert listed["table"].iloc[0] == cached.name.replace(".warnings.csv", ".parquet")
         said = "note: 1 case(s) loaded with warnings (their features may rest on a guess, such "
         assert said in captured.err and f"see {reports / 'load_warnings.csv'}." in captured.err
         report = (reports / "report.html").read_text()
         assert "1 case(s) loaded with warnings (their features may rest on a guess)" in report
-        assert f"nodes: {escape(taken)}" in report
+        assert f"nodes: {escape(NODES_TAKEN)}" in report
         assert pd.read_csv(cached)["case_id"].tolist() == ["nodes"]
 
 

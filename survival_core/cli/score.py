@@ -89,7 +89,8 @@ def _default_model() -> tuple[Path, str | None]:
     from survival_core.runs.store import ACTIVE_FILE, RunStore
     from survival_core.workflows.demo import default_model_dir
 
-    # looked for, never created: scoring writes nothing there
+    # looked for, never created (the run store, opened where a model was made active, may take
+    # its lock there)
     root = existing_data_root("it holds no active or demo model", "give --model MODEL_DIR, or ")
     runs = root / "runs"
     if not (runs / ACTIVE_FILE).is_file():  # none made active: no MLflow store opened

@@ -119,7 +119,8 @@ class CohortData:
         first = Path(self.sources[0])
         if first.name != "clinical.csv":
             return first.stem
-        return "demo" if first.parent == demo_cohort_dir() else first.parent.name
+        demo = first.parent.resolve() == demo_cohort_dir().resolve()
+        return "demo" if demo else first.parent.name
 
     @property
     def n_events(self) -> int:

@@ -927,7 +927,7 @@ def _load_volumes(
             # the GTV ('gtv.nii.gz' in a loose folder)
             if name in named_masks:
                 warnings += _renamed_in_roles(explicit, name, next(iter(found)))
-            elif "gtv" not in explicit and match_role(name) == "gtv":
+            elif not explicit.get("gtv") and match_role(name) == "gtv":
                 warnings += _lone_label_as_gtv(name, next(iter(found)))
     if not explicit.get("gtv") and not any(match_role(n) == "gtv" for n in structures):
         # the case's only GTV is empty (a role naming another leaves it out)

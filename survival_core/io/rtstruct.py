@@ -249,12 +249,13 @@ def link_to_series(
     series_names: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
     """Check that contours or segments referencing ``references`` belong to the image series
-    ``info``: a warning when linked by frame of reference only, naming the file and the UIDs, with
-    its wording without them (a report's: the file's name may be the patient's, the UIDs are the
-    hospital's); :class:`RTStructError` when not linked at all. Geometry (contours on the slices,
-    inside the image) is checked when masks are made. ``series_names`` (series UID -> 'series 3
-    'T1' (MR)') names the case's series where its UIDs were remapped by de-identification (an
-    upload's): by them, a series not among them as such, and no frame of reference UID.
+    ``info``: a warning when linked by frame of reference only, naming the file and the series
+    (by their UIDs, or by ``series_names``), with its wording without them (a report's: the
+    file's name may be the patient's, the UIDs are the hospital's); :class:`RTStructError` when
+    not linked at all. Geometry (contours on the slices, inside the image) is checked when masks
+    are made. ``series_names`` (series UID -> "series 3 'T1' (MR)") names the case's series where
+    de-identification remapped their UIDs (an upload's): a series not among them is "a series not
+    in the case", and the frame of reference is named without its UID.
     """
     refs = references
 
@@ -264,7 +265,11 @@ def link_to_series(
         return series_names.get(uid, "a series not in the case")
 
     image = series(info.series_uid)
-    drawn_on_series = ", ".join(dict.fromkeys(map(series, refs.series_uids)))
+    drawn_on_series = (  # as sent: "series 1.2.3, 1.2.4" as before names were given
+        f"series {', '.join(refs.series_uids)}"
+        if series_names is None
+        else ", ".join(dict.fromkeys(map(series, refs.series_uids)))
+    )
     same_frame = bool(
         refs.frame_of_reference_uids
         and info.frame_of_reference_uid

@@ -128,8 +128,8 @@ class ReportContent:
     site: str | None = None
     #: The image's modality, naming the snapshot ("CT", "MR", "PET").
     modality: str = "CT"
-    #: The contours' volumes, as the Case page shows them ('Volumes from the contours: GTV
-    #: 365.3 mL (1 lesion).'; :func:`volumes_text`); '' for a case without contours.
+    #: The contours' volumes from the case's summary, the values the Case page shows ('Volumes
+    #: from the contours: GTV 365.3 mL (1 lesion).'; :func:`volumes_text`); '' without contours.
     volumes: str = ""
     #: The score's cautions, each whole as ``score --json`` and the Risk page give them (an input
     #: or the risk outside the training cohort with what to check, a site or MR weighting the
@@ -1048,7 +1048,7 @@ def _tick_label(name: str, lines: int) -> str:
 def _note_lines(content: ReportContent) -> tuple[list[str], list[str]]:
     """The lines of the note under the feature chart (right half) and under the snapshot (the
     page's width: the contours' volumes, then the slice's note), at most :data:`_NOTE_LINES`
-    each (the volumes' own line first: no long note cuts them)."""
+    each, the snapshot's after the volumes' own line (first: no long note cuts them)."""
     feature = _wrap(content.feature_note, _SMALL, _FEATURE_NOTE_TEXT) if content.features else []
     volumes = _clip(_wrap(content.volumes, _SMALL, _text_width()), 1, _SMALL, _text_width())
     snapshot = _wrap(content.slice_note, _SMALL, _text_width())

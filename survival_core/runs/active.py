@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from survival_core.errors import InputError
+from survival_core.errors import InputError, StoreError
 from survival_core.runs.store import (
     ACTIVE_FILE,
     ARCHIVED,
@@ -24,6 +24,7 @@ from survival_core.runs.store import (
     OtherRegistry,
     UnreadablePointer,
     local_active_model,
+    own_database_missing,
 )
 from survival_core.text import short_run
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 #: Why a model's files cannot be loaded, without the server's folders their message names.
 FILES_MISSING = "its files are missing on the server (moved or deleted; details in the server log)"
+#: The data folder's own registry database, as users are told it is missing.
+ACTIVE_DATABASE = "runs/mlflow.db"
 #: What to do once the active model is not used.
 CHOOSE_AGAIN = "make another model active (the Training page's Promote, `train --activate`)"
 
@@ -55,6 +58,8 @@ def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveReso
     log = logging.getLogger(__name__)
     problems: list[str] = []
     try:
+        if own_database_missing(runs):  # not created anew: its models would all look deleted
+            raise StoreError(f"its database {ACTIVE_DATABASE} is missing (moved or deleted)")
         store = open_store()
         try:
             return ActiveResolution(store.active_model(), store, problems)
@@ -67,13 +72,13 @@ def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveReso
                 "it is not offered; the Training page makes another active."
             )
         except ActiveRetired as error:  # deleted, replaced or archived in the registry
-            log.warning("the active model is retired: %s", error)
+            log.info("the active model is retired: %s", error)
             problems.append(retired_problem(error))
-        except InputError:  # its files cannot be fetched
+        except InputError:  # still registered: its files cannot be fetched
             log.exception("the active model cannot be used")
             problems.append(  # not the store's address (a registry URI may hold a password)
-                "The app's active model is no longer in the model registry (details in the "
-                "server log): it is not offered; the Training page makes another active."
+                "The app's active model cannot be fetched from the model registry (details in "
+                "the server log): it is not offered; the Training page makes another active."
             )
         return ActiveResolution(None, store, problems)
     except Exception as error:  # noqa: BLE001 - the registry unreadable: the local copy is used

@@ -72,7 +72,7 @@ from survival_core.io.atomic import copy_file, copy_tree, temp_sibling, write_js
 from survival_core.io.locks import process_alive, process_start
 from survival_core.io.outcome_source import OutcomeSource
 from survival_core.paths import data_subdir
-from survival_core.text import one_line, params_text
+from survival_core.text import one_line, params_text, short_run
 from survival_core.versions import package_versions
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]+")
@@ -614,6 +614,15 @@ def _store_uris(root: Path, tracking_uri: str | None = None) -> tuple[str, str, 
     default = f"sqlite:///{(root / 'mlflow.db').resolve().as_posix()}"
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default
     return uri, os.environ.get("MLFLOW_REGISTRY_URI") or uri, default
+
+
+def own_database_missing(root: Path) -> bool:
+    """Whether the store in ``root`` is its own SQLite database (no MLflow URI set) and that
+    file is gone (moved or deleted): opening it would create an empty registry, in which the
+    active model looks deleted (`score` then used the demo default model, saying so)."""
+    uri, registry, default = _store_uris(root)
+    own = _is_own(uri, default) and _is_own(registry, default)
+    return own and not (root / "mlflow.db").exists()
 
 
 def _is_own(uri: str, default: str) -> bool:
@@ -1295,8 +1304,9 @@ class RunStore:
             )
         if getattr(entry, "current_stage", None) == ARCHIVED:
             raise ActiveRetired(
-                f"The active model {name} v{version} (run {pointer.get('run_id')}) was archived "
-                f"in the model registry (stage '{ARCHIVED}'); choose the active model again.",
+                f"The active model {name} v{version} ({short_run(pointer.get('run_id'))}) was "
+                f"archived in the model registry (stage '{ARCHIVED}'); choose the active model "
+                "again.",
                 pointer,
                 "archived",
             )

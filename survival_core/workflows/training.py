@@ -243,7 +243,9 @@ def train_model(
     say = progress or (lambda _: None)
     for note in table.notes:
         say(f"note: {note}")
-    warned = None  # a factory given (a run's search) is of a run, which lists them itself
+    # a factory given (a run's search): the run lists the load warnings in its reports, its model
+    # folder does not
+    warned = None
     if factory is None:
         factory = model_factory(model_name, params, reduction, cohort, table.case_ids, say)
         warned = factory.load_warnings(table.case_ids)
