@@ -1077,7 +1077,7 @@ def test_a_unit_given_for_a_variable_whose_model_records_none_is_refused(gbsg2_m
     loaded = load_scoring_model(model_dir)
     patient = table.drop(columns=["time", "event", "case_id", "tsize"]).iloc[3].to_dict()
     refusal = (
-        r"give tsize in cm, but the model records no unit for tsize: give the value as its "
+        r"gives? tsize in cm, but the model records no unit for tsize: give the value as its "
         r"training table wrote it, without a unit \(under 'tsize'\)\. Training values: 8 "
         r"to 80 \(1st-99th percentile\)"
     )
@@ -1112,7 +1112,7 @@ def test_a_unit_written_after_a_variable_whose_model_records_none_is_refused(
     patient = table.drop(columns=["time", "event", "case_id", "tsize"]).iloc[3].to_dict()
     unit = key.split()[-1] if " " in key else "cm"
     refusal = (
-        rf"give tsize in {unit}, but the model records no unit for tsize: give the value as its "
+        rf"gives? tsize in {unit}, but the model records no unit for tsize: give the value as its "
         r"training table wrote it, without a unit \(under 'tsize'\)"
     )
     with pytest.raises(ClinicalValueError, match=refusal):

@@ -310,7 +310,7 @@ def test_an_uploads_key_followed_by_its_variables_unit_bare_is_stored(shared_dat
     assert not [w for w in case.warnings if "naming no model's variable" in w]
     case = _sarcoma_with(shared_data, "case_id,Total bilirubin µmol/L,AFP ng/mL\nSTS_001,21,9\n")
     assert (case.clinical["bilirubin"], case.clinical["afp"]) == (21, 9)
-    with pytest.raises(InputError, match=r"give bilirubin in mg/dL, but the model reads it in"):
+    with pytest.raises(InputError, match=r"gives? bilirubin in mg/dL, but the model reads it in"):
         _sarcoma_with(shared_data, "case_id,Bilirubin mg/dL\nSTS_001,1.2\n")
 
 
@@ -330,7 +330,7 @@ def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
     refused saying to convert it."""
     from tests.small_cohorts import bilirubin_mg_dl_schema
 
-    said = r"give bilirubin in .mol/L, but the model reads it in mg/dL: convert the value to mg/dL"
+    said = r"gives? bilirubin in .mol/L, but the model reads it in mg/dL: convert the value to mg/dL"
     with pytest.raises(InputError, match=said):
         _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 
