@@ -378,6 +378,7 @@ def test_with_the_run_store_unreadable_the_active_model_is_offered_from_its_loca
         raise RuntimeError("store down")
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the data folder's own store, down too
+    (data / "runs" / "mlflow.db").touch()  # there (a missing one is said so, not opened)
     monkeypatch.setattr(models, "current_store", down)
     demo_only = (
         "The run store cannot be read (RuntimeError; the details are in the server log): trained "

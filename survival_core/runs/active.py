@@ -58,7 +58,9 @@ def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveReso
     log = logging.getLogger(__name__)
     problems: list[str] = []
     try:
-        if own_database_missing(runs):  # not created anew: its models would all look deleted
+        # a model made active here, its database gone: not created anew, where the active
+        # model would look deleted
+        if (runs / ACTIVE_FILE).is_file() and own_database_missing(runs):
             raise StoreError(f"its database {ACTIVE_DATABASE} is missing (moved or deleted)")
         store = open_store()
         try:
