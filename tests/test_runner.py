@@ -813,13 +813,13 @@ def test_a_feature_table_that_left_cases_out_is_extracted_again(tmp_path, monkey
 
     from survival_core.features import cohort as features_cohort
     from survival_core.features.cohort import (
-        WARNING_COLUMNS,
         failures_path,
         feature_table_path,
         warnings_path,
         write_warnings,
     )
     from survival_core.features.presets import get_preset
+    from survival_core.io.load_warnings import WARNING_COLUMNS
     from survival_core.runs.runner import _cohort_tables, left_out_cases
 
     cohort = tmp_path / "cohort"

@@ -330,7 +330,9 @@ def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
     refused saying to convert it."""
     from tests.small_cohorts import bilirubin_mg_dl_schema
 
-    said = r"gives? bilirubin in .mol/L, but the model reads it in mg/dL: convert the value to mg/dL"
+    said = (
+        r"gives? bilirubin in .mol/L, but the model reads it in mg/dL: convert the value to mg/dL"
+    )
     with pytest.raises(InputError, match=said):
         _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 

@@ -21,9 +21,9 @@ import yaml
 
 from survival_core.cohort.imported import imported_cohorts
 from survival_core.errors import ConfigError, RadSurvError
-from survival_core.features.cohort import warned_cases
 from survival_core.features.presets import PRESETS
 from survival_core.io.clinical_schema import NUMBER, SchemaVariable
+from survival_core.io.load_warnings import LOAD_WARNINGS_FILE, warned_cases
 from survival_core.io.modality_view import COMPANION_NAMES
 from survival_core.io.outcome_source import OutcomeSource
 from survival_core.io.run_sources import changed_sources
@@ -43,7 +43,6 @@ from survival_core.runs.config import (
     read_yaml,
 )
 from survival_core.runs.jobs import Job
-from survival_core.runs.runner import LOAD_WARNINGS_FILE
 from survival_core.runs.search import read_search, search_text, trial_table
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal, number_text

@@ -123,10 +123,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
-    from survival_core.features.cohort import warned_cases
+    from survival_core.io.load_warnings import warned_cases, write_load_warnings
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
-    from survival_core.runs.runner import write_load_warnings
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
     from survival_core.workflows.training import model_factory, no_censored_warning
 

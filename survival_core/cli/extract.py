@@ -241,8 +241,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_deep(args: argparse.Namespace) -> int:
     """``extract --preset deep --network FILE [--layer NAME]``: extract, write, report."""
-    from survival_core.features.cohort import warned_note, write_warnings
+    from survival_core.features.cohort import write_warnings
     from survival_core.features.deep import extract_deep_features, write_deep_features
+    from survival_core.io.load_warnings import warned_note
 
     if not args.network:
         raise ConfigError(

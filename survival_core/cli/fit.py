@@ -87,9 +87,8 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save the model and its card, report the apparent (and CV) c-index."""
-    from survival_core.features.cohort import warned_note
+    from survival_core.io.load_warnings import LOAD_WARNINGS_FILE, warned_note
     from survival_core.runs.config import with_run_params
-    from survival_core.runs.runner import LOAD_WARNINGS_FILE
     from survival_core.workflows.training import train_model
 
     check_out(args.out, folder=True)

@@ -95,7 +95,7 @@ def _default_model() -> tuple[Path, str | None]:
     runs = root / "runs"
     if not (runs / ACTIVE_FILE).is_file():  # none made active: no MLflow store opened
         return default_model_dir(), None
-    resolved = resolve_active(lambda: RunStore(runs), runs)
+    resolved = resolve_active(lambda: RunStore(runs), runs, refuse_elsewhere=True)
     for problem in resolved.problems:
         progress(f"warning: {problem}")
     active = resolved.active

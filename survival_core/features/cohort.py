@@ -43,6 +43,7 @@ from survival_core.io.atomic import write_text
 from survival_core.io.case_loader import load_case
 from survival_core.io.dicom_series import scan_dicom, series_summary
 from survival_core.io.hashing import content_hash
+from survival_core.io.load_warnings import WARNING_COLUMNS, warned_cases
 from survival_core.io.manifest import (
     VolumeFiles,
     cases_of,
@@ -64,9 +65,6 @@ R = TypeVar("R")
 
 #: Columns of the failures table.
 FAILURE_COLUMNS = ("case_id", "error")
-
-#: Columns of the warnings table: one row per warning of an extracted case.
-WARNING_COLUMNS = ("case_id", "warning")
 
 
 # --- cases, hashing and the cache ---------------------------------------------------------------
@@ -760,19 +758,6 @@ def read_warnings(out: Path | str) -> pd.DataFrame | None:
         return pd.read_csv(warnings_path(out), dtype={"case_id": str, "warning": str})
     except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
         return None
-
-
-def warned_cases(warnings: pd.DataFrame) -> int:
-    """How many cases a warnings table (case_id, warning: :func:`outcome_warnings`) names."""
-    return int(warnings["case_id"].nunique())
-
-
-def warned_note(n_warned: int, path: Path) -> str:
-    """What the user is told of the cases loaded with warnings (:func:`write_warnings`)."""
-    return (
-        f"{n_warned} case(s) loaded with warnings (their features may rest on a guess, such as "
-        f"which structure is the GTV): see {path}."
-    )
 
 
 def write_failures(failures: pd.DataFrame, n_cases: int, out: Path | str) -> Path:

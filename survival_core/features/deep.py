@@ -47,17 +47,16 @@ from survival_core.engine import SerialMapper, make_mapper
 from survival_core.errors import ConfigError, InputError, MaskError
 from survival_core.features.cohort import (
     FAILURE_COLUMNS,
-    WARNING_COLUMNS,
     CaseOutcome,
     describe_error,
     line_progress,
     outcome_warnings,
-    warned_cases,
     write_failures,
 )
 from survival_core.features.table import INDEX_NAME, write_table
 from survival_core.io.case_loader import load_case_read
 from survival_core.io.hashing import content_hash, file_sha256
+from survival_core.io.load_warnings import WARNING_COLUMNS, warned_cases
 from survival_core.io.manifest import CaseRead, cases_read_as
 from survival_core.io.volume import nonzero_box
 from survival_core.models.image_data import PATCH_SIZE, _check_size, extract_patches

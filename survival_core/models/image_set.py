@@ -273,10 +273,10 @@ class ImageSet:
 
     def load_warnings(self, case_ids: Sequence[str], spec: VolumeSpec) -> pd.DataFrame:
         """What loading each of ``case_ids`` warned of (case_id, warning: one row per warning,
-        as :func:`~survival_core.features.cohort.outcome_warnings`): the cases whose volumes
+        as :data:`~survival_core.io.load_warnings.WARNING_COLUMNS`): the cases whose volumes
         may rest on a guess (a label 2 taken as the GTV...). A cohort's case is read from beside
         its cached volume (cached first where it is not)."""
-        from survival_core.features.cohort import WARNING_COLUMNS
+        from survival_core.io.load_warnings import WARNING_COLUMNS
 
         self.check(case_ids)
         rows = []

@@ -52,9 +52,13 @@ class ActiveResolution(NamedTuple):
     missing: str = ""
 
 
-def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveResolution:
+def resolve_active(
+    open_store: Callable[[], RunStore], runs: Path, *, refuse_elsewhere: bool = False
+) -> ActiveResolution:
     """The app's active model as the registry of ``open_store()`` holds it now; the local copy
-    under ``runs`` (the store's root) only when that store cannot be opened or read."""
+    under ``runs`` (the store's root) only when that store cannot be opened or read. With
+    ``refuse_elsewhere`` (`score`) one chosen in another registry is refused
+    (:class:`~survival_core.runs.store.OtherRegistry`, naming it), not replaced by the demo's."""
     log = logging.getLogger(__name__)
     problems: list[str] = []
     try:
@@ -66,6 +70,8 @@ def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveReso
         try:
             return ActiveResolution(store.active_model(), store, problems)
         except (UnreadablePointer, OtherRegistry) as error:  # its file; another store's choice
+            if refuse_elsewhere and isinstance(error, OtherRegistry):
+                raise
             problems.append(pointer_problem(error))
         except ModelFilesMissing as error:  # still registered: its files are gone
             log.exception("the active model cannot be fetched")
@@ -83,9 +89,11 @@ def resolve_active(open_store: Callable[[], RunStore], runs: Path) -> ActiveReso
                 "the server log): it is not offered; the Training page makes another active."
             )
         return ActiveResolution(None, store, problems)
+    except OtherRegistry:  # refused, as asked
+        raise
     except Exception as error:  # noqa: BLE001 - the registry unreadable: the local copy is used
         log.exception("the run store could not be read")
-        active, missing = _local_active(runs, problems)
+        active, missing = _local_active(runs, problems, refuse_elsewhere)
         return ActiveResolution(active, None, problems, active is not None, error, missing)
 
 
@@ -113,13 +121,17 @@ def pointer_problem(error: InputError) -> str:
     return f"The app's active model cannot be read: {error} (Training page)"
 
 
-def _local_active(runs: Path, problems: list[str]) -> tuple[ActiveModel | None, str]:
+def _local_active(
+    runs: Path, problems: list[str], refuse_elsewhere: bool = False
+) -> tuple[ActiveModel | None, str]:
     """The active model from its pointer and local copy alone, the store unreadable; else None
     and why it is not used ('' when none was set, or when ``problems`` says why: its pointer
     unreadable, chosen in another registry)."""
     try:
         active = local_active_model(runs, refuse_elsewhere=True)
     except InputError as error:  # its pointer unreadable, or chosen in another registry
+        if refuse_elsewhere and isinstance(error, OtherRegistry):
+            raise
         problems.append(pointer_problem(error))
         return None, ""
     if active is None and (runs / ACTIVE_FILE).is_file():

@@ -50,6 +50,7 @@ from survival_core.errors import ConfigError, InputError
 from survival_core.evaluation.risk_groups import RiskGroupCut, check_youden_horizon
 from survival_core.evaluation.splits import Fold
 from survival_core.io.hashing import file_sha256
+from survival_core.io.load_warnings import WARNED_COLUMNS, warned_cases, write_load_warnings
 from survival_core.io.outcome_source import OutcomeSource, load_outcome_source
 from survival_core.io.run_sources import described, record_sources, source_changes
 from survival_core.outcome import survival_arrays
@@ -60,12 +61,8 @@ if TYPE_CHECKING:
     from survival_core.models.image_set import ImageSet
 
 EXTERNAL_PREFIX = "ext:"
-#: Columns of a run's load warnings: a warning of loading a case, and the table it is behind.
-WARNED_COLUMNS = ("case_id", "warning", "table")
 #: The columns of :func:`left_out_cases`: a case, why it has no features, and which table.
 FAILED_COLUMNS = ("case_id", "error", "table")
-#: The run's table of its cases' load warnings, in its reports folder (:func:`load_warnings`).
-LOAD_WARNINGS_FILE = "load_warnings.csv"
 Progress = Callable[[str], None]
 
 
@@ -1407,25 +1404,6 @@ def _with_image_warnings(warned: pd.DataFrame, images: pd.DataFrame) -> pd.DataF
     )
 
 
-def write_load_warnings(warned: pd.DataFrame, folder: Path, say: Progress | None = None) -> int:
-    """Write the load warnings of the cases a model learned from (:data:`WARNED_COLUMNS`) into
-    ``folder`` (:data:`LOAD_WARNINGS_FILE`: a run's reports, logged with them; a ``cv --out``
-    folder; a fitted model's), none of an earlier attempt left behind, and ``say`` how many
-    cases they are of; returns that count."""
-    from survival_core.features.cohort import warned_cases, warned_note
-    from survival_core.io.atomic import write_text
-
-    path = folder / LOAD_WARNINGS_FILE
-    n_warned = warned_cases(warned)
-    if not n_warned:
-        path.unlink(missing_ok=True)
-        return 0
-    write_text(path, warned.to_csv(index=False))
-    if say is not None:
-        say(f"note: {warned_note(n_warned, path)}")
-    return n_warned
-
-
 def _check_sources_unchanged(folder: Path, run_id: str) -> None:
     """:class:`InputError` where a cohort file the run recorded (its manifest, clinical table or
     withdrawn patients: :func:`~survival_core.io.run_sources.source_changes`) differs now: a
@@ -1860,7 +1838,6 @@ def write_plots(
     self-contained ``report.html`` (:func:`report_html`: settings, metrics, folds, a searched
     model's trials, figures, the notes on the data, on the cases left out and on those loaded
     with warnings, ``warned``); returns the notes on figures left out."""
-    from survival_core.features.cohort import warned_cases
     from survival_core.io.atomic import write_text
 
     figures = run_figures(result, y, config)

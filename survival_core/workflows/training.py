@@ -140,10 +140,10 @@ class ModelMaker:
 
     def load_warnings(self, case_ids: Sequence[str]) -> pd.DataFrame:
         """What loading the CT of each of ``case_ids`` warned of, as a run lists its feature
-        tables' (:data:`~survival_core.runs.runner.WARNED_COLUMNS`, the table named
+        tables' (:data:`~survival_core.io.load_warnings.WARNED_COLUMNS`, the table named
         :data:`VOLUMES_TABLE`); none for a model reading no image. The cases whose volumes may
         rest on a guess (a label 2 taken as the GTV...)."""
-        from survival_core.runs.runner import WARNED_COLUMNS
+        from survival_core.io.load_warnings import WARNED_COLUMNS
 
         if self.images is None:
             return pd.DataFrame(columns=list(WARNED_COLUMNS))
@@ -228,7 +228,7 @@ def train_model(
     ``sources``: the clinical.csv of the cohort a training run fits it on, kept in the card.
     """
     from survival_core.evaluation import splits
-    from survival_core.runs.runner import write_load_warnings
+    from survival_core.io.load_warnings import write_load_warnings
     from survival_core.workflows.crossval import cross_validate
 
     out = Path(out)
