@@ -80,6 +80,23 @@ def _pages(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list
     return choices[0].folder, problems
 
 
+def _demo_used_saying(
+    warning: str,
+    data: Path,
+    store: RunStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> tuple[dict, Path]:
+    """`score` and the pages both use the demo default model, saying ``warning``: the score's
+    JSON and the demo model's folder."""
+    scored, said = _score(data.parent / "values.json", capsys)
+    assert said.splitlines() == [f"warning: {warning}"]
+    demo = data / "models" / "demo-default"
+    assert scored["risk"] == pytest.approx(_risk(demo))
+    assert _pages(store, monkeypatch) == (demo, [warning])
+    return scored, demo
+
+
 def test_a_deleted_active_model_is_not_scored_by_score_nor_the_pages(
     data: Path, penalised, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -103,23 +120,16 @@ def test_a_deleted_active_model_is_not_scored_by_score_nor_the_pages(
         "longer used, the demo default model is used instead; make another model active (the "
         "Training page's Promote, `train --activate`)."
     )
-    scored, said = _score(data.parent / "values.json", capsys)
-    assert said.splitlines() == [f"warning: {deleted}"]
-    demo = data / "models" / "demo-default"
+    scored, demo = _demo_used_saying(deleted, data, store, monkeypatch, capsys)
     assert "run_id" not in scored and scored["model"] == "demo-default"
-    assert scored["risk"] == pytest.approx(_risk(demo))
     assert _risk(demo) != pytest.approx(_risk(penalised[1.0]))
-    assert _pages(store, monkeypatch) == (demo, [deleted])
 
     store.set_active("gbsg", 1)  # the new gbsg v1; then its version alone deleted
     store.client.delete_model_version("gbsg", "1")
     deleted = deleted.replace(old[:8], new[:8]).replace(
         f", and its name and version now belong to another model (run {new[:8]})", ""
     )
-    scored, said = _score(data.parent / "values.json", capsys)
-    assert said.splitlines() == [f"warning: {deleted}"]
-    assert scored["risk"] == pytest.approx(_risk(demo))
-    assert _pages(store, monkeypatch) == (demo, [deleted])
+    _demo_used_saying(deleted, data, store, monkeypatch, capsys)
 
 
 @pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
@@ -137,11 +147,7 @@ def test_an_archived_active_model_is_retired_as_a_deleted_one(
         "(stage 'Archived'): it is no longer used, the demo default model is used instead; make "
         "another model active (the Training page's Promote, `train --activate`)."
     )
-    scored, said = _score(data.parent / "values.json", capsys)
-    assert said.splitlines() == [f"warning: {archived}"]
-    demo = data / "models" / "demo-default"
-    assert scored["risk"] == pytest.approx(_risk(demo))
-    assert _pages(store, monkeypatch) == (demo, [archived])
+    _demo_used_saying(archived, data, store, monkeypatch, capsys)
     assert not store.list_models()["active"].any()
 
 
