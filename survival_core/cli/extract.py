@@ -154,12 +154,12 @@ def run(args: argparse.Namespace) -> int:
         extract_cohort,
         line_progress,
         mixed_spacing_note,
-        warned_note,
         withdrawn_note,
         write_cohort_features,
         write_warnings,
     )
     from survival_core.features.presets import get_preset
+    from survival_core.io.load_warnings import warned_note
     from survival_core.io.modality_view import companion_modality
     from survival_core.io.mr_sequence import mixed_sequences_note
 
