@@ -1602,15 +1602,11 @@ def left_out_cases(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
     ``prefix`` (an external cohort's, as its stacked rows)."""
     from survival_core.features.cohort import failures_path
 
-    frames = []
-    for table in tables:
+    def read(table: Path) -> pd.DataFrame | None:
         failures = failures_path(table)
-        if failures.is_file() and (frame := _read_failures(failures)) is not None:
-            frames.append(frame.assign(case_id=prefix + frame["case_id"], table=Path(table).name))
-    columns = list(FAILED_COLUMNS)
-    return (
-        pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    )
+        return _read_failures(failures) if failures.is_file() else None
+
+    return _rows_beside(tables, read, FAILED_COLUMNS, prefix)
 
 
 def load_warnings(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
@@ -1620,18 +1616,27 @@ def load_warnings(tables: Iterable[Path], prefix: str = "") -> pd.DataFrame:
     on a guess (a label 2 taken as the GTV...)."""
     from survival_core.features.cohort import read_warnings
 
+    warned = _rows_beside(tables, read_warnings, WARNED_COLUMNS, prefix)
+    # a case in several tables (two presets, PET/CT companions) warned of once
+    return warned.drop_duplicates(["case_id", "warning"], ignore_index=True)
+
+
+def _rows_beside(
+    tables: Iterable[Path],
+    read: Callable[[Path], pd.DataFrame | None],
+    columns: Sequence[str],
+    prefix: str,
+) -> pd.DataFrame:
+    """The rows of the table ``read`` finds beside each of ``tables`` (None: none), stacked in
+    ``columns``: case ids with ``prefix``, each row naming its feature table."""
     frames = [
         frame.assign(case_id=prefix + frame["case_id"], table=Path(table).name)
         for table in tables
-        if (frame := read_warnings(table)) is not None and len(frame)
+        if (frame := read(table)) is not None and len(frame)
     ]
-    return (  # a case in several tables (two presets, PET/CT companions) warned of once
-        pd.concat(frames, ignore_index=True)[list(WARNED_COLUMNS)].drop_duplicates(
-            ["case_id", "warning"], ignore_index=True
-        )
-        if frames
-        else pd.DataFrame(columns=WARNED_COLUMNS)
-    )
+    if not frames:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(frames, ignore_index=True)[list(columns)]
 
 
 def _read_failures(path: Path) -> pd.DataFrame | None:
