@@ -4,6 +4,7 @@ schema from a cleaned table, and the demo (HCC) schema in the same form."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -366,14 +367,46 @@ def test_none_typed_for_a_number_or_an_unlisted_level_is_refused_saying_what_to_
     typed: str,
 ) -> None:
     """GBSG2's positive nodes 'none' became the training median (3): refused, saying to write
-    0 or leave it empty; so is 'none' for a category that lists no such level."""
+    0 (a '-' its value) or leave it empty; so is 'none' for a category that lists no such level."""
     schema = _gbsg2_schema()
-    with pytest.raises(ClinicalValueError, match=r"pnodes: '(none|-)' may mean no value.*write 0"):
+    meant = "0 if it means none, else the number" if typed == "none" else "the value"
+    with pytest.raises(ClinicalValueError, match=rf"pnodes: '{typed}' may mean .*write {meant},"):
         schema.validate({**GBSG2_PATIENT, "pnodes": typed})
     with pytest.raises(ClinicalValueError, match=r"tgrade: .*write one of I, II, III"):
         schema.validate({**GBSG2_PATIENT, "tgrade": typed})
     for blank in ("", "NA", "unknown", "?", None):  # no value, as before: imputed and said so
         assert schema.validate({**GBSG2_PATIENT, "pnodes": blank}).missing == ["pnodes"]
+
+
+@pytest.mark.parametrize("typed", ["-", "none"])
+def test_a_dash_for_an_age_or_a_lab_value_never_advises_zero(typed: str) -> None:
+    """A '-' under an age or a lab value is not recorded: its refusal advised 'write 0', made-up
+    data. It asks for the value in its unit or an empty one; so does 'none' there."""
+    with pytest.raises(ClinicalValueError) as age:
+        HEAD_NECK.validate({"age": typed})
+    assert str(age.value) == (
+        f"Age (age): {typed!r} may mean no value or a value: write the value in years, or leave "
+        "it empty (or NA) where it is not known."
+    )
+    albumin = hcc_schema()["albumin"]
+    with pytest.raises(ClinicalValueError, match=r"write the value in g/L, or leave it empty"):
+        albumin.read(typed)
+    with pytest.raises(ClinicalValueError, match=r"pnodes: '-' .*write the value, or"):
+        _gbsg2_schema().validate({**GBSG2_PATIENT, "pnodes": "-"})
+
+
+@pytest.mark.parametrize(
+    "written", ["pending", "Pending", "awaiting", "n/d", "N/D", "unk.", "not assessed",
+                "not known", "not recorded", "not available"],
+)  # fmt: skip
+def test_a_result_not_back_or_not_taken_is_missing_like_na(written: str) -> None:
+    """'pending', 'n/d', 'unk.' under an age or a lab value were refused as no number, while
+    'NA' and 'unknown' were read as missing: they are missing too (imputed and said so)."""
+    schema = _gbsg2_schema()
+    for name in ("age", "progrec"):
+        checked = schema.validate({**GBSG2_PATIENT, name: written})
+        assert checked.missing == [name] and checked.values[name] is None
+    assert hcc_schema()["albumin"].read(written) is None
 
 
 def test_none_is_a_category_level_where_the_schema_lists_it() -> None:
@@ -462,3 +495,40 @@ def test_a_key_read_as_two_variables_is_refused_naming_both() -> None:
     with pytest.raises(ClinicalValueError, match="reads as tumor_size or tumor_size_mm"):
         schema.validate({"Tumor size (mm)": 21})
     assert schema.validate({"tumor_size": 21}).values["tumor_size"] == 21
+
+
+@pytest.mark.parametrize("units", [{"age": "years", "sysbp": "mmHg"}, {}])
+def test_a_unit_after_a_space_an_underscore_or_in_brackets_is_read_alike(
+    tmp_path: Path, units: dict[str, str]
+) -> None:
+    """WHAS500's age and sysbp under 'age yrs', 'sysbp mmHg' or 'sysbp_mmHg': near misses of
+    the model's variable (the advice, the value under 'sysbp', dropped the unit), while 'sysbp
+    (mmHg)' was read. One rule: read with its unit, refused where the model records none."""
+    export = clinical_exports.whas500(tmp_path)
+    drafted = read_clinical_spreadsheet(export.path, time_unit="days").schema
+    schema = CohortSchema(
+        tuple(replace(v, unit=units.get(v.name, v.unit)) for v in drafted.variables)
+    )
+    patient = export.X.iloc[0]
+    for age_key, sysbp_key in [
+        ("Age (years)", "sysbp (mmHg)"),
+        ("age years", "sysbp mmHg"),
+        ("age yrs", "sysbp_mmHg"),
+        ("Age_in_years", "Sysbp mm Hg"),
+    ]:
+        given = {age_key: patient["age"], sysbp_key: patient["sysbp"]}
+        if units:
+            checked = schema.validate(given)
+            assert (checked.values["age"], checked.values["sysbp"]) == (
+                patient["age"],
+                patient["sysbp"],
+            )
+            assert checked.unknown == []
+        else:
+            with pytest.raises(ClinicalValueError, match=r"give age in .*records no unit"):
+                schema.validate(given)
+            with pytest.raises(ClinicalValueError, match=r"give sysbp in .*records no unit"):
+                schema.validate({sysbp_key: patient["sysbp"]})
+    with pytest.raises(ClinicalValueError, match=r"tsize in cm"):  # unitless name: refused still
+        _gbsg2_schema().validate({**{k: v for k, v in GBSG2_PATIENT.items() if k != "tsize"},
+                                  "tsize cm": 2})  # fmt: skip

@@ -17,6 +17,7 @@ from survival_core.cohort.clinical_table import (
     read_clinical_spreadsheet,
 )
 from survival_core.errors import ClinicalValueError, InputError
+from survival_core.io.clinical import counts_cells, same_unit
 from survival_core.io.clinical_schema import CATEGORY, INTEGER, NUMBER, YES_NO
 from survival_core.io.tables import TIME_UNITS, load_model_table
 from tests import clinical_exports
@@ -1397,3 +1398,40 @@ def test_none_written_often_in_a_text_column_is_a_level_not_missing(tmp_path: Pa
     result = read_clinical_spreadsheet(export.path)
     assert result.schema["horth"].kind == "yes/no" and result.table["horth"].isna().sum() == 69
     assert "read 'none' as missing" in report_actions(result, "horTh")
+
+
+def test_results_not_back_in_a_lab_column_are_missing_and_shown(tmp_path: Path) -> None:
+    """GBSG2's progesterone receptor with 50 of 686 cells 'pending', 'awaiting', 'n/d', 'unk.'
+    or 'not assessed' (over 5 % text) became a category of 236 levels; it stays numbers, those
+    cells missing, each word shown in the report."""
+    export = clinical_exports.gbsg2(tmp_path)
+    sheet = pd.read_csv(export.path, dtype=str)
+    words = ["pending", "awaiting", "n/d", "unk.", "not assessed"]
+    for i, word in enumerate(words):
+        sheet.loc[i * 10 : i * 10 + 9, "progrec"] = word
+    sheet.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path)
+    assert result.schema["progrec"].kind == NUMBER
+    assert result.table["progrec"].isna().sum() == 50
+    kept = result.table["progrec"].iloc[50:].to_numpy(float)
+    np.testing.assert_array_equal(kept, export.X["progrec"].to_numpy(float)[50:])
+    assert report_actions(result, "progrec") == [
+        "read 'awaiting', 'n/d', 'not assessed', 'pending', 'unk.' as missing"
+    ]
+
+
+@pytest.mark.parametrize("header", ["lymph nodes positive", "lymph_nodes"])
+def test_a_lymph_node_count_stays_a_plain_count(tmp_path: Path, header: str) -> None:
+    """GBSG2's pnodes headed as lymph nodes: a plain count, never a cell count whose 'G/L' is
+    10^9/L (its 'lymph' was read as a lymphocyte count's); lymphocytes still are."""
+    export = clinical_exports.gbsg2(tmp_path)
+    sheet = pd.read_csv(export.path, dtype=str).rename(columns={"pnodes": header})
+    sheet.to_csv(export.path, index=False)
+    result = read_clinical_spreadsheet(export.path)
+    name = header.replace(" ", "_")
+    variable = result.schema[name]
+    assert (variable.kind, variable.unit) == (NUMBER, "")
+    assert (result.table[name].to_numpy(int) == export.X["pnodes"].to_numpy(int)).all()
+    assert not counts_cells(name, "G/L") and not same_unit("G/L", "10^9/L", cells=False)
+    assert counts_cells("lymphocytes", "") and counts_cells("lymph_abs", "")
+    assert same_unit("G/L", "10^9/L", cells=counts_cells("lymphocytes 10^9/L", ""))

@@ -337,7 +337,7 @@ def test_an_uploads_key_followed_by_another_unit_bare_is_refused_as_that_unit(
         _sarcoma_with(shared_data, clinical, name, bilirubin_mg_dl_schema())
 
 
-@pytest.mark.parametrize("text", ["-", "pending"])
+@pytest.mark.parametrize("text", ["-", "haemolysed"])
 def test_an_uploads_text_under_a_key_of_another_unit_is_read_as_under_its_own_key(
     shared_data, text
 ):
@@ -350,9 +350,9 @@ def test_an_uploads_text_under_a_key_of_another_unit_is_read_as_under_its_own_ke
     schema = bilirubin_mg_dl_schema()
     read = schema["bilirubin"].title
     said = {
-        "-": f"{read}: '-' may mean no value or a value: write 0, or leave it empty (or NA) "
-        "where it is not known.",
-        "pending": f"{read}: 'pending' is not a number.",
+        "-": f"{read}: '-' may mean no value or a value: write the value in mg/dL, or leave it "
+        "empty (or NA) where it is not known.",
+        "haemolysed": f"{read}: 'haemolysed' is not a number.",
     }[text]
     for clinical, name, source in (
         (json.dumps({"age": 60, "Bilirubin (umol/L)": text}), "clinical.json", "clinical.json"),

@@ -22,7 +22,7 @@ import pandas as pd
 
 from survival_core.errors import ClinicalValueError, InputError
 from survival_core.io.delimited import read_delimited
-from survival_core.io.headers import normalise_name, parse_header
+from survival_core.io.headers import TIME_UNIT_OF, UNIT_ALIASES, normalise_name, parse_header
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,10 @@ MISSING_TOKENS = MISSING_CODES | frozenset(
      "'--", "[not available]", "[not applicable]", "[unknown]", "[not evaluated]",
      "[not reported]", "not reported", "[discrepancy]",
      # a lab's or a registry's test not done / not evaluated ('n.d.', 'n.e.')
-     "nd", "n.d.", "not done", "n.e.", "not determined"}
+     "nd", "n.d.", "not done", "n.e.", "not determined",
+     # a result not back yet or never taken, as clinic exports write it ('pending', 'n/d')
+     "pending", "awaiting", "n/d", "unk.", "not assessed", "not known", "not recorded",
+     "not available"}
 )  # fmt: skip
 
 #: No-value words that a text column may use as one of its levels ('none' of a hormone therapy
@@ -311,6 +314,12 @@ _CELL_COUNT_WORDS = frozenset(
         "basophils",
     }
 )  # fmt: skip
+#: Time units as their words write them ('yrs', 'mos', 'jours': years, months, days), but the
+#: one-letter ones ('m' may be metres, 'd' a vitamin's).
+_TIME_UNITS = {alias: unit for alias, unit in TIME_UNIT_OF.items() if len(alias) > 1}
+#: Words of a lymph node's name ('lymph nodes positive', 'lymph_node_count'): its 'lymph' is a
+#: node's, not a lymphocyte count's (:func:`counts_cells`).
+_NODE_WORDS = frozenset({"node", "nodes", "nodal", "ln", "lns"})
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 
 
@@ -323,16 +332,18 @@ def _unit_key(unit: str, cells: bool = False) -> str:
     # a power of ten written 10⁹, 10*9, 10**9 or 10E9 is 10^9
     key = re.sub(r"^10([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: "10^" + m[1].translate(_SUPERSCRIPTS), key)
     key = re.sub(r"^10(?:\*\*?|e)(\d)", r"10^\1", key)
-    return _SAME_UNITS.get(key, key)
+    return _SAME_UNITS.get(key, _TIME_UNITS.get(key, key))
 
 
 def counts_cells(name: str, unit: str) -> bool:
     """Whether the variable ``name``, recorded in ``unit``, is a cell count (platelets, WBC,
-    neutrophils…, or recorded in 10^9/L however written), whose 'G/L' is giga per litre. Told by
+    neutrophils…, or recorded in 10^9/L however written; not a lymph node count, 'lymph_nodes'),
+    whose 'G/L' is giga per litre. Told by
     the variable, not by the unit 'G/L' is compared with: read as either, albumin in 'G/L' took
     '10^3/µL' for its own unit."""
     words = set(re.split(r"[^a-z]+", name.lower()))
-    return bool(words & _CELL_COUNT_WORDS) or _unit_key(unit) == _CELL_COUNT
+    named = bool(words & _CELL_COUNT_WORDS) and not (words & _NODE_WORDS and "lymph" in words)
+    return named or _unit_key(unit) == _CELL_COUNT
 
 
 def same_unit(unit: str, other: str, *, cells: bool = False) -> bool:
@@ -350,12 +361,15 @@ _KINDS_OF_UNIT = {
     "length": frozenset({"mm", "cm"}),
     "mass": frozenset({"kg", "g", "lb", "lbs"}),
     "dose": frozenset({"gy", "cgy"}),
+    "pressure": frozenset({"mmhg", "kpa"}),
+    "time": frozenset(UNIT_ALIASES),
 }
 
 
 def _quantity(unit: str) -> str:
     """The kind of quantity ``unit`` measures (:data:`_KINDS_OF_UNIT`, or per volume); "" for
-    none known (a word that is no unit: 'direct', 'total')."""
+    none known (a word that is no unit: 'direct', 'total'). 'mmHg' and 'yrs' are known: 'sysbp
+    mmHg' and 'age yrs' state a unit as 'sysbp (mmHg)' does, not a near miss of sysbp."""
     key = _unit_key(unit)
     if _PER_VOLUME.fullmatch(key):
         return "per volume"
@@ -364,7 +378,8 @@ def _quantity(unit: str) -> str:
 
 def names_a_quantity(unit: str) -> bool:
     """Whether ``unit`` is a unit of a quantity :func:`same_quantity` knows (a length, a mass,
-    a dose, an amount or a count per volume), not another word ('direct', 'date')."""
+    a dose, a pressure, a time, an amount or a count per volume), not another word ('direct',
+    'date')."""
     return _quantity(unit) != ""
 
 

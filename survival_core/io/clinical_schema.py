@@ -340,13 +340,26 @@ class SchemaVariable:
         level = next((c for c in self.categories if c.casefold() == text), None)
         if level is not None:
             return level
-        meant = {NUMBER: "0", INTEGER: "0", YES_NO: "no (or yes)"}.get(
-            self.kind, f"one of {', '.join(self.categories)}"
+        meant = (
+            self._number_meant(text)
+            if self.kind in (NUMBER, INTEGER)
+            else "no (or yes)"
+            if self.kind == YES_NO
+            else f"one of {', '.join(self.categories)}"
         )
         raise ClinicalValueError(
             f"{self.title}: {value!r} may mean no value or a value: write {meant}, or leave it "
             "empty (or NA) where it is not known."
         )
+
+    def _number_meant(self, text: str) -> str:
+        """What to write for a number's 'none' or '-' (``text``, case folded): 0 for a 'none'
+        where the range holds 0 (GBSG2's positive nodes), else its value: a '-' of an age or a
+        lab value is not recorded, and 0 would be made-up data."""
+        zero = (self.low is None or self.low <= 0) and (self.high is None or self.high >= 0)
+        if text == "none" and zero:
+            return "0 if it means none, else the number"
+        return f"the value in {self.unit}" if self.unit else "the value"
 
     def _yes_no(self, value: Any) -> bool:
         if isinstance(value, bool | np.bool_):
