@@ -21,6 +21,7 @@ from survival_core.errors import (
 )
 from survival_core.io.case_loader import list_structures, load_case, load_case_files
 from survival_core.io.deid import Deidentifier, case_pseudonym
+from survival_core.io.structures import WHERE_TO_SAY
 from tests.case_builders import lung1_around_tumour, write_suv_volume_case
 from tests.dicom_fixtures import (
     ct_slices,
@@ -1337,3 +1338,48 @@ def test_a_real_sarcomas_gtv_named_by_its_kind_is_the_gtv(
     rs.StructureSetROISequence[0].ROIName = name
     rs.save_as(folder / "RS.dcm")
     assert _gtv_ml(load_case(folder)) == pytest.approx(365.3, abs=0.5)
+
+
+def _nodes_alone(names: str) -> str:
+    """The warning that the structures ``names`` (as listed), all nodal, are taken as the GTV."""
+    return (
+        f"{names} reads as a nodal GTV (lymph nodes), and no structure of the case reads as the "
+        "primary tumour: the nodes are taken as the GTV, so the tumour features describe lymph "
+        f"nodes. If the case has a contour of the primary tumour, name it as the GTV ({WHERE_TO_SAY})."
+    )
+
+
+@pytest.mark.parametrize("name", ["gtvn.nii.gz", "GTVn.nrrd", "gtv_n.nii.gz", "GTV-N1.nii.gz"])
+def test_a_nodal_gtv_file_alone_is_said_to_be_the_nodes(
+    shared_data: Path, tmp_path: Path, name: str
+) -> None:
+    """pyradiomics' real lung1 with its GTV saved under a head-and-neck plan's nodal name: taken
+    as the GTV (tumour) with no word that the features then describe lymph nodes. Named as the
+    primary ('gtvp.nii.gz', 'GTVp.nrrd') it is taken with no such note."""
+    image, gtv = lung1_around_tumour(shared_data)
+    sitk.WriteImage(image, str(tmp_path / "image.nii.gz"))
+    sitk.WriteImage(gtv, str(tmp_path / name))
+    case = load_case(tmp_path)
+    assert sitk.GetArrayViewFromImage(case.masks["gtv"]).sum() == 837
+    assert [w for w in case.warnings if "nodal" in w] == [_nodes_alone(repr(name))]
+    (tmp_path / name).rename(tmp_path / ("gtvp.nii.gz" if name.endswith(".gz") else "GTVp.nrrd"))
+    case = load_case(tmp_path)
+    assert sitk.GetArrayViewFromImage(case.masks["gtv"]).sum() == 837
+    assert not [w for w in case.warnings if "nodal" in w]
+
+
+@pytest.mark.parametrize(("name", "nodal"), [("GTV_N", True), ("GTV node", True),
+                                             ("GTVnd", True), ("GTVp", False), ("GTV-P", False)])  # fmt: skip
+def test_a_nodal_roi_alone_on_the_real_sarcoma_ct_is_said_to_be_the_nodes(
+    shared_data: Path, tmp_path: Path, name: str, nodal: bool
+) -> None:
+    """The real STS_001 RTSTRUCT's GTV renamed as a nodal GTV ('GTV_N', 'GTV node', NPC plans'
+    'GTVnd', which was no GTV at all): the node taken as the GTV with no word that no primary
+    was found; renamed as the primary ('GTVp', 'GTV-P') there is no such note."""
+    folder, rs = _sarcoma_ct_and_its_set(shared_data, tmp_path)
+    rs.StructureSetROISequence[0].ROIName = name
+    rs.save_as(folder / "RS.dcm")
+    case = load_case(folder, site="head_and_neck")
+    assert sitk.GetArrayViewFromImage(case.masks["gtv"]).sum() == 117_145
+    expected = [_nodes_alone(repr(name))] if nodal else []
+    assert [w for w in case.warnings if "nodal" in w] == expected

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from survival_core.errors import RTStructError
 from survival_core.io.structures import (
     alternative_gtvs,
+    is_nodal_gtv,
     map_roles,
     match_role,
     match_structure,
@@ -496,3 +497,16 @@ def test_a_hyphen_last_is_no_minus(name: str, role: str | None, why: str | None)
     set aside, while its stored label 'Liver_GTV' read as the GTV. A hyphen with nothing after
     it subtracts nothing; a minus word last ('_sub', 'minus') still does."""
     _assert_read_as(name, role, why)
+
+
+@pytest.mark.parametrize(
+    ("name", "nodal"),
+    [("GTVn", True), ("gtvn.nii.gz", True), ("GTV_N", True), ("GTV-N2", True), ("GTVnd", True),
+     ("GTV node", True), ("GTV_LN_R4", True), ("GTVnodes", True), ("GTVp", False),
+     ("GTV-P", False), ("GTVnx", False), ("GTVp_N", False), ("GTV_1", False), ("LN", False)],
+)  # fmt: skip
+def test_a_nodal_gtv_is_told_from_the_primary(name: str, nodal: bool) -> None:
+    """Head-and-neck (and nasopharyngeal: 'GTVnx', 'GTVnd') plans name the nodes' GTV apart from
+    the primary's; 'GTVnx' and 'GTVnd' were no GTV at all. 'LN' alone is no GTV."""
+    assert is_nodal_gtv(name) is nodal
+    assert match_role(name) == (None if name == "LN" else "gtv")

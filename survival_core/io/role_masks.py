@@ -25,6 +25,7 @@ from survival_core.io.structures import (
     alternative_gtvs,
     chosen_gtv_caution,
     gtvs_left_out,
+    nodes_alone_note,
     not_united,
     role_candidates,
     say_which,
@@ -246,6 +247,7 @@ def assign_roles(
         chosen["gtv"] = [by_key[k] for k in found.gtv]
         _refuse_labels_of_one_file(chosen["gtv"])
         warnings += gtvs_left_out(free, chosen["gtv"])
+        warnings += filter(None, [nodes_alone_note(chosen["gtv"])])
         if alternative := alternative_gtvs(found.gtv, list(by_key)):
             shown = [by_key[k] for k in alternative]
             raise RTStructError(

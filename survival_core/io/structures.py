@@ -45,6 +45,9 @@ GTV_WORDS = frozenset(
         "gtvp",
         "gtvt",
         "gtvn",
+        # nasopharyngeal carcinoma's plans: 'GTVnx' the primary, 'GTVnd' the nodes
+        "gtvnx",
+        "gtvnd",
         "tumor",
         "tumour",
         "tumors",
@@ -111,7 +114,7 @@ _DENIED_AS_ONE_WORD = frozenset(
     | {f"{word}{_FREE}" for word in GTV_WORDS}
 )
 #: The GTV's own names: 'GTV free' is no denial (a 'GTV_free_breathing' is the GTV).
-_GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn"})
+_GTVS = frozenset({"gtv", "gtvp", "gtvt", "gtvn", "gtvnx", "gtvnd"})
 #: A lung's names, in the languages of European plans too.
 _LUNG_WORDS = frozenset(
     {"lung", "lungs", "wholelung", "lungtotal", "poumon", "poumons", "lunge", "lungen", "polmone",
@@ -700,6 +703,40 @@ def gtvs_left_out(names: Sequence[str], gtv: Sequence[str]) -> list[str]:
         and match_role(key) is None
         and _why_never_a_role(key) is None
     ]
+
+
+#: Words of a nodal GTV's name, glued ('GTVn', 'GTVnd', 'GTVnode', 'GTVLN') or after 'GTV'
+#: ('GTV_N1', 'GTV-N2', 'GTV node', 'GTV_LN'), and those naming the primary ('GTVp', 'GTV_T').
+_NODAL_WORDS = frozenset({"gtvn", "gtvnd", "gtvnode", "gtvln", "n", "nd", "node", "nodes", "nodal",
+                          "ln", "lymph"})  # fmt: skip
+_PRIMARY_WORDS = frozenset({"gtvp", "gtvt", "gtvnx", "p", "t", "primary", "prim", "primaire"})
+
+
+def is_nodal_gtv(name: str) -> bool:
+    """Whether ``name`` reads as a GTV of lymph nodes, not of the primary tumour ('GTVn',
+    'gtv_n.nii.gz', 'GTV-N1', 'GTVnd', 'GTV node'; not 'GTVp', 'GTVp_N' nor 'GTV_1')."""
+    found = set(words(structure_key(name)))
+    return (
+        match_role(structure_key(name)) == "gtv"
+        and bool(found & _NODAL_WORDS)
+        and not found & _PRIMARY_WORDS
+    )
+
+
+def nodes_alone_note(gtv: Sequence[str]) -> str | None:
+    """A warning where every structure the rules took as the GTV, ``gtv``, names lymph nodes
+    (head-and-neck plans' 'GTVn' with no 'GTVp'): the nodes are then the tumour the features
+    describe, which a clinician must know (a primary resected or unknown, or not exported);
+    else None."""
+    if not gtv or not all(map(is_nodal_gtv, gtv)):
+        return None
+    reads = "reads" if len(gtv) == 1 else "read"
+    return (
+        f"{', '.join(map(repr, gtv))} {reads} as a nodal GTV (lymph nodes), and no structure of "
+        "the case reads as the primary tumour: the nodes are taken as the GTV, so the tumour "
+        "features describe lymph nodes. If the case has a contour of the primary tumour, name "
+        f"it as the GTV ({WHERE_TO_SAY})."
+    )
 
 
 def match_role(name: str, site: str | None = None) -> str | None:
