@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from survival_core.errors import InputError, RadSurvError
+from survival_core.errors import RadSurvError
 from survival_core.runs.jobs import list_jobs, start_job
 from ui.auth import actor, record, require
-from ui.models import current_store
+from ui.models import current_store, shown_active
 from ui.state import show_error
 from ui.training import (
     BLANK,
@@ -60,17 +60,12 @@ try:
         training_jobs(store)
     with runs_tab:
         store.reap_dead_runs()
-        try:
-            active = store.active_model()
-        except InputError as err:  # the runs and their Promote buttons are the way out
-            active = None
-            show_error(err)
-        else:
-            st.caption(
-                f"Active model: **{active.name} v{active.version}**"
-                if active
-                else "No active model yet."
-            )
+        active = shown_active(store)  # a retired one said: the runs' Promote is the way out
+        st.caption(
+            f"Active model: **{active.name} v{active.version}**"
+            if active
+            else "No active model: the pages use the demo default model."
+        )
         runs = store.list_runs()
         if runs.empty:
             st.info(

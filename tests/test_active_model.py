@@ -11,8 +11,9 @@ import pytest
 
 import ui.models as models
 from survival_core.cli.main import main
+from survival_core.errors import InputError
 from survival_core.models.scoring import load_scoring_model
-from survival_core.runs.store import RunStore
+from survival_core.runs.store import ACTIVE_FILE, RunStore
 from survival_core.workflows.scoring import score_values
 from survival_core.workflows.training import train_model
 from tests.test_cli import _gbsg2_table
@@ -87,14 +88,25 @@ def _demo_used_saying(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> tuple[dict, Path]:
-    """`score` and the pages both use the demo default model, saying ``warning``: the score's
-    JSON and the demo model's folder."""
+    """`score` and the pages both use the demo default model, saying ``warning`` (the pages'
+    words; `score` tells its user the commands, :func:`_in_commands`): the score's JSON and the
+    demo model's folder."""
     scored, said = _score(data.parent / "values.json", capsys)
-    assert said.splitlines() == [f"warning: {warning}"]
+    assert said.splitlines() == [f"warning: {_in_commands(warning)}"]
     demo = data / "models" / "demo-default"
     assert scored["risk"] == pytest.approx(_risk(demo))
     assert _pages(store, monkeypatch) == (demo, [warning])
     return scored, demo
+
+
+def _in_commands(said: str) -> str:
+    """What the pages say (``said``), as `score` says it: what to do in commands."""
+    pages = "make another model active (the Training page's Promote, `train --activate`)."
+    assert said.endswith(pages)
+    return said.removesuffix(pages) + (
+        "score with --model MODEL_DIR, or make another model active (`python -m survival_core "
+        "train --config FILE --activate`, or Promote on the app's Training page)."
+    )
 
 
 def test_a_deleted_active_model_is_not_scored_by_score_nor_the_pages(
@@ -149,6 +161,34 @@ def test_an_archived_active_model_is_retired_as_a_deleted_one(
     )
     _demo_used_saying(archived, data, store, monkeypatch, capsys)
     assert not store.list_models()["active"].any()
+
+
+@pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
+def test_an_archived_or_deleted_version_cannot_be_made_active(data: Path, penalised) -> None:
+    """An archived version was made active (then retired at once: the demo default model
+    used); now it is refused naming the version, its stage and what to do, as a deleted one
+    is, and the active model stays as it was."""
+    store = RunStore(data / "runs")
+    kept = _register(store, penalised[10.0], "kept")
+    store.set_active("kept", 1)
+    run_id = _register(store, penalised[1.0], "gbsg")
+    store.client.transition_model_version_stage("gbsg", "1", "Archived")
+    with pytest.raises(InputError) as refused:
+        store.set_active("gbsg", 1)
+    assert str(refused.value) == (
+        f"gbsg v1 (run {run_id[:8]}) is archived in the model registry (stage 'Archived'), so it "
+        "cannot be the active model: make another version active, or move it out of the "
+        "archive first (its stage in MLflow)."
+    )
+    store.client.delete_model_version("gbsg", "1")
+    with pytest.raises(InputError, match=r"^Model 'gbsg' has no version 1; versions: none\.$"):
+        store.set_active("gbsg", 1)
+    active = store.active_model()
+    assert (
+        active.name,
+        active.version,
+        json.loads((data / "runs" / ACTIVE_FILE).read_text())["run_id"],
+    ) == ("kept", 1, kept)
 
 
 def test_with_the_registry_database_moved_away_score_uses_the_local_copy(

@@ -324,7 +324,8 @@ def test_an_active_model_whose_files_are_gone_is_said_so_without_server_paths(
     missing = "its files are missing on the server (moved or deleted; details in the server log)"
     assert problems == [
         f"The app's active model (model whas v1) is still registered, but {missing}: it is not "
-        "offered; the Training page makes another active.",
+        "used, the demo default model is used instead; make another model active (the Training "
+        "page's Promote, `train --activate`).",
         f"whas v1 is not offered ({missing}).",
     ]
 
@@ -428,5 +429,6 @@ def test_an_active_pointer_of_another_shape_is_said_and_every_page_still_draws(
     assert [t.value for t in app.title] == ["Case"]
     assert [w.value for w in app.sidebar.warning] == [
         "The app's active model cannot be read: runs/active_model.json is unreadable (no model "
-        "version); choose the active model again. (Training page)"
+        "version); choose the active model again. The demo default model is used instead; make "
+        "another model active (the Training page's Promote, `train --activate`)."
     ]

@@ -522,7 +522,8 @@ def test_an_active_model_deleted_in_the_registry_is_no_longer_active(
 
     training = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
     app = AppTest.from_file(training, default_timeout=120).run()
-    assert any("choose the active model again" in e.value for e in app.error)
+    assert [w.value for w in app.warning] == [problems[0]]  # the Risk page's words
+    assert not app.error
     assert "Promote retired v1 to active" in [b.label for b in app.button]
     assert _model_kind(store.set_active("retired", 1).folder) == "rsf"
 
@@ -853,7 +854,11 @@ def test_a_pointer_of_another_shape_is_unreadable_for_score(
     said = f"{runs / 'active_model.json'} is unreadable ({flaw}); choose the active model again."
     assert main(["score", "--values", str(tmp_path / "patient.json"), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert f"warning: The app's active model cannot be read: {said} (Training page)" in err
+    assert (
+        f"warning: The app's active model cannot be read: {said} The demo default model is used "
+        "instead; score with --model MODEL_DIR, or make another model active (`python -m "
+        "survival_core train --config FILE --activate`, or Promote on the app's Training page)."
+    ) in err
     assert json.loads(out.splitlines()[-1])["error"].startswith("No model at ")
 
 

@@ -19,7 +19,7 @@ from survival_core.case import Case
 from survival_core.io.clinical_schema import CohortSchema, SchemaVariable
 
 if TYPE_CHECKING:
-    from survival_core.runs.store import ActiveModel
+    from survival_core.runs.store import ActiveModel, RunStore
 
 #: The session's model choice, by :attr:`ModelChoice.key`.
 MODEL_CHOICE = "model_choice"
@@ -79,14 +79,13 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
     A source that cannot be read is left out and said, in ``problems`` when given, else as a
     warning on the page: an unreadable run store (a disk that filled while it was made) or a
     truncated demo card hid every model, the others too."""
-    from survival_core.paths import data_dir, without_server_paths
+    from survival_core.paths import data_dir
     from survival_core.runs.active import resolve_active
     from survival_core.workflows.demo import default_model_dir
 
     if problems is None:
         choices = model_choices(problems := [])
-        for problem in problems:
-            st.warning(without_server_paths(problem), icon=":material/warning:")
+        _warn(problems)
         return choices
     # as `score` resolves it: the registry asked, the local copy only with the store unreadable
     resolved = resolve_active(current_store, data_dir() / "runs")
@@ -130,6 +129,25 @@ def model_choices(problems: list[str] | None = None) -> list[ModelChoice]:
             continue
         choices.append(ModelChoice(f"{row.name} v{row.version} ({row.model}{c_index})", folder))
     return choices
+
+
+def shown_active(store: RunStore) -> ActiveModel | None:
+    """The app's active model in ``store`` as the pages resolve it (:func:`model_choices`), a
+    problem with it warned in the Risk page's words: the Training page showed the store's own
+    message of a retired one, naming the registry's database on the server."""
+    from survival_core.runs.active import resolve_active
+
+    resolved = resolve_active(lambda: store, store.root)
+    _warn(resolved.problems)
+    return resolved.active
+
+
+def _warn(problems: list[str]) -> None:
+    """Each problem with the models offered as a warning on the page, without server paths."""
+    from survival_core.paths import without_server_paths
+
+    for problem in problems:
+        st.warning(without_server_paths(problem), icon=":material/warning:")
 
 
 def _unlisted(active: ActiveModel | None, missing: str) -> str:

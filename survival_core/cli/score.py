@@ -76,6 +76,14 @@ def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
     return score_values(values, loaded, case_id).as_dict()
 
 
+#: What a `score` user is told to do once the app's active model is not used: commands, not the
+#: pages' buttons (there is no command making a registered version active).
+CHOOSE_AGAIN = (
+    "score with --model MODEL_DIR, or make another model active (`python -m survival_core "
+    "train --config FILE --activate`, or Promote on the app's Training page)"
+)
+
+
 def _default_model() -> tuple[Path, str | None]:
     """The model the app's pages score with by default, and how `score` names it: its active
     model as the registry holds it now, resolved as the pages resolve it (:func:`resolve_active`:
@@ -95,7 +103,9 @@ def _default_model() -> tuple[Path, str | None]:
     runs = root / "runs"
     if not (runs / ACTIVE_FILE).is_file():  # none made active: no MLflow store opened
         return default_model_dir(), None
-    resolved = resolve_active(lambda: RunStore(runs), runs, refuse_elsewhere=True)
+    resolved = resolve_active(
+        lambda: RunStore(runs), runs, refuse_elsewhere=True, advice=CHOOSE_AGAIN
+    )
     for problem in resolved.problems:
         progress(f"warning: {problem}")
     active = resolved.active

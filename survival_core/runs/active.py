@@ -35,8 +35,11 @@ if TYPE_CHECKING:
 FILES_MISSING = "its files are missing on the server (moved or deleted; details in the server log)"
 #: The data folder's own registry database, as users are told it is missing.
 ACTIVE_DATABASE = "runs/mlflow.db"
-#: What to do once the active model is not used.
+#: What the pages' users are told to do once the active model is not used (the default
+#: ``advice`` of :func:`resolve_active`; `score` gives its own, in commands).
 CHOOSE_AGAIN = "make another model active (the Training page's Promote, `train --activate`)"
+#: What follows once the active model is not used, for the pages and `score` alike.
+INSTEAD = "the demo default model is used instead"
 
 
 class ActiveResolution(NamedTuple):
@@ -53,12 +56,18 @@ class ActiveResolution(NamedTuple):
 
 
 def resolve_active(
-    open_store: Callable[[], RunStore], runs: Path, *, refuse_elsewhere: bool = False
+    open_store: Callable[[], RunStore],
+    runs: Path,
+    *,
+    refuse_elsewhere: bool = False,
+    advice: str = CHOOSE_AGAIN,
 ) -> ActiveResolution:
     """The app's active model as the registry of ``open_store()`` holds it now; the local copy
     under ``runs`` (the store's root) only when that store cannot be opened or read. With
     ``refuse_elsewhere`` (`score`) one chosen in another registry is refused
-    (:class:`~survival_core.runs.store.OtherRegistry`, naming it), not replaced by the demo's."""
+    (:class:`~survival_core.runs.store.OtherRegistry`, naming it), not replaced by the demo's.
+    ``advice`` ends each problem with what to do, in the caller's words (the pages' buttons,
+    `score`'s commands)."""
     log = logging.getLogger(__name__)
     problems: list[str] = []
     try:
@@ -72,34 +81,35 @@ def resolve_active(
         except (UnreadablePointer, OtherRegistry) as error:  # its file; another store's choice
             if refuse_elsewhere and isinstance(error, OtherRegistry):
                 raise
-            problems.append(pointer_problem(error))
+            problems.append(pointer_problem(error, advice))
         except ModelFilesMissing as error:  # still registered: its files are gone
             log.exception("the active model cannot be fetched")
             problems.append(
                 f"The app's active model ({error.what}) is still registered, but {FILES_MISSING}: "
-                "it is not offered; the Training page makes another active."
+                f"it is not used, {INSTEAD}; {advice}."
             )
         except ActiveRetired as error:  # deleted, replaced or archived in the registry
             log.info("the active model is retired: %s", error)
-            problems.append(retired_problem(error))
+            problems.append(retired_problem(error, advice))
         except InputError:  # still registered: its files cannot be fetched
             log.exception("the active model cannot be used")
             problems.append(  # not the store's address (a registry URI may hold a password)
                 "The app's active model cannot be fetched from the model registry (details in "
-                "the server log): it is not offered; the Training page makes another active."
+                f"the server log): it is not used, {INSTEAD}; {advice}."
             )
         return ActiveResolution(None, store, problems)
     except OtherRegistry:  # refused, as asked
         raise
     except Exception as error:  # noqa: BLE001 - the registry unreadable: the local copy is used
         log.exception("the run store could not be read")
-        active, missing = _local_active(runs, problems, refuse_elsewhere)
+        active, missing = _local_active(runs, problems, refuse_elsewhere, advice)
         return ActiveResolution(active, None, problems, active is not None, error, missing)
 
 
-def retired_problem(error: ActiveRetired) -> str:
+def retired_problem(error: ActiveRetired, advice: str) -> str:
     """What users are told of an active model the registry retired: which one (its name,
-    version and run, as another model may carry its name and version now) and what happened."""
+    version and run, as another model may carry its name and version now), what happened and
+    what to do (``advice``)."""
     what = f"The app's active model {error.name} v{error.version} ({short_run(error.run_id)})"
     how = {
         "deleted": "was deleted from the model registry",
@@ -107,22 +117,20 @@ def retired_problem(error: ActiveRetired) -> str:
         f"to another model ({short_run(error.now)})",
         "archived": f"was archived in the model registry (stage '{ARCHIVED}')",
     }[error.why]
-    return (
-        f"{what} {how}: it is no longer used, the demo default model is used instead; "
-        f"{CHOOSE_AGAIN}."
-    )
+    return f"{what} {how}: it is no longer used, {INSTEAD}; {advice}."
 
 
-def pointer_problem(error: InputError) -> str:
+def pointer_problem(error: InputError, advice: str) -> str:
     """What users are told of the active model's pointer: chosen in another registry
-    (:class:`~survival_core.runs.store.OtherRegistry`), else unreadable."""
+    (:class:`~survival_core.runs.store.OtherRegistry`, whose message says what to do), else
+    unreadable, with what to do (``advice``)."""
     if isinstance(error, OtherRegistry):
         return f"The app's active model is not offered: {error}"
-    return f"The app's active model cannot be read: {error} (Training page)"
+    return f"The app's active model cannot be read: {error} {INSTEAD.capitalize()}; {advice}."
 
 
 def _local_active(
-    runs: Path, problems: list[str], refuse_elsewhere: bool = False
+    runs: Path, problems: list[str], refuse_elsewhere: bool, advice: str
 ) -> tuple[ActiveModel | None, str]:
     """The active model from its pointer and local copy alone, the store unreadable; else None
     and why it is not used ('' when none was set, or when ``problems`` says why: its pointer
@@ -132,7 +140,7 @@ def _local_active(
     except InputError as error:  # its pointer unreadable, or chosen in another registry
         if refuse_elsewhere and isinstance(error, OtherRegistry):
             raise
-        problems.append(pointer_problem(error))
+        problems.append(pointer_problem(error, advice))
         return None, ""
     if active is None and (runs / ACTIVE_FILE).is_file():
         return None, "no local copy of it here"

@@ -1156,7 +1156,7 @@ class RunStore:
             )
             raise InputError(
                 f"Model '{name}' has no version {version!r}; versions: "
-                f"{', '.join(map(str, versions))}."
+                f"{', '.join(map(str, versions)) or 'none'}."
             ) from err
 
     def model_folder(self, name: str, version: int | str) -> Path:
@@ -1238,9 +1238,18 @@ class RunStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def set_active(self, name: str, version: int | str) -> ActiveModel:
-        """Make ``name`` version ``version`` the app's one active model (replacing any other)."""
+        """Make ``name`` version ``version`` the app's one active model (replacing any other).
+        An archived version is refused: :meth:`active_model` retires an archived active one, so
+        making it active left the app on the demo default model."""
         with self._registry_lock():
             entry = self._version(name, version)
+            if getattr(entry, "current_stage", None) == ARCHIVED:
+                raise InputError(
+                    f"{name} v{entry.version} ({short_run(entry.run_id)}) is archived in the "
+                    f"model registry (stage '{ARCHIVED}'), so it cannot be the active model: "
+                    "make another version active, or move it out of the archive first (its "
+                    "stage in MLflow)."
+                )
             active = ActiveModel(name, int(entry.version), self._local_copy(entry))
             write_json(
                 self.root / ACTIVE_FILE,
