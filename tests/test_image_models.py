@@ -360,24 +360,24 @@ def test_cv_and_fit_list_the_cases_whose_ct_loaded_with_warnings(
                 path.unlink()
         assert main(cv) == 0
         captured = capsys.readouterr()
-        assert json.loads(captured.out.splitlines()[-1])["n_warned"] == 1, how
+        result = json.loads(captured.out.splitlines()[-1])
+        note = f"{said}structure is the GTV): see {out / 'load_warnings.csv'}."
+        assert result["n_warned"] == 1 and note in result["notes"], how  # stderr's note too
         assert json.loads((out / "summary.json").read_text())["n_warned"] == 1
         listed = pd.read_csv(out / "load_warnings.csv")
         assert listed["case_id"].tolist() == ["nodes"], how
         assert listed["warning"].iloc[0].startswith(NODES_TAKEN)
         assert listed["table"].tolist() == ["CT volumes"]
-        assert f"note: {said}structure is the GTV): see {out / 'load_warnings.csv'}." in (
-            captured.err
-        )
+        assert f"note: {note}" in captured.err
     assert len(list(kept.glob("*/*.warnings.json"))) == 5  # each case's kept again
     model = tmp_path / "cnn"
     assert main(["fit", "--cohort", str(cohort), "--model", "cnn3d", *params,
                  "--out", str(model), "--json"]) == 0  # fmt: skip
     captured = capsys.readouterr()
-    assert json.loads(captured.out.splitlines()[-1])["n_warned"] == 1
-    assert f"note: {said}structure is the GTV): see {model / 'load_warnings.csv'}." in (
-        captured.err
-    )
+    result = json.loads(captured.out.splitlines()[-1])
+    note = f"{said}structure is the GTV): see {model / 'load_warnings.csv'}."
+    assert result["n_warned"] == 1 and note in result["notes"]
+    assert f"note: {note}" in captured.err
     assert pd.read_csv(model / "load_warnings.csv")["case_id"].tolist() == ["nodes"]
 
 

@@ -123,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
-    from survival_core.io.load_warnings import warned_cases, write_load_warnings
+    from survival_core.io.load_warnings import (
+        LOAD_WARNINGS_FILE,
+        warned_cases,
+        warned_note,
+        write_load_warnings,
+    )
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
@@ -195,11 +200,16 @@ def run(args: argparse.Namespace) -> int:
             write_text(args.out / "left_out.csv", result.left_out.to_csv(index=False))
         else:
             (args.out / "left_out.csv").unlink(missing_ok=True)
-        write_load_warnings(warned, args.out, progress)
+        n_warned = write_load_warnings(warned, args.out)
+        warned_notes = [warned_note(n_warned, args.out / LOAD_WARNINGS_FILE)] if n_warned else []
         write_json(args.out / "summary.json", json_ready(summary))
     else:  # no folder to list them in: each said here
-        for row in warned.itertuples():
-            progress(f"note: case {row.case_id} loaded with a warning: {row.warning}")
+        warned_notes = [
+            f"case {row.case_id} loaded with a warning: {row.warning}"
+            for row in warned.itertuples()
+        ]
+    for note in warned_notes:
+        progress(f"note: {note}")
     keys = (
         *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
         *("uno_c_index", "uno_tau", "td_auc", "ibs", "ibs_range", "calibration"),
@@ -212,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
     shown |= {"warnings": warnings} if warnings else {}
     shown |= {"n_warned": summary["n_warned"]} if "n_warned" in summary else {}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
-        shown["notes"] = [*table.notes, *summary["preprocessing_notes"]]
+        shown["notes"] = [*table.notes, *summary["preprocessing_notes"], *warned_notes]
         shown["left_out"] = result.left_out_records()
     report(shown, args.json)
     return 0

@@ -87,7 +87,6 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Fit, save the model and its card, report the apparent (and CV) c-index."""
-    from survival_core.io.load_warnings import LOAD_WARNINGS_FILE, warned_note
     from survival_core.runs.config import with_run_params
     from survival_core.workflows.training import train_model
 
@@ -115,8 +114,6 @@ def run(args: argparse.Namespace) -> int:
             cohort=args.cohort,
             progress=progress,
         )
-    if summary.get("n_warned"):  # an image model's cases whose CT loaded with warnings
-        progress(f"note: {warned_note(summary['n_warned'], args.out / LOAD_WARNINGS_FILE)}")
     summary["seconds"] = round(time.perf_counter() - start, 2)
     if not args.json and "left_out" in summary:  # one line per run, not a list's repr
         summary["left_out"] = (

@@ -228,7 +228,7 @@ def train_model(
     ``sources``: the clinical.csv of the cohort a training run fits it on, kept in the card.
     """
     from survival_core.evaluation import splits
-    from survival_core.io.load_warnings import write_load_warnings
+    from survival_core.io.load_warnings import LOAD_WARNINGS_FILE, warned_note, write_load_warnings
     from survival_core.workflows.crossval import cross_validate
 
     out = Path(out)
@@ -320,7 +320,11 @@ def train_model(
     warnings += no_censored_warning(table.y)
     for warning in warnings:
         say(f"warning: {warning}")
-    shown_notes = [*notes, *cv_notes]
+    # said and listed with the others: `fit --json`'s notes lacked it
+    warned_notes = [warned_note(n_warned, out / LOAD_WARNINGS_FILE)] if n_warned else []
+    for note in warned_notes:
+        say(f"note: {note}")
+    shown_notes = [*notes, *cv_notes, *warned_notes]
     return {
         "model": model_name,
         "out": str(out),
