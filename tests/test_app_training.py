@@ -287,6 +287,44 @@ def test_a_run_says_which_cases_it_left_out_and_why(tmp_path: Path):
     assert any("2 case(s) missing from a joined table were left out." in w for w in warnings)
 
 
+@pytest.mark.parametrize("with_kind", [True, False], ids=["kind-column", "older-run"])
+def test_left_out_cases_are_headed_by_why(tmp_path: Path, with_kind: bool):
+    """A run left out a case for a category its fold's training rows never had (the demo's
+    SYN-0051, 'bclc' 0) under the heading of cases whose features could not be computed, to be
+    fixed: a clinician hunted for a broken CT. Each kind has its own heading; a run written
+    before the ``kind`` column is told apart by its ``table`` column, as its runner wrote it."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    left_out = pd.DataFrame(
+        {
+            "case_id": ["SYN-0003", "SYN-0051"],
+            "error": [
+                "image.nii.gz does not exist.",
+                "fold 1.3: 'bclc' is '0', a category the fold's training rows never had.",
+            ],
+            "table": ["radiomics.parquet", None],
+            "kind": ["not_computed", "unseen_category"],
+        }
+    )
+    if not with_kind:
+        left_out = left_out.drop(columns="kind")
+    left_out.to_csv(reports / "left_out.csv", index=False)
+    app = AppTest.from_function(_details, args=(str(tmp_path),)).run()
+    assert not app.exception
+    failed, unseen = [w.value for w in app.warning if "left out of" in w.value]
+    assert failed.startswith("**1 case(s) left out of this run**: their features could not be")
+    assert "- SYN-0003: image.nii.gz does not exist." in failed and "SYN-0051" not in failed
+    assert unseen.startswith("**1 case(s) left out of some predictions**: each holds a category")
+    assert "Nothing is wrong with these cases" in unseen and "merging it" in unseen
+    assert "- SYN-0051: fold 1.3: 'bclc' is '0'" in unseen and "could not be" not in unseen
+    # a run of such cases alone (the table column missing, as the demo's older run wrote it)
+    left_out.iloc[1:][["case_id", "error"]].to_csv(reports / "left_out.csv", index=False)
+    app = AppTest.from_function(_details, args=(str(tmp_path),)).run()
+    assert not app.exception
+    (said,) = [w.value for w in app.warning if "left out of" in w.value]
+    assert said.startswith("**1 case(s) left out of some predictions**")
+
+
 def test_a_run_says_which_cases_were_loaded_with_warnings(tmp_path: Path):
     """The runner lists the cases loaded with warnings (``load_warnings.csv``: a GTV taken from
     label 2...): the run's view says how many, and lists each case with its warning."""

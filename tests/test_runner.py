@@ -1058,6 +1058,7 @@ def test_external_patients_of_a_category_never_developed_on_are_left_out_and_sai
     assert "'tgrade' is 'III', a category the development cohort never had" in notes
     left_out = pd.read_csv(reports / "left_out.csv")
     assert len(left_out) == grade_iii and left_out["case_id"].str.startswith(EXTERNAL_PREFIX).all()
+    assert (left_out["kind"] == "unseen_category").all()  # not a case to fix
 
 
 def test_external_cases_that_failed_to_load_are_listed_in_left_out(shared_data, tmp_path, store):
@@ -1085,9 +1086,13 @@ def test_external_cases_that_failed_to_load_are_listed_in_left_out(shared_data, 
     )
     result = run_training(load_config(path), store=store)
     assert result.status == "FINISHED" and result.metrics["n"] == 3
-    left_out = pd.read_csv(store.get_run(result.run_id).folder / "reports" / "left_out.csv")
+    reports = store.get_run(result.run_id).folder / "reports"
+    left_out = pd.read_csv(reports / "left_out.csv")
     assert left_out["case_id"].tolist() == ["lung2", EXTERNAL_PREFIX + "x-lung2"]
     assert left_out["error"].str.contains("image.nii is truncated").all()
+    assert (left_out["kind"] == "not_computed").all()
+    report = (reports / "report.html").read_text()
+    assert "2 case(s) left out of this run: their features could not be computed" in report
 
 
 def test_cv_test_rows_of_a_category_their_fold_never_trained_on_are_listed_in_left_out(
@@ -1104,9 +1109,15 @@ def test_cv_test_rows_of_a_category_their_fold_never_trained_on_are_listed_in_le
     config = _table_config(tmp_path, cohort, name="one-grade-iii")
     result = run_training(load_config(config), store=store)
     assert result.metrics["n"] == len(clinical) - 1
-    left_out = pd.read_csv(store.get_run(result.run_id).folder / "reports" / "left_out.csv")
+    reports = store.get_run(result.run_id).folder / "reports"
+    left_out = pd.read_csv(reports / "left_out.csv")
     iii = clinical.loc[clinical["tgrade"] == "III", "case_id"].item()
     assert left_out["case_id"].tolist() == [iii, iii]  # tested once in each of the 2 repeats
+    assert (left_out["kind"] == "unseen_category").all()
+    # headed as a category the folds never trained on, not as features to fix (the page's words)
+    report = (reports / "report.html").read_text()
+    assert "1 case(s) left out of some predictions: each holds a category" in report
+    assert "their features could not be computed" not in report
     for repeat, error in enumerate(left_out["error"], start=1):
         assert error.startswith(
             f"fold {repeat}."

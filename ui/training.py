@@ -43,6 +43,7 @@ from survival_core.runs.config import (
     read_yaml,
 )
 from survival_core.runs.jobs import Job
+from survival_core.runs.left_out import LEFT_OUT_FILE, left_out_groups
 from survival_core.runs.search import read_search, search_text, trial_table
 from survival_core.runs.store import RunRecord, RunStore, protocol_label
 from survival_core.text import markdown_literal, number_text
@@ -682,26 +683,26 @@ def run_details(store: RunStore, run_id: str, cancelled: bool = False) -> None:
 
 def data_notes(reports: Path) -> None:
     """A run's notes on its data (``notes.txt``: patients or columns left out, values read as
-    missing), the cases it left out with why (``left_out.csv``, features that could not be
-    computed: its metrics are the others') and those loaded with warnings (their features may
-    rest on a guess), as ``survival_core.runs.runner`` writes them."""
-    notes_path, left_out_path = reports / "notes.txt", reports / "left_out.csv"
+    missing), the cases it left out with why (``left_out.csv``, headed by kind: features that
+    could not be computed, or a category the model's training patients never had; its metrics
+    are the others') and those loaded with warnings (their features may rest on a guess), as
+    ``survival_core.runs.runner`` writes them."""
+    notes_path, left_out_path = reports / "notes.txt", reports / LEFT_OUT_FILE
     if left_out_path.is_file():
         left_out = pd.read_csv(left_out_path, dtype={"case_id": str})
-        listed = [
-            f"\n- {markdown_literal(row.case_id)}: "
-            f"{markdown_literal(without_server_paths(str(row.error)))}"
-            for row in left_out.head(SHOWN_NOTES).itertuples()
-        ]
-        more = len(left_out) - len(listed)
-        st.warning(
-            f"**{len(left_out)} case(s) left out of this run**: their features could not be "
-            "computed, so the metrics are of the other patients. Fix these cases (or remove them "
-            "from the cohort) and run again.\n"
-            + "".join(listed)
-            + (f"\n- ... and {more} more (reports/left_out.csv)" if more > 0 else ""),
-            icon=":material/person_off:",
-        )
+        for group in left_out_groups(left_out):
+            listed = [
+                f"\n- {markdown_literal(row.case_id)}: "
+                f"{markdown_literal(without_server_paths(str(row.error)))}"
+                for row in group.rows.head(SHOWN_NOTES).itertuples()
+            ]
+            more = len(group.rows) - len(listed)
+            st.warning(
+                f"**{group.heading}**: {group.advice}\n"
+                + "".join(listed)
+                + (f"\n- ... and {more} more (reports/{LEFT_OUT_FILE})" if more > 0 else ""),
+                icon=":material/person_off:",
+            )
     show_load_warnings(reports / LOAD_WARNINGS_FILE)
     notes = notes_path.read_text().splitlines() if notes_path.is_file() else []
     if any(notes):

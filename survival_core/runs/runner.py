@@ -54,6 +54,12 @@ from survival_core.io.load_warnings import WARNED_COLUMNS, warned_cases, write_l
 from survival_core.io.outcome_source import OutcomeSource, load_outcome_source
 from survival_core.io.run_sources import described, record_sources, source_changes
 from survival_core.outcome import survival_arrays
+from survival_core.runs.left_out import (
+    LEFT_OUT_FILE,
+    NOT_COMPUTED,
+    UNSEEN_CATEGORY,
+    left_out_groups,
+)
 from survival_core.runs.retention import mark_used
 from survival_core.workflows.crossval import FOLD_ARRAYS, ibs_label, sparse_horizon_note
 
@@ -1218,7 +1224,7 @@ def run_training(
         table = load_model_table(data.tables, features=columns)
         for note in table.notes:
             say(f"note: {note}")
-        left_out = data.failed
+        left_out = data.failed.assign(kind=NOT_COMPUTED)
         if len(left_out):
             say(f"note: {len(left_out)} case(s) without features left out (extraction failed)")
         warned = data.warned[data.warned["case_id"].isin(table.case_ids)]  # the run's cases
@@ -1228,6 +1234,7 @@ def run_training(
             data.notes.append(_unseen_note(unseen, int(is_external.sum())))
             kept = ~table.X.index.isin(unseen["case_id"])
             table, is_external = table.subset(table.X.index[kept]), is_external[kept]
+            unseen = unseen.assign(kind=UNSEEN_CATEGORY)
             left_out = pd.concat([f for f in (left_out, unseen) if len(f)], ignore_index=True)
         data.notes += _shifted_inputs(table.X, is_external)
         for warning in no_censored_warning(table.y[~is_external]):  # shown on the Training page
@@ -1305,10 +1312,10 @@ def run_training(
         data_notes = [*data.notes, *table.notes, *result.summary["preprocessing_notes"]]
         write_text(reports / "notes.txt", "".join(f"{note}\n" for note in data_notes))
         if len(result.left_out):  # test rows of categories their fold never trained on
-            folds_left = result.left_out[["case_id", "error"]]
+            folds_left = result.left_out[["case_id", "error"]].assign(kind=UNSEEN_CATEGORY)
             left_out = pd.concat([f for f in (left_out, folds_left) if len(f)], ignore_index=True)
         if len(left_out):  # which cases the run could not use, and why
-            left_out.to_csv(reports / "left_out.csv", index=False)
+            left_out.to_csv(reports / LEFT_OUT_FILE, index=False)
         n_warned = write_load_warnings(warned, reports, say)
         result.counted_folds().to_csv(reports / "folds.csv", index=False)
         result.oof.to_csv(reports / "oof.csv", index=False)
@@ -1852,14 +1859,11 @@ def write_plots(
         write_text(folder / f"{name}.json", fig.to_json())
         parts.append(fig.to_html(include_plotlyjs=i == 0, full_html=False))
     sections = [("Notes on the data", list(data_notes)), ("Notes on the figures", notes)]
-    if left_out is not None and len(left_out):
-        sections.insert(
-            1,
-            (
-                f"Cases left out ({len(left_out)})",
-                [f"{row.case_id}: {row.error}" for row in left_out.itertuples()],
-            ),
-        )
+    if left_out is not None and len(left_out):  # by why, as the Training page heads them
+        sections[1:1] = [
+            (f"{g.heading}: {g.advice}", [f"{r.case_id}: {r.error}" for r in g.rows.itertuples()])
+            for g in left_out_groups(left_out)
+        ]
     if warned is not None and len(warned):
         sections.insert(
             len(sections) - 1,
