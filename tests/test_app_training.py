@@ -75,6 +75,26 @@ def test_a_config_error_is_shown_and_nothing_is_launched(fresh_data):
     assert app.error[0].value.startswith("model.params: not valid YAML")
 
 
+def test_a_config_its_run_would_refuse_is_shown_not_started(fresh_data, demo_in_place):
+    """A column filter matching no column of the (prepared) demo cohort: the page said 'Started
+    rt-badcol' and the job then failed, leaving a FAILED run; the run's first checks now refuse
+    it on the page, naming the filter and the columns there are."""
+    from survival_core.runs.store import RunStore
+    from ui.training import BLANK
+
+    runs_before = len(RunStore().list_runs())
+    app = page()
+    app.selectbox[0].set_value(BLANK).run()  # the demo cohort
+    app.text_input(key=f"train-{BLANK}-select").set_value("^no_such_column$").run()
+    start_button(app).click().run()
+    assert not app.exception and not app.success
+    (error,) = [e.value for e in app.error]
+    assert error.startswith("features.select: '^no_such_column")  # its '$' escaped for markdown
+    assert "matches no column of the development cohort's clinical table (demo/cohort/" in error
+    assert "It has " in error and "Select among those names." in error
+    assert list_jobs() == [] and len(RunStore().list_runs()) == runs_before
+
+
 def test_launch_follow_inspect_compare_and_promote(fresh_data):
     from survival_core.runs.config import parse_config
     from survival_core.runs.runner import run_training

@@ -3,6 +3,7 @@ group and the run is reaped FAILED, a failing config leaves its message in the l
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -85,13 +86,15 @@ def jobs(cohort, store) -> dict[str, Job]:
         model={"name": "deepsurv", "params": {"epochs": 5000, "patience": 5000}},
         protocol={"name": "nested_cv", "repeats": 5, "folds": 3},
     )
-    # valid as a config (existence is checked by the run, which may be on another machine)
-    missing = tiny_config(cohort.parent / "no-such-cohort", name="missing")
+    # read at the start, then gone when the run reads it (moved away, a disk unmounted): the
+    # job starts in a new interpreter, seconds before its run reads the folder
+    vanishing = clinical_cohort(cohort.parent / "vanishing")
     started = {
         "tiny": start_job(tiny_config(cohort), label="tiny test run"),
         "slow": start_job(slow),
-        "missing": start_job(missing),
+        "missing": start_job(tiny_config(vanishing, name="missing")),
     }
+    shutil.rmtree(vanishing)
     yield started
     for job in started.values():
         cancel(job, grace=1.0)
@@ -183,7 +186,7 @@ def test_a_failing_run_fails_the_job_with_its_message(jobs, cohort):
     job = jobs["missing"]
     wait_for(lambda: job.status != "running", 60, "the job to fail")
     assert job.status == "failed" and job.result() is None
-    expected = f"Cohort folder {cohort.parent / 'no-such-cohort'} does not exist."
+    expected = f"Cohort folder {cohort.parent / 'vanishing'} does not exist."
     assert job.error() == expected
     assert f"error: {expected}" in job.log()
     assert job.run_id is None  # refused before a run was started: none is left FAILED
@@ -204,6 +207,31 @@ def test_a_bad_config_is_refused_before_anything_starts(text, path):
         start_job(text)
     assert str(err.value).startswith(path)
     assert {job.job_id for job in list_jobs()} == before
+
+
+def test_a_config_its_run_would_refuse_is_refused_before_anything_starts(cohort, store, tmp_path):
+    """The run's first checks (:func:`~survival_core.runs.runner.check_cohorts`), run by the
+    start: a column filter matching no column and an image model on a table-only cohort were
+    started ('Started' on the Training page), each job then failing on its ConfigError, the
+    first leaving a FAILED run."""
+    table_only = tmp_path / "table-only"
+    table_only.mkdir()
+    shutil.copy(cohort / "clinical.csv", table_only / "clinical.csv")
+    refused = [
+        (tiny_config(cohort, "refused", features={"select": "^no_such_column$"}), ConfigError,
+         "features.select: '^no_such_column$' matches no column of the development cohort's"),
+        (tiny_config(table_only, "refused", model={"name": "cnn3d"}), ConfigError,
+         f"Cohort folder {table_only} is table-only (clinical.csv without a manifest.csv"),
+        (tiny_config(cohort.parent / "no-such-cohort", "refused"), InputError,
+         f"Cohort folder {cohort.parent / 'no-such-cohort'} does not exist."),
+    ]  # fmt: skip
+    jobs_before = {job.job_id for job in list_jobs()}
+    for config, error, message in refused:
+        with pytest.raises(error) as raised:
+            start_job(config)
+        assert str(raised.value).startswith(message)
+    assert {job.job_id for job in list_jobs()} == jobs_before
+    assert store.list_runs("refused").empty  # no FAILED run left for them
 
 
 def test_a_job_folder_without_a_record_is_skipped(tmp_path):

@@ -365,11 +365,16 @@ def start_job(
     operating-system user, as for a command typed at a shell).
 
     ``command`` replaces the ``train`` command (tests); ``{config}`` in it is the config file.
-    Raises ConfigError for a bad config before anything is started, InputError while a job of
-    the same config runs (both registered a version of one run, which the Jobs table could not
-    tell apart).
+    Raises ConfigError for a bad config before anything is started, as for one the run's first,
+    cheap checks refuse (:func:`.runner.check_cohorts`: a column filter matching no column, an
+    image model on a table-only cohort: the page said 'Started', the job then failed); InputError
+    for a cohort folder that cannot be read, and while a job of the same config runs (both
+    registered a version of one run, which the Jobs table could not tell apart).
     """
+    from survival_core.runs.runner import check_cohorts
+
     run_config = _as_config(config, Path(base_dir) if base_dir is not None else None)
+    check_cohorts(run_config)
     text = yaml.safe_dump(run_config.to_dict(), sort_keys=False)
 
     def write(folder: Path) -> list[str]:

@@ -276,11 +276,13 @@ def _manifest_hash(cohort: Path, key: str) -> dict[str, str]:
 def check_cohorts(config: Any) -> None:
     """Refuse, before a run starts, a cohort folder of ``config`` that it cannot read, whose
     modality its image model or U-Net cannot, whose clinical table lacks a column the config
-    requires, or whose patients it tests with a deep-feature network trained on their outcomes
-    (the bundled cohorts and the demo network are prepared by :func:`prepare_data`)."""
+    requires, or whose patients it tests with a deep-feature network trained on their outcomes.
+    Cheap (clinical tables and manifests read, no feature extracted): the Training page runs it
+    before starting a job (:func:`.jobs.start_job`). A bundled cohort not yet prepared, and the
+    demo network, are prepared by :func:`prepare_data` (:func:`_prepared_later`)."""
     from survival_core.io.tables import load_model_table
     from survival_core.models import IMAGE_MODELS
-    from survival_core.runs.config import COHORT_KEYWORDS, NETWORK_KEYWORDS
+    from survival_core.runs.config import NETWORK_KEYWORDS
 
     needs = image_inputs(config)
     unet_modalities: dict[str, set[str]] = {}
@@ -297,7 +299,7 @@ def check_cohorts(config: Any) -> None:
         ("development", config.cohort),
         ("external", getattr(config.protocol, "external_cohort", None)),
     ):
-        if cohort is None or str(cohort) in COHORT_KEYWORDS:
+        if cohort is None or _prepared_later(cohort):
             continue
         folder = resolve_cohort(cohort, lambda _: None, needs)
         image_model = config.model.name in IMAGE_MODELS
@@ -332,6 +334,18 @@ def check_cohorts(config: Any) -> None:
         _check_external_modality(needs, development, external)
     if development is not None:
         _check_folds(config, development, table)
+
+
+def _prepared_later(cohort: str | Path) -> bool:
+    """Whether ``cohort`` is a bundled cohort (:data:`.config.COHORT_KEYWORDS`) the run has yet to
+    prepare, so :func:`check_cohorts` has nothing to read: the demo once prepared is checked as
+    any folder (a column filter matching none of its columns started a run that then failed)."""
+    from survival_core.runs.config import COHORT_KEYWORDS
+    from survival_core.workflows.demo import demo_ready
+
+    if str(cohort) == "demo":
+        return not demo_ready()
+    return str(cohort) in COHORT_KEYWORDS
 
 
 def _check_select(select: str, role: str, folder: Path, columns: Iterable[str]) -> None:
