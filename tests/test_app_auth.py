@@ -496,12 +496,11 @@ def sleeping_job(tmp_path):
     import sys
 
     from survival_core.runs.jobs import cancel, start_job
-    from tests.test_jobs import tiny_config
+    from tests.test_jobs import clinical_cohort, tiny_config
 
     script = "import time; time.sleep(120)"
-    job = start_job(
-        tiny_config(tmp_path / "cohort", name="sleeper"), command=[sys.executable, "-c", script]
-    )
+    cohort = clinical_cohort(tmp_path / "cohort")  # read by the start's checks
+    job = start_job(tiny_config(cohort, name="sleeper"), command=[sys.executable, "-c", script])
     yield job
     cancel(job, grace=1.0)
 
