@@ -204,6 +204,33 @@ def test_a_time_to_recurrence_censors_another_causes_death(
 
 
 @pytest.mark.parametrize(
+    ("endpoint", "events", "counted"),
+    [("DFI", 299, False), ("TTR", 299, False), ("DSS", 299, False), ("PFS", 337, True)],
+)
+def test_a_death_code_the_endpoint_censors_counts_no_death(
+    tmp_path: Path, endpoint: str, events: int, counted: bool
+) -> None:
+    """'DFI status (0=censored, 1=recurrence, 2=DOC)': GBSG2's 38 made-up deaths of other causes
+    are censored under a DFI, TTR or DSS (299 events), yet its deaths were recorded counted
+    (True) for the code's 'DOC', a death: the model was worded as counting deaths. A PFS counts
+    them (337 events, True)."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status (0=censored, 1=recurrence, 2=DOC)"
+    frame[header] = np.where(died, 2, y["cens"].astype(int))
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+    event = result.table["event"]
+    assert (int(event.sum()), int(event.isna().sum()), result.deaths_counted) == (
+        events,
+        0,
+        counted,
+    )
+
+
+@pytest.mark.parametrize(
     ("header", "events"),
     [
         ("dss_status (0=alive, 1=dead of cancer, 2=dead, other causes)", 201),

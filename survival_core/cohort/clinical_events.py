@@ -148,6 +148,15 @@ def _stated_codes(h: Header) -> dict[str, int]:
     return stated
 
 
+def death_event_codes(h: Header) -> set[str]:
+    """The codes a header states for a death that its endpoint reads as an event: its
+    :attr:`~survival_core.io.headers.Header.death_codes` but those it censors (a TTR's, DFI's or
+    DSS's '2=DOC', another cause's death). A code so censored counts no death: a DFI's '2=DOC'
+    made its deaths counted, its dates' deaths events."""
+    stated = _stated_codes(h)
+    return {code for code in h.death_codes if stated.get(code) == 1}
+
+
 def states_codes(h: Header) -> bool:
     """Whether an event column's header states what its codes mean ('censor (1=censored,
     0=dead)'): a censoring column so is read by them, not refused as saying nothing of its 1."""
@@ -535,10 +544,11 @@ def counts_deaths(h: Header, events: set[str]) -> bool | None:
     '1=recurrence'), or the cells say nothing (1, yes) and the header names one alone
     ('recurrence', 'Relapse'); None where nothing says (a PFS's 0/1): an RFS whose 'Dead' cells
     were events was said to count recurrences alone. A death of a cause named ('Non-cancer
-    death', '2=dead of unknown cause') read as an event is a death counted (it was None)."""
+    death', '2=dead of unknown cause') read as an event is a death counted (it was None); a
+    death's code the endpoint censors is none (:func:`death_event_codes`: a DFI's '2=DOC')."""
     meanings = code_meanings(h.codes)
     said = [meanings.get(value, value) for value in events]
-    if h.death_codes or any(names_a_death(m) or _cause_of_death(m) for m in said):
+    if death_event_codes(h) or any(names_a_death(m) or _cause_of_death(m) for m in said):
         return True
     disease = [bool(set(re.split(r"[\W_]+", text)) & _DISEASE_EVENT_WORDS) for text in said]
     if said and all(disease):

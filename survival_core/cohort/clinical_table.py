@@ -31,6 +31,7 @@ from survival_core.cohort.clinical_events import (
     DISEASE_DATE_WORDS,
     column_endpoint,
     counts_deaths,
+    death_event_codes,
     event_01,
     is_death_column,
     ispy_vital_status,
@@ -505,7 +506,9 @@ def read_clinical_spreadsheet(
                 dates_frame, start, recurred, (death, last), given, ids, report
             )
             # a death is an event where the event column states its code and has its date
-            deaths_counted = given is not None and death is not None and bool(given[2].death_codes)
+            deaths_counted = (
+                given is not None and death is not None and bool(death_event_codes(given[2]))
+            )
             disease_dates, event_text = True, event_text or "(from dates)"
         elif disease and event_column is None and death is not None:  # the dates give the death
             report.append(

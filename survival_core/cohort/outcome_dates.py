@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from survival_core.cohort.clinical_events import DISEASE_DATE_WORDS
+from survival_core.cohort.clinical_events import DISEASE_DATE_WORDS, death_event_codes
 from survival_core.cohort.clinical_values import BIRTH_WORDS, OLDEST, date_column, present_texts
 from survival_core.cohort.import_report import Coercion, give_option, name_rows, show
 from survival_core.errors import InputError
@@ -263,7 +263,7 @@ def days_to_disease_event(
         report.append(Coercion("(from dates)", f"event: a date in {disease!r}", int(events.sum())))
     else:
         events, cells, h = event
-        codes = h.death_codes
+        codes = death_event_codes(h)  # not another cause's a TTR censors ('2=DOC')
         if death is not None and codes:
             coded = cells.str.strip().str.lower().str.replace(r"\.0+$", "", regex=True)
             died = coded.isin(codes) & dates[death].notna()
