@@ -203,6 +203,65 @@ def test_a_time_to_recurrence_censors_another_causes_death(
     assert said in " | ".join(report_actions(result, header))
 
 
+@pytest.mark.parametrize("stated", [False, True])
+@pytest.mark.parametrize(
+    ("endpoint", "missing", "said"),
+    [
+        ("TTR", 0, "a death of unknown cause, censored (a time to recurrence's event"),
+        ("DFI", 0, "a death of unknown cause, censored (a disease-free interval's event"),
+        ("DSS", 38, "deaths of unknown cause"),
+    ],
+)
+def test_a_death_of_unknown_cause_reads_alike_in_cells_and_codes(
+    tmp_path: Path, endpoint: str, stated: bool, missing: int, said: str
+) -> None:
+    """GBSG2's 38 made-up deaths without recurrence written 'Dead of unknown cause': under a TTR
+    or DFI the cells were events (337, deaths counted) and a code '9=dead of unknown cause' left
+    missing (38, 'unreadable'). A death without recurrence is censored whatever its cause: both
+    read 299 events, 0 missing. A DSS leaves them out (SEER) in both, said alike."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status" + (
+        " (0=censored, 1=recurrence, 9=dead of unknown cause)" * stated
+    )
+    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
+    cells[died] = "Dead of unknown cause"
+    frame[header] = np.where(died, 9, y["cens"].astype(int)) if stated else cells
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+    event = result.table["event"]
+    assert (int(event.sum()), int(event.isna().sum()), result.deaths_counted) == (
+        299,
+        missing,
+        False,
+    )
+    actions = " | ".join(report_actions(result, header))
+    assert "unreadable" not in actions
+    assert (said if stated or missing else "'Dead of unknown cause' -> 0") in actions
+
+
+@pytest.mark.parametrize("dead", ["Dead of unknown cause", "Dead (missing/unknown COD)"])
+def test_a_vital_status_of_deaths_of_unknown_cause_is_overall_survivals(
+    tmp_path: Path, dead: str
+) -> None:
+    """Veterans' 128 deaths written 'Dead of unknown cause' beside 'Alive' under a bare 'Status'
+    were read as deaths but the column no vital status: its endpoint was not named (None), as
+    'Dead' makes it overall survival's."""
+    X, y = load_veterans_lung_cancer()
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["Survival_in_days"]})
+    frame["Status"] = np.where(y["Status"], dead, "Alive")
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column="Status", time_unit="days"
+    )
+    assert (int(result.table["event"].sum()), result.endpoint, result.endpoint_name) == (
+        128,
+        "death",
+        "os",
+    )
+
+
 @pytest.mark.parametrize(
     ("endpoint", "events", "counted"),
     [("DFI", 299, False), ("TTR", 299, False), ("DSS", 299, False), ("PFS", 337, True)],

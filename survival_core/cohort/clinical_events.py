@@ -118,18 +118,19 @@ def _stated_codes(h: Header) -> dict[str, int]:
     disease'; where another cause's death is an event, :func:`_another_causes_death`, '2=dead of
     other causes', '2=non-cancer death' and '9=dead of unknown cause' too: a death of any cause
     is their event, as such cells are read); where it is censored (DSS, TTR, TTP, PFI, DFI) so is
-    such a code ('2=dead of other causes', '2=DOC': :func:`_other_cause_codes`); other meanings are
+    such a code ('2=dead of other causes', '2=DOC', a TTR's '9=dead of unknown cause':
+    :func:`_censored_death_codes`); other meanings are
     ignored ('9=unknown if dead', a bare recurrence status's '2=dead of other causes', a DSS's
     '9=dead, cause not known': their cells read as missing, named)."""
     stated: dict[str, int] = {}
     name, censored_yes = endpoint_name(h), _censored_yes_no(h)
     any_cause = _another_causes_death(h) == 1
-    other_causes = _other_cause_codes(h)
+    censored_deaths = _censored_death_codes(h)
     for code, meaning in code_meanings(h.codes).items():
         cause = _cause_of_death(meaning)
         if censored_yes and meaning in _CENSOR_CODES:
             stated[code] = int(YES_NO_ABROAD.get(meaning, meaning) in ("no", "n", "false"))
-        elif code in other_causes:
+        elif code in censored_deaths:
             stated[code] = 0
         elif _death_unknown(meaning):
             continue  # '9=unknown if dead', '9=alive or dead unknown': the death itself unknown
@@ -286,15 +287,28 @@ def _death_denied(text: str) -> bool:
     return before <= _DENIALS and bool(before - {"yet"})
 
 
-def _other_cause_codes(h: Header) -> set[str]:
-    """The codes a header states for a death of another cause where the endpoint censors it
-    (:func:`_another_causes_death`; 'DSS status (0=alive, 1=dead of disease, 2=dead of other
-    causes)', 'TTR status (..., 2=non-cancer death)': '2'): censored, as the endpoint counts the
-    disease's events alone (they were read as missing); none elsewhere."""
+def _censored_cause(h: Header, cause: str | None, meaning: str) -> bool:
+    """Whether the endpoint censors a death of ``cause`` (:func:`_cause_of_death`) written
+    ``meaning``: another cause's where it counts the disease's events alone
+    (:func:`_another_causes_death`), an unknown cause's too under a TTR, TTP, PFI or DFI, whose
+    event is a recurrence or progression: a death without one is censored whatever its cause
+    (cells 'Dead of unknown cause' were events, a code '9=dead of unknown cause' missing). A DSS
+    leaves an unknown cause's death out (SEER); a death itself not known ('Dead: unknown') is
+    no cause's."""
     if _another_causes_death(h) != 0:
-        return set()
-    meanings = code_meanings(h.codes)
-    return {code for code, meaning in meanings.items() if _cause_of_death(meaning) == "other"}
+        return False
+    if cause == "unknown":
+        return endpoint_name(h) != "dss" and not _death_unknown(meaning)
+    return cause == "other"
+
+
+def _censored_death_codes(h: Header) -> dict[str, str]:
+    """The codes a header states for a death its endpoint censors (:func:`_censored_cause`),
+    each with its cause ('other', 'unknown'): 'DSS status (0=alive, 1=dead of disease, 2=dead of
+    other causes)', 'TTR status (..., 2=non-cancer death, 9=dead of unknown cause)': {'2':
+    'other', '9': 'unknown'}; read as censored (they were read as missing); none elsewhere."""
+    causes = {code: (_cause_of_death(m), m) for code, m in code_meanings(h.codes).items()}
+    return {code: cause for code, (cause, m) in causes.items() if _censored_cause(h, cause, m)}
 
 
 #: Header words of a censoring indicator, whose stated yes is censored: no event.
@@ -391,7 +405,8 @@ def event_01(
     # another cause's death censored where the endpoint counts the disease's events alone (DSS,
     # TTR, TTP, PFI, DFI: it was an event outside a DSS)
     disease_only = _another_causes_death(h) == 0 and not censoring
-    causes = {value: _cause_of_death(value) for value in present} if disease_only else {}
+    meanings = code_meanings(h.codes)  # a DSS's '9=dead of unknown cause' left out as its cells
+    causes = {v: _cause_of_death(meanings.get(v, v)) for v in present} if disease_only else {}
     not_known = sorted(  # not SEER's 'Alive or dead of other cause': censored
         v
         for v in present - set(mapping) - set(stated)
@@ -403,7 +418,7 @@ def event_01(
     for value in present - set(mapping) - set(unknown_cause) - set(not_known):
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
-        elif causes.get(value) == "other":
+        elif value in causes and _censored_cause(h, causes[value], value):
             mapping[value] = 0
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word
@@ -461,11 +476,13 @@ def event_01(
             spelled.setdefault(raw.strip(), mapping[low])
     if stated:
         censored = "; its yes is censored: event = its no" if _censored_yes_no(h) else ""
-        if others := sorted(_other_cause_codes(h)):
-            censored += (
-                f"; {show(others)}, a death of another cause, censored "
-                f"({_DISEASE_EVENTS_ONLY[endpoint_name(h) or '']})"
-            )
+        censored_deaths = _censored_death_codes(h)
+        for cause, whose in (("other", "another"), ("unknown", "unknown")):
+            if codes := sorted(c for c, said in censored_deaths.items() if said == cause):
+                censored += (
+                    f"; {show(codes)}, a death of {whose} cause, censored "
+                    f"({_DISEASE_EVENTS_ONLY[endpoint_name(h) or '']})"
+                )
         how = f"event from the codes stated in the header ({h.codes}){censored}" + "".join(
             f"; {code!r}, the other code, read as {'dead' if meaning else 'alive'}"
             for code, meaning in complement.items()
@@ -562,12 +579,13 @@ def names_deaths_only(h: Header, events: set[str]) -> bool:
     """Whether every value of an event column read as 1 names a death, in its cells or the codes
     its header states ('Dead', '1:DECEASED', '1=dead'): a vital status (RADCURE's 'Status', NSCLC
     Radiogenomics' 'Survival Status'), an overall survival's event whatever its header says.
-    Another cause's death is a death ('Non-cancer death', 'Other cause of death' beside 'Cancer
-    death': the endpoint recorded was None, 'os' when those cells were left missing)."""
+    Another or an unknown cause's death is a death ('Non-cancer death', 'Other cause of death'
+    beside 'Cancer death', 'Dead of unknown cause' beside 'Alive': the endpoint recorded was
+    None, 'os' when those cells were left missing)."""
     meanings = code_meanings(h.codes)
     said = [meanings.get(v, v) for v in events]
     return bool(said) and all(
-        names_a_death(m) or (_cause_of_death(m) == "other" and not _death_unknown(m)) for m in said
+        names_a_death(m) or (_cause_of_death(m) is not None and not _death_unknown(m)) for m in said
     )
 
 
