@@ -1088,6 +1088,43 @@ def test_tcga_and_r_endpoint_beside_its_time_is_its_event(
         np.testing.assert_array_equal(r.table["event"].to_numpy(bool), y["cens"])
 
 
+@pytest.mark.parametrize(
+    ("time", "event", "unit", "days_per_unit", "name"),
+    [
+        ("TTR_days", "TTR_status", "days", 1.0, "ttr"),
+        ("TTR.time", "TTR_status", None, 1.0, "ttr"),
+        ("PFI.time", "PFI", None, 1.0, "pfi"),
+        ("DFI_months", "DFI_status", "months", 365.25 / 12, "dfi"),
+        ("DFS_months", "DFS_status", "months", 365.25 / 12, "dfs"),
+        ("OS_time_days", "OS_status", "days", 1.0, "os"),
+        ("LRFS (years)", "LRFS_status", "years", 365.25, "lrfs"),
+    ],
+)
+def test_every_endpoints_time_is_found_by_its_name_and_unit(
+    tmp_path: Path, time: str, event: str, unit: str | None, days_per_unit: float, name: str
+) -> None:
+    """GBSG2's recurrence-free outcome under an endpoint's time as TCGA and common exports name
+    it: 'TTR_days', 'PFI.time' and 'DFI_months' were no time (the import refused the sheet:
+    'no survival time and event column recognised') where 'OS_days' and 'OS.time' were. Every
+    endpoint's abbreviation, alone or before 'time', names its time, in the unit its name says;
+    a transthyretin 'TTR (mg/dL)' beside another endpoint's stays a variable."""
+    X, y = load_gbsg2()
+    lab = {} if name == "ttr" else {"TTR (mg/dL)": X["age"] / 3}
+    frame = _gbsg2_sheet(time, event, y["cens"], **lab)
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), **({} if unit else {"time_unit": "days"})
+    )
+    assert (result.time_column, result.event_column, result.time_unit) == (
+        time,
+        event,
+        unit or "days",
+    )
+    assert result.endpoint_name == name
+    np.testing.assert_allclose(result.table["time"], y["time"] * days_per_unit, rtol=1e-6)
+    assert int(result.table["event"].sum()) == 299
+    assert ("ttr" in result.table.columns) == bool(lab)
+
+
 @pytest.mark.parametrize("event", ["status", "recur"])
 def test_r_glued_recurrence_free_time_is_a_recurrences_endpoint(tmp_path: Path, event: str) -> None:
     """GBSG2 as R's survival::gbsg ('rfstime', 'status') and ::rotterdam ('recur') write it:

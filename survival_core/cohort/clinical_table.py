@@ -660,7 +660,11 @@ def _event_by_name(
     others = {text: h for text, h in headers.items() if text != time_text}
     own = [
         *(own_event_names(headers[time_text].base) if time_text is not None else ()),
-        *(name for endpoint in endpoints for name in ENDPOINT_EVENTS.get(endpoint, ())),
+        *(  # every endpoint's own names ('ttr_status' of 'TTR.time'), then those it adds
+            name
+            for endpoint in endpoints
+            for name in (*own_event_names(endpoint), *ENDPOINT_EVENTS.get(endpoint, ()))
+        ),
     ]
     time_header = headers[time_text] if time_text is not None else None
     event_text = first_by_name(others, own, base=False) or glued_event(others, time_header)

@@ -33,6 +33,7 @@ from survival_core.io.headers import (
     name_unit,
     normalise_name,
     stated_unit,
+    time_lookup_name,
 )
 
 #: Names of a death's event column (a vital status), in :data:`EVENT_NAMES`' order.
@@ -121,7 +122,7 @@ def check_endpoints(
 def time_by_name(
     headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks, endpoint: str | None
 ) -> str | None:
-    """The header named first in :data:`TIME_NAMES`, one of ``endpoint`` (:func:`column_endpoint`: a
+    """The header named first in :data:`TIME_NAMES` (:func:`time_lookup_name`), one of ``endpoint`` (:func:`column_endpoint`: a
     given event's) first; one holding only 0 and 1 only when no other is named so: beside
     another it is its endpoint's event indicator (TCGA's Pan-Cancer 'OS' beside 'OS.time': its
     0/1 were read as days)."""
@@ -130,7 +131,7 @@ def time_by_name(
         for own in ([True, False] if endpoint else [False])
         for wanted in TIME_NAMES
         for text, h in headers.items()
-        if h.base == wanted and not (own and column_endpoint(h) != endpoint)
+        if time_lookup_name(h) == wanted and not (own and column_endpoint(h) != endpoint)
     ]
     timed = (text for text in named if not _zero_one(cells[text], text, numbers))
     return next(timed, named[0] if named else None)

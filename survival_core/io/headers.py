@@ -18,15 +18,30 @@ from itertools import pairwise
 
 from survival_core.errors import InputError
 
+#: Endpoints whose abbreviation names a survival time, preferred first: the disease's (PFS,
+#: DFS, RFS, EFS, TTP), a disease- or cancer-specific survival's ('DSS (days)', 'css_months'),
+#: then TCGA's intervals and the others :func:`endpoint_name` knows ('PFI.time', 'TTR_days').
+_TIMED_ENDPOINTS = (
+    "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "pfi", "dfi", "ttr", "mfs", "dmfs", "lrfs",
+    "lrc", "ffs",
+)  # fmt: skip
+
+
+def _endpoint_time_names(endpoints: Sequence[str]) -> tuple[str, ...]:
+    """The names of ``endpoints``' time columns once unit words are removed: each alone and
+    before 'time' ('PFI.time', 'OS_time_days': 'pfi_time', 'os_time'), one rule for every
+    endpoint ('TTR_days' and 'PFI.time' were not found, 'OS_days' and 'OS.time' were). 'TTR'
+    alone is transthyretin, a laboratory value: its time is 'ttr_time', or 'ttr' with a time
+    unit (:func:`time_lookup_name`)."""
+    return tuple(n for e in endpoints for n in ((e, f"{e}_time") if e != "ttr" else (f"{e}_time",)))
+
+
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
 TIME_NAMES = (
-    "os", "os_time", "overall_survival", "overall_survival_time", "survival_time", "survival",
-    "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time", "follow_up",
-    "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
-    "pfs", "pfs_time", "dfs", "dfs_time", "rfs", "rfs_time", "efs", "efs_time", "ttp",
-    # a disease-specific survival's (its event a death from the disease: 'DSS (days)'), a
-    # cancer-specific one's too ('css_months', 'CSS time')
-    "dss", "dss_time", "css", "css_time",
+    *_endpoint_time_names(("os",)), "overall_survival", "overall_survival_time", "survival_time",
+    "survival", "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time",
+    "follow_up", "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
+    *_endpoint_time_names(_TIMED_ENDPOINTS),
     # written out ('Progression free survival (months)', 'disease-free survival')
     "progression_free_survival", "disease_free_survival", "recurrence_free_survival",
     "relapse_free_survival", "event_free_survival",
@@ -566,6 +581,15 @@ def stated_unit(h: Header) -> str:
         if said:
             return said.pop()
     return name_unit(h)
+
+
+def time_lookup_name(h: Header) -> str:
+    """The name a header is looked up by among :data:`TIME_NAMES`: its base name, or where that
+    is no time's but the header states a time unit, its base before 'time' ('TTR_days', 'TTR
+    (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, stays 'ttr', no time)."""
+    timed = f"{h.base}_time"
+    stated = h.unit.lower() in TIME_UNIT_OF or bool(name_unit(h))
+    return timed if stated and h.base not in TIME_NAMES and timed in TIME_NAMES else h.base
 
 
 def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
