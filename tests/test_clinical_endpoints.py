@@ -262,6 +262,29 @@ def test_a_vital_status_of_deaths_of_unknown_cause_is_overall_survivals(
     )
 
 
+def test_the_report_names_event_cells_as_written(tmp_path: Path) -> None:
+    """Veterans' status cells 'Dead: Unknown.', 'Unclear!!' and 'DEAD' were named in the report
+    as matched ('dead: unknown', 'unclear', 'dead'): a user looking for them in the sheet found
+    none. Matched lower-cased without end marks, they are named as written."""
+    X, y = load_veterans_lung_cancer()
+    status = np.where(y["Status"], "DEAD", "Alive").astype(object)
+    status[np.arange(len(y)) % 10 == 0] = "Dead: Unknown."
+    status[np.arange(len(y)) % 10 == 1] = "Unclear!!"
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["Survival_in_days"]})
+    frame["DSS status"] = status
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column="DSS status", time_unit="days"
+    )
+    actions = " | ".join(report_actions(result, "DSS status"))
+    for said in (
+        "unreadable events 'Unclear!!' read as missing",
+        "deaths not known 'Dead: Unknown.' read as missing",
+        "deaths of no stated cause 'DEAD' read as deaths from the disease",
+    ):
+        assert said in actions
+    assert int(result.table["event"].isna().sum()) == 28
+
+
 @pytest.mark.parametrize(
     ("endpoint", "events", "counted"),
     [("DFI", 299, False), ("TTR", 299, False), ("DSS", 299, False), ("PFS", 337, True)],

@@ -447,12 +447,13 @@ def event_01(
     _refuse_unread_events(h, unknown, mapping)
     if unknown:
         count = int(lowered.isin(unknown).sum())
-        report.append(Coercion(h.text, f"unreadable events {show(unknown)} read as missing", count))
+        said = show(_as_written(cells, lowered, unknown))
+        report.append(Coercion(h.text, f"unreadable events {said} read as missing", count))
     if not_known:
         report.append(
             Coercion(
                 h.text,
-                f"deaths not known {show(not_known)} read as missing: neither an event nor "
+                f"deaths not known {show(_as_written(cells, lowered, not_known))} read as missing: neither an event nor "
                 "censored",
                 int(lowered.isin(not_known).sum()),
             )
@@ -461,14 +462,15 @@ def event_01(
         report.append(
             Coercion(
                 h.text,
-                f"deaths of unknown cause {show(unknown_cause)} read as missing: neither a death "
+                f"deaths of unknown cause {show(_as_written(cells, lowered, unknown_cause))} read as "
+                "missing: neither a death "
                 "from the disease (a disease-specific survival's event) nor censored; SEER leaves "
                 "them out of cause-specific survival",
                 int(lowered.isin(unknown_cause).sum()),
             )
         )
     if dss:
-        report.extend(_deaths_of_no_cause(h, lowered, mapping))
+        report.extend(_deaths_of_no_cause(h, cells, lowered, mapping))
     event = lowered.map(mapping).astype("Int64")
     spelled = {}
     for raw, low in zip(cells, lowered, strict=True):
@@ -511,7 +513,19 @@ def event_01(
     return event, {value for value, read in mapping.items() if read == 1}
 
 
-def _deaths_of_no_cause(h: Header, lowered: pd.Series, mapping: dict[str, int]) -> list[Coercion]:
+def _as_written(cells: pd.Series, lowered: pd.Series, values: list[str]) -> list[str]:
+    """The ``cells`` read as ``values`` (``lowered``: lower-cased, end marks left out) as the
+    sheet writes them, each spelling once: a report names the user's own cells ('Dead:
+    Unknown.', 'DEAD'), not how they were matched ('dead: unknown', 'dead')."""
+    read = set(values)
+    return sorted(
+        {str(raw).strip() for raw, low in zip(cells, lowered, strict=True) if low in read}
+    )
+
+
+def _deaths_of_no_cause(
+    h: Header, cells: pd.Series, lowered: pd.Series, mapping: dict[str, int]
+) -> list[Coercion]:
     """The report's note on a disease-specific survival's cells that name a death and no cause
     ('Dead', 'Deceased', a lone 'D'): read as deaths from the disease, as the column's events
     are, their count said so that another cause's deaths left so can be written as such."""
@@ -521,7 +535,7 @@ def _deaths_of_no_cause(h: Header, lowered: pd.Series, mapping: dict[str, int]) 
     return [
         Coercion(
             h.text,
-            f"deaths of no stated cause {show(bare)} read as deaths from the disease (a "
+            f"deaths of no stated cause {show(_as_written(cells, lowered, bare))} read as deaths from the disease (a "
             "disease-specific survival's event): write another cause's as 'dead of other "
             "causes' (or DOC) to censor it, an unknown cause's as 'dead, unknown cause' to leave "
             "it out",
