@@ -261,7 +261,7 @@ def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
 ) -> None:
     """'DSS status (..., 9=dead, cause not known)' read its 9 as a death from the disease, where
     '9=dead of unknown cause' is left unread: FLCHAIN's 38 deaths of ill-defined cause so coded
-    are missing, named, not events."""
+    are missing, named as cells of an unknown cause's death are (SEER), not events."""
     X, y, cause = _flchain_causes()
     header = "DSS status (0=alive, 1=dead of disease, 2=DOC, 9=dead, cause not known)"
     sheet = pd.DataFrame({"patient_id": [f"F{i}" for i in range(len(y))], "age": X["age"]})
@@ -273,7 +273,7 @@ def test_a_disease_specific_survivals_code_of_a_cause_not_known_is_no_event(
     result = read_clinical_spreadsheet(path)
     events = result.table["event"]
     assert (int(events.sum()), int(events.isna().sum())) == (745, 38)
-    assert f"{header}: unreadable events '9' read as missing (38)" in result.report_text()
+    assert f"{header}: deaths of unknown cause '9' read as missing" in result.report_text()
 
 
 @pytest.mark.parametrize(
