@@ -722,7 +722,8 @@ def test_a_vital_status_not_known_is_missing_not_a_death(tmp_path: Path, cell: s
     result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int(event.isna().sum()), len(event)) == (128, 9, 137)
-    said = f"deaths not known '{cell.lower()}' read as missing: neither an event nor censored"
+    written = ", ".join(map(repr, sorted({cell, cell.upper()})))  # as the sheet writes them
+    said = f"deaths not known {written} read as missing: neither an event nor censored"
     assert said in report_actions(result, "vital_status")
     assert next(c.count for c in result.report if c.action == said) == 9
 

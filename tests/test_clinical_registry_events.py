@@ -110,7 +110,7 @@ def test_seer_cause_specific_death_of_unknown_cause_is_missing(tmp_path: Path, o
     assert (len(events), int(events.sum()), int(events.isna().sum())) == (7874, 745, 38)
     assert int((events == 0).sum()) == 7874 - 745 - 38 and len(result.no_outcome) == 38
     assert (
-        f"{event}: deaths of unknown cause 'dead (missing/unknown cod)' read as missing: neither "
+        f"{event}: deaths of unknown cause 'Dead (missing/unknown COD)' read as missing: neither "
         "a death from the disease (a disease-specific survival's event) nor censored; SEER leaves "
         "them out of cause-specific survival (38)"
     ) in result.report_text().splitlines()
@@ -368,7 +368,7 @@ def test_a_disease_specific_survivals_death_of_no_stated_cause_is_said(tmp_path:
     result = read_clinical_spreadsheet(path)
     assert int(result.table["event"].sum()) == 745
     assert (
-        "dss_status: deaths of no stated cause 'dead' read as deaths from the disease (a "
+        "dss_status: deaths of no stated cause 'Dead' read as deaths from the disease (a "
         "disease-specific survival's event): write another cause's as 'dead of other causes' (or "
         "DOC) to censor it, an unknown cause's as 'dead, unknown cause' to leave it out (745)"
     ) in result.report_text().splitlines()

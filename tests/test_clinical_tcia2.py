@@ -47,7 +47,7 @@ def test_a_lone_d_elsewhere_is_not_guessed(tmp_path: Path) -> None:
     path = tmp_path / "arms.csv"
     path.write_text("id,os_days,status\na,100,D\nb,200,C\nc,300,dead\n")
     result = read_clinical_spreadsheet(path)
-    assert "unreadable events 'c', 'd' read as missing" in report_actions(result, "status")
+    assert "unreadable events 'C', 'D' read as missing" in report_actions(result, "status")
 
 
 def test_a_length_of_follow_up_is_every_patients_time(tmp_path: Path) -> None:

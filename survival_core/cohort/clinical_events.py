@@ -453,8 +453,8 @@ def event_01(
         report.append(
             Coercion(
                 h.text,
-                f"deaths not known {show(_as_written(cells, lowered, not_known))} read as missing: neither an event nor "
-                "censored",
+                f"deaths not known {show(_as_written(cells, lowered, not_known))} read as "
+                "missing: neither an event nor censored",
                 int(lowered.isin(not_known).sum()),
             )
         )
@@ -462,10 +462,9 @@ def event_01(
         report.append(
             Coercion(
                 h.text,
-                f"deaths of unknown cause {show(_as_written(cells, lowered, unknown_cause))} read as "
-                "missing: neither a death "
-                "from the disease (a disease-specific survival's event) nor censored; SEER leaves "
-                "them out of cause-specific survival",
+                f"deaths of unknown cause {show(_as_written(cells, lowered, unknown_cause))} "
+                "read as missing: neither a death from the disease (a disease-specific "
+                "survival's event) nor censored; SEER leaves them out of cause-specific survival",
                 int(lowered.isin(unknown_cause).sum()),
             )
         )
@@ -535,10 +534,10 @@ def _deaths_of_no_cause(
     return [
         Coercion(
             h.text,
-            f"deaths of no stated cause {show(_as_written(cells, lowered, bare))} read as deaths from the disease (a "
-            "disease-specific survival's event): write another cause's as 'dead of other "
-            "causes' (or DOC) to censor it, an unknown cause's as 'dead, unknown cause' to leave "
-            "it out",
+            f"deaths of no stated cause {show(_as_written(cells, lowered, bare))} read as deaths "
+            "from the disease (a disease-specific survival's event): write another cause's as "
+            "'dead of other causes' (or DOC) to censor it, an unknown cause's as 'dead, unknown "
+            "cause' to leave it out",
             int(lowered.isin(bare).sum()),
         )
     ]

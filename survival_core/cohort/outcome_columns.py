@@ -122,10 +122,10 @@ def check_endpoints(
 def time_by_name(
     headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks, endpoint: str | None
 ) -> str | None:
-    """The header named first in :data:`TIME_NAMES` (:func:`time_lookup_name`), one of ``endpoint`` (:func:`column_endpoint`: a
-    given event's) first; one holding only 0 and 1 only when no other is named so: beside
-    another it is its endpoint's event indicator (TCGA's Pan-Cancer 'OS' beside 'OS.time': its
-    0/1 were read as days)."""
+    """The header named first in :data:`TIME_NAMES` (:func:`time_lookup_name`), one of
+    ``endpoint`` (:func:`column_endpoint`: a given event's) first; one holding only 0 and 1 only
+    when no other is named so: beside another it is its endpoint's event indicator (TCGA's
+    Pan-Cancer 'OS' beside 'OS.time': its 0/1 were read as days)."""
     named = [
         text
         for own in ([True, False] if endpoint else [False])
