@@ -585,11 +585,12 @@ def stated_unit(h: Header) -> str:
 
 def time_lookup_name(h: Header) -> str:
     """The name a header is looked up by among :data:`TIME_NAMES`: its base name, or where that
-    is no time's but the header states a time unit, its base before 'time' ('TTR_days', 'TTR
-    (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, stays 'ttr', no time)."""
-    timed = f"{h.base}_time"
+    is an endpoint's no time names alone and the header states a time unit, its base before
+    'time' ('TTR_days', 'TTR (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, stays
+    'ttr', no time)."""
     stated = h.unit.lower() in TIME_UNIT_OF or bool(name_unit(h))
-    return timed if stated and h.base not in TIME_NAMES and timed in TIME_NAMES else h.base
+    alone = h.base in _TIMED_ENDPOINTS and h.base not in TIME_NAMES
+    return f"{h.base}_time" if stated and alone else h.base
 
 
 def is_outcome_like(h: Header, beside: Iterable[Header] | None = None) -> bool:
