@@ -848,7 +848,7 @@ def test_a_death_answered_with_doubt_or_no_value_is_not_known(tmp_path: Path, un
     result = _read_veterans_status(tmp_path, y, status)
     event = result.table["event"]
     assert (int(event.sum()), int((event == 0).sum()), int(event.isna().sum())) == (108, 9, 20)
-    said = f"deaths not known {unknown.lower()!r} read as missing: neither an event nor censored"
+    said = f"deaths not known {unknown!r} read as missing: neither an event nor censored"
     assert said in report_actions(result, "vital_status")
 
 

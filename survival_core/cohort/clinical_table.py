@@ -116,6 +116,7 @@ from survival_core.io.headers import (
     CHART_NUMBER_NAMES,
     EVENT_NAMES,
     ID_NAMES,
+    TIMED_ENDPOINTS,
     Header,
     bookkeeping,
     endpoint_name,
@@ -660,10 +661,12 @@ def _event_by_name(
     others = {text: h for text, h in headers.items() if text != time_text}
     own = [
         *(own_event_names(headers[time_text].base) if time_text is not None else ()),
-        *(  # every endpoint's own names ('ttr_status' of 'TTR.time'), then those it adds
+        *(  # an endpoint's event names, its own where none are listed ('ttr_status' of 'TTR.time')
             name
             for endpoint in endpoints
-            for name in (*own_event_names(endpoint), *ENDPOINT_EVENTS.get(endpoint, ()))
+            for name in ENDPOINT_EVENTS.get(
+                endpoint, own_event_names(endpoint) if endpoint in TIMED_ENDPOINTS else ()
+            )
         ),
     ]
     time_header = headers[time_text] if time_text is not None else None

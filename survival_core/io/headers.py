@@ -21,7 +21,7 @@ from survival_core.errors import InputError
 #: Endpoints whose abbreviation names a survival time, preferred first: the disease's (PFS,
 #: DFS, RFS, EFS, TTP), a disease- or cancer-specific survival's ('DSS (days)', 'css_months'),
 #: then TCGA's intervals and the others :func:`endpoint_name` knows ('PFI.time', 'TTR_days').
-_TIMED_ENDPOINTS = (
+TIMED_ENDPOINTS = (
     "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "pfi", "dfi", "ttr", "mfs", "dmfs", "lrfs",
     "lrc", "ffs",
 )  # fmt: skip
@@ -41,7 +41,7 @@ TIME_NAMES = (
     *_endpoint_time_names(("os",)), "overall_survival", "overall_survival_time", "survival_time",
     "survival", "surv_time", "survtime", "time_to_death", "time", "futime", "fu_time",
     "follow_up", "followup", "follow_up_time", "followup_time", "time_to_event", "lenfol",
-    *_endpoint_time_names(_TIMED_ENDPOINTS),
+    *_endpoint_time_names(TIMED_ENDPOINTS),
     # written out ('Progression free survival (months)', 'disease-free survival')
     "progression_free_survival", "disease_free_survival", "recurrence_free_survival",
     "relapse_free_survival", "event_free_survival",
@@ -589,7 +589,7 @@ def time_lookup_name(h: Header) -> str:
     'time' ('TTR_days', 'TTR (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, stays
     'ttr', no time)."""
     stated = h.unit.lower() in TIME_UNIT_OF or bool(name_unit(h))
-    alone = h.base in _TIMED_ENDPOINTS and h.base not in TIME_NAMES
+    alone = h.base in TIMED_ENDPOINTS and h.base not in TIME_NAMES
     return f"{h.base}_time" if stated and alone else h.base
 
 
