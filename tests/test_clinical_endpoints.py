@@ -1118,6 +1118,7 @@ def test_tcga_and_r_endpoint_beside_its_time_is_its_event(
         ("TTR_days", "TTR_status", "days", 1.0, "ttr"),
         ("TTR.time", "TTR_status", None, 1.0, "ttr"),
         ("PFI.time", "PFI", None, 1.0, "pfi"),
+        ("TTP.time", "TTP_status", None, 1.0, "ttp"),
         ("DFI_months", "DFI_status", "months", 365.25 / 12, "dfi"),
         ("DFS_months", "DFS_status", "months", 365.25 / 12, "dfs"),
         ("OS_time_days", "OS_status", "days", 1.0, "os"),

@@ -661,11 +661,12 @@ def _event_by_name(
     others = {text: h for text, h in headers.items() if text != time_text}
     own = [
         *(own_event_names(headers[time_text].base) if time_text is not None else ()),
-        *(  # an endpoint's event names, its own where none are listed ('ttr_status' of 'TTR.time')
+        *(  # an endpoint's own event names ('ttr_status' of 'TTR.time'), then those listed
             name
             for endpoint in endpoints
-            for name in ENDPOINT_EVENTS.get(
-                endpoint, own_event_names(endpoint) if endpoint in TIMED_ENDPOINTS else ()
+            for name in (
+                *(own_event_names(endpoint) if endpoint in TIMED_ENDPOINTS else ()),
+                *ENDPOINT_EVENTS.get(endpoint, ()),
             )
         ),
     ]
