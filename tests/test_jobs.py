@@ -224,6 +224,8 @@ def test_a_config_its_run_would_refuse_is_refused_before_anything_starts(cohort,
          f"Cohort folder {table_only} is table-only (clinical.csv without a manifest.csv"),
         (tiny_config(cohort.parent / "no-such-cohort", "refused"), InputError,
          f"Cohort folder {cohort.parent / 'no-such-cohort'} does not exist."),
+        (tiny_config(cohort / "clinical.csv", "refused"), InputError,  # said not to exist
+         f"Cohort {cohort / 'clinical.csv'} is a file, not a cohort folder: give the folder"),
     ]  # fmt: skip
     jobs_before = {job.job_id for job in list_jobs()}
     for config, error, message in refused:

@@ -503,7 +503,10 @@ def test_a_hyphen_last_is_no_minus(name: str, role: str | None, why: str | None)
     ("name", "nodal"),
     [("GTVn", True), ("gtvn.nii.gz", True), ("GTV_N", True), ("GTV-N2", True), ("GTVnd", True),
      ("GTV node", True), ("GTV_LN_R4", True), ("GTVnodes", True), ("GTVp", False),
-     ("GTV-P", False), ("GTVnx", False), ("GTVp_N", False), ("GTV_1", False), ("LN", False)],
+     ("GTV-P", False), ("GTVnx", False), ("GTVp_N", False), ("GTV_1", False), ("LN", False),
+     ("GTV_nL", True), ("GTV_NR", True), ("GTV_Lymphknoten", True), ("GTV_ganglion", True),
+     ("GTV_linfonodo", True), ("GTV_RPN", True), ("GTV_NX_ND", False), ("GTV_NP+N", False),
+     ("GTV_Nasal_N", False), ("GTV_tumor_N", False)],
 )  # fmt: skip
 def test_a_nodal_gtv_is_told_from_the_primary(name: str, nodal: bool) -> None:
     """Head-and-neck (and nasopharyngeal: 'GTVnx', 'GTVnd') plans name the nodes' GTV apart from

@@ -706,10 +706,18 @@ def gtvs_left_out(names: Sequence[str], gtv: Sequence[str]) -> list[str]:
 
 
 #: Words of a nodal GTV's name, glued ('GTVn', 'GTVnd', 'GTVnode', 'GTVLN') or after 'GTV'
-#: ('GTV_N1', 'GTV-N2', 'GTV node', 'GTV_LN'), and those naming the primary ('GTVp', 'GTV_T').
-_NODAL_WORDS = frozenset({"gtvn", "gtvnd", "gtvnode", "gtvln", "n", "nd", "node", "nodes", "nodal",
-                          "ln", "lymph"})  # fmt: skip
-_PRIMARY_WORDS = frozenset({"gtvp", "gtvt", "gtvnx", "p", "t", "primary", "prim", "primaire"})
+#: ('GTV_N1', 'GTV-N2', 'GTV node', 'GTV_LN', a side glued: 'GTV_nL'; other languages'
+#: 'Lymphknoten', 'ganglion', 'linfonodo'; a retropharyngeal node 'RPN'), and those naming the
+#: primary ('GTVp', 'GTV_T', the nasopharynx's 'GTV_NX_ND', 'GTV_NP_N': primary and nodes).
+_NODAL_WORDS = frozenset({
+    "gtvn", "gtvnd", "gtvnode", "gtvln", "n", "nd", "node", "nodes", "nodal", "ln", "lymph", "nl",
+    "nr", "lk", "lymphknoten", "ganglion", "ganglions", "ganglio", "ganglios", "adenopathie",
+    "adenopathy", "adp", "nodo", "nodos", "nodi", "linfonodo", "linfonodi", "rpn",
+})  # fmt: skip
+_PRIMARY_WORDS = frozenset({
+    "gtvp", "gtvt", "gtvnx", "p", "t", "primary", "prim", "primaire", "nx", "np", "nph", "nasal",
+    "nasopharynx", "tumor", "tumour", "tumeur",
+})  # fmt: skip
 
 
 def is_nodal_gtv(name: str) -> bool:

@@ -216,6 +216,12 @@ def resolve_cohort(
     folder = Path(cohort)
     if (folder / "manifest.csv").is_file():
         return folder
+    if folder.is_file():  # a table given as the cohort: it exists, so "does not exist" misled
+        raise InputError(
+            f"Cohort {folder} is a file, not a cohort folder: give the folder holding its "
+            "clinical.csv (and manifest.csv where it has images); `python -m survival_core "
+            "cohort import --clinical TABLE` makes one from a clinical table."
+        )
     if not folder.is_dir():
         literal = any(mark in str(cohort) for mark in ("$", "%", "\\"))
         raise InputError(
