@@ -1345,7 +1345,8 @@ def _nodes_alone(names: str) -> str:
     return (
         f"{names} reads as a nodal GTV (lymph nodes), and no structure of the case reads as the "
         "primary tumour: the nodes are taken as the GTV, so the tumour features describe lymph "
-        f"nodes. If the case has a contour of the primary tumour, name it as the GTV ({WHERE_TO_SAY})."
+        "nodes. If the case has a contour of the primary tumour, name it as the GTV "
+        f"({WHERE_TO_SAY})."
     )
 
 
@@ -1368,8 +1369,10 @@ def test_a_nodal_gtv_file_alone_is_said_to_be_the_nodes(
     assert not [w for w in case.warnings if "nodal" in w]
 
 
-@pytest.mark.parametrize(("name", "nodal"), [("GTV_N", True), ("GTV node", True),
-                                             ("GTVnd", True), ("GTVp", False), ("GTV-P", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "nodal"),
+    [("GTV_N", True), ("GTV node", True), ("GTVnd", True), ("GTVp", False), ("GTV-P", False)],
+)
 def test_a_nodal_roi_alone_on_the_real_sarcoma_ct_is_said_to_be_the_nodes(
     shared_data: Path, tmp_path: Path, name: str, nodal: bool
 ) -> None:

@@ -242,6 +242,30 @@ def test_a_death_of_unknown_cause_reads_alike_in_cells_and_codes(
     assert (said if stated or missing else "'Dead of unknown cause' -> 0") in actions
 
 
+@pytest.mark.parametrize("endpoint", ["TTR", "DSS"])
+@pytest.mark.parametrize("stated", [False, True])
+def test_a_death_itself_not_known_is_missing_in_cells_and_codes(
+    tmp_path: Path, endpoint: str, stated: bool
+) -> None:
+    """'9=dead, unknown' states no death's cause but a death not known: its code was read as a
+    death of unknown cause, censored under a TTR (299 events, nothing said), while cells 'Dead,
+    unknown' are missing, 'deaths not known'. Both are missing, and said to be."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status" + " (0=censored, 1=recurrence, 9=dead, unknown)" * stated
+    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
+    cells[died] = "Dead, unknown"
+    frame[header] = np.where(died, 9, y["cens"].astype(int)) if stated else cells
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+    event = result.table["event"]
+    assert (int(event.sum()), int(event.isna().sum())) == (299, 38)
+    said = "'9' read as missing" if stated else "deaths not known 'Dead, unknown' read as missing"
+    assert said in " | ".join(report_actions(result, header))
+
+
 @pytest.mark.parametrize("dead", ["Dead of unknown cause", "Dead (missing/unknown COD)"])
 def test_a_vital_status_of_deaths_of_unknown_cause_is_overall_survivals(
     tmp_path: Path, dead: str
@@ -1122,7 +1146,7 @@ def test_tcga_and_r_endpoint_beside_its_time_is_its_event(
         ("DFI_months", "DFI_status", "months", 365.25 / 12, "dfi"),
         ("DFS_months", "DFS_status", "months", 365.25 / 12, "dfs"),
         ("OS_time_days", "OS_status", "days", 1.0, "os"),
-        ("LRFS (years)", "LRFS_status", "years", 365.25, "lrfs"),
+        ("DFI (years)", "DFI_status", "years", 365.25, "dfi"),
     ],
 )
 def test_every_endpoints_time_is_found_by_its_name_and_unit(
@@ -1131,7 +1155,7 @@ def test_every_endpoints_time_is_found_by_its_name_and_unit(
     """GBSG2's recurrence-free outcome under an endpoint's time as TCGA and common exports name
     it: 'TTR_days', 'PFI.time' and 'DFI_months' were no time (the import refused the sheet:
     'no survival time and event column recognised') where 'OS_days' and 'OS.time' were. Every
-    endpoint's abbreviation, alone or before 'time', names its time, in the unit its name says;
+    endpoint's abbreviation before 'time', or with a time unit, names its time in that unit;
     a transthyretin 'TTR (mg/dL)' beside another endpoint's stays a variable."""
     X, y = load_gbsg2()
     lab = {} if name == "ttr" else {"TTR (mg/dL)": X["age"] / 3}
@@ -1148,6 +1172,41 @@ def test_every_endpoints_time_is_found_by_its_name_and_unit(
     np.testing.assert_allclose(result.table["time"], y["time"] * days_per_unit, rtol=1e-6)
     assert int(result.table["event"].sum()) == 299
     assert ("ttr" in result.table.columns) == bool(lab)
+
+
+@pytest.mark.parametrize(
+    ("time", "event", "predictor"),
+    [("rfstime", "status", "DFI"), ("Progression free survival (days)", "PFS event", "PFI"),
+     ("rfs_days", "rfs_status", "TTR")],
+)  # fmt: skip
+def test_an_interval_named_alone_is_not_the_time(
+    tmp_path: Path, time: str, event: str, predictor: str
+) -> None:
+    """A column named as an interval alone (a platinum-free interval 'PFI', 'DFI', transthyretin
+    'TTR') beside GBSG2's recurrence-free time: once every endpoint's abbreviation named a time,
+    'DFI' was read as the time (median 32 'days') and 'rfstime' left out."""
+    X, y = load_gbsg2()
+    values = np.random.default_rng(3).uniform(0, 60, len(y)).round(1)
+    frame = _gbsg2_sheet(time, event, y["cens"], **{predictor: values})
+    result = read_clinical_spreadsheet(_write(tmp_path, frame), time_unit="days")
+    assert (result.time_column, result.event_column) == (time, event)
+    np.testing.assert_allclose(result.table["time"], y["time"])
+
+
+def test_a_given_events_own_time_is_taken_before_another_of_its_kind(tmp_path: Path) -> None:
+    """TCGA's Pan-Cancer outcomes with only the event 'DFI' given: 'PFI.time', a disease's time
+    named first, was taken for it (each patient's PFI time with the DFI events, 0 missing where
+    'DFI.time' has 155 gaps); the event's own 'DFI.time' is."""
+    X, y = load_gbsg2()
+    dfi_time = (y["time"] * 0.5).astype(int).astype(object)
+    dfi_time[np.random.default_rng(3).random(len(y)) < 0.2] = ""
+    frame = _gbsg2_sheet("PFI.time", "PFI", y["cens"], **{"DFI": y["cens"].astype(int)})
+    frame = frame.assign(**{"OS": 0, "OS.time": y["time"] + 300, "DFI.time": dfi_time})
+    result = read_clinical_spreadsheet(
+        _write(tmp_path, frame), event_column="DFI", time_unit="days"
+    )
+    assert (result.time_column, result.endpoint_name) == ("DFI.time", "dfi")
+    assert int(result.table["time"].isna().sum()) == int((dfi_time == "").sum())
 
 
 @pytest.mark.parametrize("event", ["status", "recur"])

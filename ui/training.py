@@ -700,7 +700,7 @@ def data_notes(reports: Path) -> None:
             st.warning(
                 f"**{group.heading}**: {group.advice}\n"
                 + "".join(listed)
-                + (f"\n- ... and {more} more (reports/{LEFT_OUT_FILE})" if more > 0 else ""),
+                + (f"\n- ... and {more} more row(s) (reports/{LEFT_OUT_FILE})" if more > 0 else ""),
                 icon=":material/person_off:",
             )
     show_load_warnings(reports / LOAD_WARNINGS_FILE)
@@ -842,7 +842,7 @@ def promote_panel(store: RunStore, run_id: str) -> None:
         ):
             try:
                 active = store.set_active(row.name, row.version)
-            except RadSurvError as error:  # its files gone: say so, not a traceback
+            except RadSurvError as error:  # its files gone, or archived: say so, not a traceback
                 st.error(f"{row.name} v{row.version} cannot be made active: {error}")
                 continue
             record_action("promote_model", active.name, version=active.version)

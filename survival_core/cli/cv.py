@@ -123,12 +123,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the protocol and report the pooled out-of-fold metrics."""
     from survival_core.engine import process_fold_map
     from survival_core.evaluation import splits
-    from survival_core.io.load_warnings import (
-        LOAD_WARNINGS_FILE,
-        warned_cases,
-        warned_note,
-        write_load_warnings,
-    )
+    from survival_core.io.load_warnings import warned_cases, warned_notes, write_load_warnings
     from survival_core.io.tables import load_model_table
     from survival_core.runs.config import with_run_params
     from survival_core.workflows.crossval import DEFAULT_HORIZONS, cross_validate
@@ -201,14 +196,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             (args.out / "left_out.csv").unlink(missing_ok=True)
         n_warned = write_load_warnings(warned, args.out)
-        warned_notes = [warned_note(n_warned, args.out / LOAD_WARNINGS_FILE)] if n_warned else []
+        said_warned = warned_notes(n_warned, args.out)
         write_json(args.out / "summary.json", json_ready(summary))
     else:  # no folder to list them in: each said here
-        warned_notes = [
+        said_warned = [
             f"case {row.case_id} loaded with a warning: {row.warning}"
             for row in warned.itertuples()
         ]
-    for note in warned_notes:
+    for note in said_warned:
         progress(f"note: {note}")
     keys = (
         *("model", "n", "c_index", "ci_low", "ci_high", "fold_c_index_mean", "fold_c_index_sd"),
@@ -222,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     shown |= {"warnings": warnings} if warnings else {}
     shown |= {"n_warned": summary["n_warned"]} if "n_warned" in summary else {}
     if args.json:  # the lines said on stderr, for a pipeline that reads the JSON alone
-        shown["notes"] = [*table.notes, *summary["preprocessing_notes"], *warned_notes]
+        shown["notes"] = [*table.notes, *summary["preprocessing_notes"], *said_warned]
         shown["left_out"] = result.left_out_records()
     report(shown, args.json)
     return 0

@@ -76,9 +76,9 @@ def _values_result(source: Path, loaded: LoadedModel) -> dict[str, Any]:
     return score_values(values, loaded, case_id).as_dict()
 
 
-#: What a `score` user is told to do once the app's active model is not used: commands, not the
-#: pages' buttons (there is no command making a registered version active).
-CHOOSE_AGAIN = (
+#: What a `score` user is told to do once the app's active model is not used: commands first,
+#: then the Training page's Promote (no command makes a registered version active).
+SCORE_ADVICE = (
     "score with --model MODEL_DIR, or make another model active (`python -m survival_core "
     "train --config FILE --activate`, or Promote on the app's Training page)"
 )
@@ -104,7 +104,7 @@ def _default_model() -> tuple[Path, str | None]:
     if not (runs / ACTIVE_FILE).is_file():  # none made active: no MLflow store opened
         return default_model_dir(), None
     resolved = resolve_active(
-        lambda: RunStore(runs), runs, refuse_elsewhere=True, advice=CHOOSE_AGAIN
+        lambda: RunStore(runs), runs, refuse_elsewhere=True, advice=SCORE_ADVICE
     )
     for problem in resolved.problems:
         progress(f"warning: {problem}")

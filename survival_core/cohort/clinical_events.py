@@ -418,7 +418,7 @@ def event_01(
     for value in present - set(mapping) - set(unknown_cause) - set(not_known):
         if value in stated or value in complement:
             mapping[value] = {**stated, **complement}[value]
-        elif value in causes and _censored_cause(h, causes[value], value):
+        elif value in causes and _censored_cause(h, causes[value], meanings.get(value, value)):
             mapping[value] = 0
         elif value not in unstated and (word := _event_word(value)) is not None:
             mapping[value] = 1 - word if censoring and value in _CENSOR_CODES else word

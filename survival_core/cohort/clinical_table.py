@@ -116,6 +116,7 @@ from survival_core.io.headers import (
     CHART_NUMBER_NAMES,
     EVENT_NAMES,
     ID_NAMES,
+    INTERVAL_ENDPOINTS,
     TIMED_ENDPOINTS,
     Header,
     bookkeeping,
@@ -362,8 +363,8 @@ def read_clinical_spreadsheet(
     death_text = first_by_name(headers, DEATH_DAYS_NAMES, base=False)
     follow_text = first_by_name(headers, FOLLOW_UP_DAYS_NAMES, base=False)
     if time_text is None:
-        of_event = column_endpoint(headers[event_text]) if event_text is not None else None
-        time_text = time_by_name(headers, cells, numbers, of_event)
+        given = headers[event_text] if event_text is not None else None
+        time_text = time_by_name(headers, cells, numbers, given)
     to_events = split_days(headers, cells) if time_text is None else []
     if death_text and follow_text and to_events and present_texts(cells[death_text]).empty:
         report.append(Coercion(death_text, _NO_DEATH_DAYS.format(show(to_events)), len(cells)))
@@ -665,7 +666,11 @@ def _event_by_name(
             name
             for endpoint in endpoints
             for name in (
-                *(own_event_names(endpoint) if endpoint in TIMED_ENDPOINTS else ()),
+                *(
+                    own_event_names(endpoint)
+                    if endpoint in (*TIMED_ENDPOINTS, *INTERVAL_ENDPOINTS)
+                    else ()
+                ),
                 *ENDPOINT_EVENTS.get(endpoint, ()),
             )
         ),

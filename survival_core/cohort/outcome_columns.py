@@ -120,18 +120,27 @@ def check_endpoints(
 
 
 def time_by_name(
-    headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks, endpoint: str | None
+    headers: dict[str, Header], cells: pd.DataFrame, numbers: NumberMarks, event: Header | None
 ) -> str | None:
-    """The header named first in :data:`TIME_NAMES` (:func:`time_lookup_name`), one of
-    ``endpoint`` (:func:`column_endpoint`: a given event's) first; one holding only 0 and 1 only
-    when no other is named so: beside another it is its endpoint's event indicator (TCGA's
-    Pan-Cancer 'OS' beside 'OS.time': its 0/1 were read as days)."""
+    """The header named first in :data:`TIME_NAMES` (:func:`time_lookup_name`), a given
+    ``event``'s own endpoint's first (:func:`endpoint_name`: TCGA's 'DFI.time' for 'DFI', where
+    'PFI.time' was taken), then one of its kind (:func:`column_endpoint`: a death's, a
+    disease's); one holding only 0 and 1 only when no other is named so: beside another it is
+    its endpoint's event indicator (TCGA's Pan-Cancer 'OS' beside 'OS.time': its 0/1 were read
+    as days)."""
+    kind = column_endpoint(event) if event is not None else None
+    own = endpoint_name(event) if event is not None else None
+    tests = [
+        *([lambda h: endpoint_name(h) == own] if own else []),
+        *([lambda h: column_endpoint(h) == kind] if kind else []),
+        lambda h: True,
+    ]
     named = [
         text
-        for own in ([True, False] if endpoint else [False])
+        for fits in tests
         for wanted in TIME_NAMES
         for text, h in headers.items()
-        if time_lookup_name(h) == wanted and not (own and column_endpoint(h) != endpoint)
+        if time_lookup_name(h) == wanted and fits(h)
     ]
     timed = (text for text in named if not _zero_one(cells[text], text, numbers))
     return next(timed, named[0] if named else None)

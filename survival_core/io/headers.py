@@ -19,21 +19,21 @@ from itertools import pairwise
 from survival_core.errors import InputError
 
 #: Endpoints whose abbreviation names a survival time, preferred first: the disease's (PFS,
-#: DFS, RFS, EFS, TTP), a disease- or cancer-specific survival's ('DSS (days)', 'css_months'),
-#: then TCGA's intervals and the others :func:`endpoint_name` knows ('PFI.time', 'TTR_days').
-TIMED_ENDPOINTS = (
-    "pfs", "dfs", "rfs", "efs", "ttp", "dss", "css", "pfi", "dfi", "ttr", "mfs", "dmfs", "lrfs",
-    "lrc", "ffs",
-)  # fmt: skip
+#: DFS, RFS, EFS, TTP), a disease- or cancer-specific survival's ('DSS (days)', 'css_months').
+TIMED_ENDPOINTS = ("pfs", "dfs", "rfs", "efs", "ttp", "dss", "css")
+#: TCGA's intervals and the time to recurrence, whose abbreviation alone is no time: TCGA's
+#: event indicator ('PFI' beside 'PFI.time'), or a predictor's (a platinum-free interval,
+#: transthyretin's 'TTR'): their times are 'PFI.time', 'TTR_days', 'DFI (months)' (they were
+#: not found), looked up after every other name (a predictor 'DFI' beside 'rfstime' was read
+#: as the time; :func:`time_lookup_name`).
+INTERVAL_ENDPOINTS = ("pfi", "dfi", "ttr")
 
 
-def _endpoint_time_names(endpoints: Sequence[str]) -> tuple[str, ...]:
-    """The names of ``endpoints``' time columns once unit words are removed: each alone and
-    before 'time' ('PFI.time', 'OS_time_days': 'pfi_time', 'os_time'), one rule for every
-    endpoint ('TTR_days' and 'PFI.time' were not found, 'OS_days' and 'OS.time' were). 'TTR'
-    alone is transthyretin, a laboratory value: its time is 'ttr_time', or 'ttr' with a time
-    unit (:func:`time_lookup_name`)."""
-    return tuple(n for e in endpoints for n in ((e, f"{e}_time") if e != "ttr" else (f"{e}_time",)))
+def _endpoint_time_names(endpoints: Sequence[str], alone: bool = True) -> tuple[str, ...]:
+    """The names of ``endpoints``' time columns once unit words are removed: each ``alone`` and
+    before 'time' ('PFS.time', 'OS_time_days': 'pfs_time', 'os_time'), one rule for every
+    endpoint ('OS_days' and 'OS.time' were found, 'TTP.time' was not)."""
+    return tuple(n for e in endpoints for n in ((e, f"{e}_time") if alone else (f"{e}_time",)))
 
 
 #: Names of a survival time column once unit words are removed, preferred first (OS before PFS).
@@ -60,6 +60,7 @@ TIME_NAMES = (
     "tiempo_supervivencia", "tempo_di_sopravvivenza", "tempo_sopravvivenza",
     # Dutch and Portuguese ('Overleving (maanden)', 'Sobrevida global (meses)')
     "overleving", "totale_overleving", "sobrevida", "sobrevida_global",
+    *_endpoint_time_names(INTERVAL_ENDPOINTS, alone=False),
 )  # fmt: skip
 
 #: Names of an event column whose 1 / yes means the event (death), preferred first.
@@ -585,11 +586,11 @@ def stated_unit(h: Header) -> str:
 
 def time_lookup_name(h: Header) -> str:
     """The name a header is looked up by among :data:`TIME_NAMES`: its base name, or where that
-    is an endpoint's no time names alone and the header states a time unit, its base before
-    'time' ('TTR_days', 'TTR (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, stays
-    'ttr', no time)."""
+    is an interval's (:data:`INTERVAL_ENDPOINTS`) and the header states a time unit, its base
+    before 'time' ('TTR_days', 'TTR (months)' as 'ttr_time'; 'TTR (mg/dL)', transthyretin, and
+    TCGA's event 'PFI' stay 'ttr' and 'pfi', no time)."""
     stated = h.unit.lower() in TIME_UNIT_OF or bool(name_unit(h))
-    alone = h.base in TIMED_ENDPOINTS and h.base not in TIME_NAMES
+    alone = h.base in INTERVAL_ENDPOINTS
     return f"{h.base}_time" if stated and alone else h.base
 
 

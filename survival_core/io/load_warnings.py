@@ -33,6 +33,12 @@ def warned_note(n_warned: int, path: Path) -> str:
     )
 
 
+def warned_notes(n_warned: int, folder: Path) -> list[str]:
+    """The note on ``n_warned`` cases loaded with warnings, listed in ``folder``'s
+    :data:`LOAD_WARNINGS_FILE`, for a command's notes (said and in its ``--json``); none for 0."""
+    return [warned_note(n_warned, folder / LOAD_WARNINGS_FILE)] if n_warned else []
+
+
 def write_load_warnings(
     warned: pd.DataFrame, folder: Path, say: Callable[[str], None] | None = None
 ) -> int:
@@ -46,6 +52,6 @@ def write_load_warnings(
         path.unlink(missing_ok=True)
         return 0
     write_text(path, warned.to_csv(index=False))
-    if say is not None:
-        say(f"note: {warned_note(n_warned, path)}")
+    for note in warned_notes(n_warned, folder) if say is not None else []:
+        say(f"note: {note}")
     return n_warned

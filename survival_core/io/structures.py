@@ -723,12 +723,9 @@ _PRIMARY_WORDS = frozenset({
 def is_nodal_gtv(name: str) -> bool:
     """Whether ``name`` reads as a GTV of lymph nodes, not of the primary tumour ('GTVn',
     'gtv_n.nii.gz', 'GTV-N1', 'GTVnd', 'GTV node'; not 'GTVp', 'GTVp_N' nor 'GTV_1')."""
-    found = set(words(structure_key(name)))
-    return (
-        match_role(structure_key(name)) == "gtv"
-        and bool(found & _NODAL_WORDS)
-        and not found & _PRIMARY_WORDS
-    )
+    key = structure_key(name)
+    found = set(words(key))
+    return match_role(key) == "gtv" and bool(found & _NODAL_WORDS) and not found & _PRIMARY_WORDS
 
 
 def nodes_alone_note(gtv: Sequence[str]) -> str | None:

@@ -48,8 +48,8 @@ def left_out_groups(left_out: pd.DataFrame) -> list[LeftOutGroup]:
     """The rows of a run's left-out table by kind, cases whose features could not be computed
     first. A table written before the ``kind`` column is read by its ``table`` column: only a
     case whose features failed names the feature table it is missing from."""
-    if "kind" in left_out:
-        kinds = left_out["kind"]
+    if "kind" in left_out:  # a kind it does not know (a later RadSurv's) asks to look at them
+        kinds = left_out["kind"].where(left_out["kind"].isin(list(_ADVICE)), NOT_COMPUTED)
     else:
         named = left_out["table"] if "table" in left_out else pd.Series(index=left_out.index)
         kinds = named.notna().map({True: NOT_COMPUTED, False: UNSEEN_CATEGORY})

@@ -228,7 +228,7 @@ def train_model(
     ``sources``: the clinical.csv of the cohort a training run fits it on, kept in the card.
     """
     from survival_core.evaluation import splits
-    from survival_core.io.load_warnings import LOAD_WARNINGS_FILE, warned_note, write_load_warnings
+    from survival_core.io.load_warnings import warned_notes, write_load_warnings
     from survival_core.workflows.crossval import cross_validate
 
     out = Path(out)
@@ -321,10 +321,10 @@ def train_model(
     for warning in warnings:
         say(f"warning: {warning}")
     # said and listed with the others: `fit --json`'s notes lacked it
-    warned_notes = [warned_note(n_warned, out / LOAD_WARNINGS_FILE)] if n_warned else []
-    for note in warned_notes:
+    said_warned = warned_notes(n_warned, out)
+    for note in said_warned:
         say(f"note: {note}")
-    shown_notes = [*notes, *cv_notes, *warned_notes]
+    shown_notes = [*notes, *cv_notes, *said_warned]
     return {
         "model": model_name,
         "out": str(out),
