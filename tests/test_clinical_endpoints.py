@@ -203,6 +203,24 @@ def test_a_time_to_recurrence_censors_another_causes_death(
     assert said in " | ".join(report_actions(result, header))
 
 
+def _deaths_coded_9(
+    tmp_path: Path, endpoint: str, meaning: str, stated: bool
+) -> tuple[str, ClinicalImport]:
+    """GBSG2's recurrence outcome under '<endpoint> status', 38 made-up deaths without recurrence
+    written as cells ``meaning`` capitalised, or as a code 9 its header states means ``meaning``
+    (``stated``); the header and the sheet read with it as the event."""
+    X, y = load_gbsg2()
+    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
+    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
+    header = f"{endpoint} status" + f" (0=censored, 1=recurrence, 9={meaning})" * stated
+    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
+    cells[died] = meaning.capitalize()
+    frame[header] = np.where(died, 9, y["cens"].astype(int)) if stated else cells
+    return header, read_clinical_spreadsheet(
+        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
+    )
+
+
 @pytest.mark.parametrize("stated", [False, True])
 @pytest.mark.parametrize(
     ("endpoint", "missing", "said"),
@@ -219,18 +237,7 @@ def test_a_death_of_unknown_cause_reads_alike_in_cells_and_codes(
     or DFI the cells were events (337, deaths counted) and a code '9=dead of unknown cause' left
     missing (38, 'unreadable'). A death without recurrence is censored whatever its cause: both
     read 299 events, 0 missing. A DSS leaves them out (SEER) in both, said alike."""
-    X, y = load_gbsg2()
-    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
-    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
-    header = f"{endpoint} status" + (
-        " (0=censored, 1=recurrence, 9=dead of unknown cause)" * stated
-    )
-    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
-    cells[died] = "Dead of unknown cause"
-    frame[header] = np.where(died, 9, y["cens"].astype(int)) if stated else cells
-    result = read_clinical_spreadsheet(
-        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
-    )
+    header, result = _deaths_coded_9(tmp_path, endpoint, "dead of unknown cause", stated)
     event = result.table["event"]
     assert (int(event.sum()), int(event.isna().sum()), result.deaths_counted) == (
         299,
@@ -250,16 +257,7 @@ def test_a_death_itself_not_known_is_missing_in_cells_and_codes(
     """'9=dead, unknown' states no death's cause but a death not known: its code was read as a
     death of unknown cause, censored under a TTR (299 events, nothing said), while cells 'Dead,
     unknown' are missing, 'deaths not known'. Both are missing, and said to be."""
-    X, y = load_gbsg2()
-    died = ~y["cens"] & (np.random.default_rng(1).random(len(y)) < 0.1)
-    frame = pd.DataFrame({"patient_id": range(len(y)), "days": y["time"]})
-    header = f"{endpoint} status" + " (0=censored, 1=recurrence, 9=dead, unknown)" * stated
-    cells = np.where(y["cens"], "Recurrence", "No recurrence").astype(object)
-    cells[died] = "Dead, unknown"
-    frame[header] = np.where(died, 9, y["cens"].astype(int)) if stated else cells
-    result = read_clinical_spreadsheet(
-        _write(tmp_path, frame), time_column="days", event_column=header, time_unit="days"
-    )
+    header, result = _deaths_coded_9(tmp_path, endpoint, "dead, unknown", stated)
     event = result.table["event"]
     assert (int(event.sum()), int(event.isna().sum())) == (299, 38)
     said = "'9' read as missing" if stated else "deaths not known 'Dead, unknown' read as missing"
