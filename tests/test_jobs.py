@@ -210,7 +210,7 @@ def test_a_bad_config_is_refused_before_anything_starts(text, path):
 
 
 def test_a_config_its_run_would_refuse_is_refused_before_anything_starts(cohort, store, tmp_path):
-    """The run's first checks (:func:`~survival_core.runs.runner.check_cohorts`), run by the
+    """The run's first checks (:func:`~survival_core.runs.cohort_checks.check_cohorts`), run by the
     start: a column filter matching no column and an image model on a table-only cohort were
     started ('Started' on the Training page), each job then failing on its ConfigError, the
     first leaving a FAILED run."""
