@@ -366,10 +366,11 @@ def start_job(
 
     ``command`` replaces the ``train`` command (tests); ``{config}`` in it is the config file.
     Raises ConfigError for a bad config before anything is started, as for one the run's first,
-    cheap checks refuse (:func:`.cohort_checks.check_cohorts`: a column filter matching no column, an
-    image model on a table-only cohort: the page said 'Started', the job then failed); InputError
-    for a cohort folder that cannot be read, and while a job of the same config runs (both
-    registered a version of one run, which the Jobs table could not tell apart).
+    cheap checks refuse (:func:`.cohort_checks.check_cohorts`: a column filter matching no
+    column, an image model on a table-only cohort: the page said 'Started', the job then
+    failed); InputError for a cohort folder that cannot be read, and while a job of the same
+    config runs (both registered a version of one run, which the Jobs table could not tell
+    apart).
     """
     from survival_core.runs.cohort_checks import check_cohorts
 
