@@ -70,6 +70,11 @@ def percentile_text(percentile: float) -> str:
     return f"{percentile:.0f}"
 
 
+def them(names: Sequence[str]) -> str:
+    """The pronoun of ``names``: 'it' for one, else 'them'."""
+    return "it" if len(names) == 1 else "them"
+
+
 def first_few(items: Sequence[str], n: int) -> str:
     """The first ``n`` of ``items`` joined by commas, with ' ...' after them when there are more
     (a message naming what it is about without listing hundreds)."""

@@ -270,7 +270,7 @@ def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
     (a path match alone refused it)."""
     from survival_core.errors import ConfigError
     from survival_core.io.hashing import file_sha256
-    from survival_core.runs.runner import _check_network_unseen
+    from survival_core.runs.runner import check_network_unseen
 
     dev, ext = tmp_path / "dev", cohorts / "ext"
     shutil.copytree(cohorts / "dev", dev)
@@ -296,15 +296,15 @@ def test_a_network_registered_by_an_external_run_is_refused_on_its_own_cohort(
     # the external cohort's patients were never fitted on: the network is not refused there,
     # nor where they are put at the development cohort's path, under a card written before
     # (its source kept by path), which still finds the development cohort by its sha256
-    _check_network_unseen(network, ext, "nested_cv")
+    check_network_unseen(network, ext, "nested_cv")
     older = json.loads((network / "card.json").read_text())
     older["sources"] = {str((dev / "clinical.csv").resolve()): card.sources["dev"]}
     (network / "card.json").write_text(json.dumps(older))
     with pytest.raises(ConfigError, match="the same sha256; 30 patients"):
-        _check_network_unseen(network, dev, "leave_one_out")
+        check_network_unseen(network, dev, "leave_one_out")
     shutil.rmtree(dev)
     shutil.copytree(ext, dev)
-    _check_network_unseen(network, dev, "leave_one_out")
+    check_network_unseen(network, dev, "leave_one_out")
 
 
 def test_a_network_is_refused_on_its_patients_in_an_edited_or_withdrawn_table(cohorts, tmp_path):
@@ -315,7 +315,7 @@ def test_a_network_is_refused_on_its_patients_in_an_edited_or_withdrawn_table(co
     SYN-0012) is not refused, nor is the edited table under a card written before."""
     from survival_core.cohort.withdrawal import withdraw
     from survival_core.errors import ConfigError
-    from survival_core.runs.runner import _check_network_unseen
+    from survival_core.runs.runner import check_network_unseen
     from survival_core.workflows.training import train_model
 
     ext = shutil.copytree(cohorts / "ext", tmp_path / "ext")
@@ -334,17 +334,17 @@ def test_a_network_is_refused_on_its_patients_in_an_edited_or_withdrawn_table(co
         )
 
     with pytest.raises(ConfigError) as edited:
-        _check_network_unseen(network, ext, "nested_cv")
+        check_network_unseen(network, ext, "nested_cv")
     assert str(edited.value).startswith(refused("12 of its 12"))
     withdraw(ext, [str(clinical.loc[1, "case_id"])])
     with pytest.raises(ConfigError) as withdrawn:
-        _check_network_unseen(network, ext, "nested_cv")
+        check_network_unseen(network, ext, "nested_cv")
     assert str(withdrawn.value).startswith(refused("11 of its 11"))
-    _check_network_unseen(network, cohorts / "dev", "nested_cv")  # other patients, same ids
+    check_network_unseen(network, cohorts / "dev", "nested_cv")  # other patients, same ids
     older = json.loads((network / "card.json").read_text())
     del older["trained_patients"]
     (network / "card.json").write_text(json.dumps(older))
-    _check_network_unseen(network, ext, "nested_cv")
+    check_network_unseen(network, ext, "nested_cv")
 
 
 def _centre(folder: Path, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray) -> Path:
@@ -367,7 +367,7 @@ def test_a_network_is_not_refused_on_another_centre_matching_a_patient_by_chance
 
     from survival_core.errors import ConfigError
     from survival_core.models.card import build_card
-    from survival_core.runs.runner import _check_network_unseen
+    from survival_core.runs.runner import check_network_unseen
 
     X, y = load_gbsg2()
     half = len(y) // 2
@@ -383,7 +383,7 @@ def test_a_network_is_not_refused_on_another_centre_matching_a_patient_by_chance
     network = tmp_path / "cnn"
     network.mkdir()
     card.save(network)
-    assert _check_network_unseen(network, b, "nested_cv") == (
+    assert check_network_unseen(network, b, "nested_cv") == (
         f"The deep network {network}'s training patients hold 1 of the 343 patients of {b} (the "
         "same case id, time and event): so few may be chance, other centres' case ids "
         "restarting at 001 too, and the run goes on. If they are these patients, their deep "
@@ -394,7 +394,7 @@ def test_a_network_is_not_refused_on_another_centre_matching_a_patient_by_chance
     both = pd.concat([trained[:5], other[100:195]])  # 001-005 of A, 101-195 of B
     both.to_csv(mixed / "clinical.csv", index=False)
     with pytest.raises(ConfigError, match=r"the same case ids and outcomes: 5 of its 100 patients"):
-        _check_network_unseen(network, mixed, "nested_cv")
+        check_network_unseen(network, mixed, "nested_cv")
 
 
 def test_a_cards_training_patients_are_keyed_by_its_data_folder(tmp_path, monkeypatch):

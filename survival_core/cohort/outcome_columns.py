@@ -135,12 +135,13 @@ def time_by_name(
         *([lambda h: column_endpoint(h) == kind] if kind else []),
         lambda h: True,
     ]
+    looked_up = {text: time_lookup_name(h) for text, h in headers.items()}
     named = [
         text
         for fits in tests
         for wanted in TIME_NAMES
         for text, h in headers.items()
-        if time_lookup_name(h) == wanted and fits(h)
+        if looked_up[text] == wanted and fits(h)
     ]
     timed = (text for text in named if not _zero_one(cells[text], text, numbers))
     return next(timed, named[0] if named else None)

@@ -340,13 +340,12 @@ class SchemaVariable:
         level = next((c for c in self.categories if c.casefold() == text), None)
         if level is not None:
             return level
-        meant = (
-            self._number_meant(text)
-            if self.kind in (NUMBER, INTEGER)
-            else "no (or yes)"
-            if self.kind == YES_NO
-            else f"one of {', '.join(self.categories)}"
-        )
+        if self.kind in (NUMBER, INTEGER):
+            meant = self._number_meant(text)
+        elif self.kind == YES_NO:
+            meant = "no (or yes)"
+        else:
+            meant = f"one of {', '.join(self.categories)}"
         raise ClinicalValueError(
             f"{self.title}: {value!r} may mean no value or a value: write {meant}, or leave it "
             "empty (or NA) where it is not known."

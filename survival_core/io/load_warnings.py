@@ -52,6 +52,7 @@ def write_load_warnings(
         path.unlink(missing_ok=True)
         return 0
     write_text(path, warned.to_csv(index=False))
-    for note in warned_notes(n_warned, folder) if say is not None else []:
-        say(f"note: {note}")
+    if say is not None:
+        for note in warned_notes(n_warned, folder):
+            say(f"note: {note}")
     return n_warned

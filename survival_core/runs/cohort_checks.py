@@ -7,12 +7,13 @@ job (a config certain to fail was 'Started' on the Training page)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from survival_core.errors import ConfigError, InputError
 from survival_core.io.hashing import file_sha256
+from survival_core.text import them
 
 if TYPE_CHECKING:
     from survival_core.models.image_set import ImageSet
@@ -143,7 +144,7 @@ def check_cohorts(config: Any) -> None:
                 raise ConfigError(
                     f"features.require: the {role} cohort's clinical table ({folder}) has no "
                     f"column {', '.join(lacking)}; the model would be fitted without "
-                    f"{_them(lacking)}. It has {', '.join(columns)}."
+                    f"{them(lacking)}. It has {', '.join(columns)}."
                 )
         if config.features.select and not any(n.startswith("features.") for n in needs):
             _check_select(config.features.select, role, folder, table(folder).X.columns)
@@ -151,11 +152,11 @@ def check_cohorts(config: Any) -> None:
     tested = external if config.protocol.name == "external" else development
     deep = config.features.deep
     if deep is not None and str(deep.network) not in NETWORK_KEYWORDS and tested is not None:
-        _check_network_unseen(Path(deep.network), tested, config.protocol.name)
+        check_network_unseen(Path(deep.network), tested, config.protocol.name)
     if external is not None and (external / "clinical.csv").is_file():
         _check_external_events(external, table)
     if development is not None and external is not None:
-        _check_external_modality(needs, development, external)
+        check_external_modality(needs, development, external)
     if development is not None:
         _check_folds(config, development, table)
 
@@ -208,7 +209,7 @@ def _imported_names(folder: Path) -> list[str]:
     ]
 
 
-def _check_external_modality(needs: list[str], development: Path, external: Path) -> None:
+def check_external_modality(needs: list[str], development: Path, external: Path) -> None:
     """Refuse an external cohort whose images are of another modality than the development
     cohort's where the model reads image features (``needs``, :func:`image_inputs`): features
     learned from CT intensities (HU) mean something else on MR, as scoring a case refuses; the
@@ -297,7 +298,7 @@ SEEN_PATIENTS = 5
 SEEN_SHARE = 0.05
 
 
-def _check_network_unseen(network: Path, tested: Path, protocol: str) -> str | None:
+def check_network_unseen(network: Path, tested: Path, protocol: str) -> str | None:
     """Refuse deep features from a ``network`` trained on the outcomes of patients the run tests
     (the demo network on demo-external was validated 'externally' there; a network registered by
     an external validation run, its card's table the run's stacked copy, passed on its own
@@ -352,8 +353,3 @@ def _few_seen_note(network: Path, tested: Path, seen: int, n: int) -> str:
         "case ids restarting at 001 too, and the run goes on. If they are these patients, "
         "their deep features have seen their outcomes: leave them out of the cohort."
     )
-
-
-def _them(names: Sequence[str]) -> str:
-    """The pronoun of ``names``: 'it' for one, else 'them'."""
-    return "it" if len(names) == 1 else "them"

@@ -56,10 +56,9 @@ from survival_core.io.run_sources import described, record_sources, source_chang
 from survival_core.outcome import survival_arrays
 from survival_core.runs.cohort_checks import (
     Progress,
-    _check_external_modality,
-    _check_network_unseen,
-    _them,
     check_cohorts,
+    check_external_modality,
+    check_network_unseen,
     cohort_images,
     image_inputs,
     resolve_cohort,
@@ -72,6 +71,7 @@ from survival_core.runs.left_out import (
     left_out_groups,
 )
 from survival_core.runs.retention import mark_used
+from survival_core.text import them
 from survival_core.workflows.crossval import FOLD_ARRAYS, ibs_label, sparse_horizon_note
 
 if TYPE_CHECKING:
@@ -342,13 +342,13 @@ def prepare_data(config: Any, folder: Path, mapper: Any, progress: Progress) -> 
     # names the runs that read the patient's cohort)
     record_sources(folder, [cohort] if ext is None else [cohort, ext])
     if ext is not None:  # the bundled cohorts are checked once prepared, here
-        _check_external_modality(needs, cohort, ext)
+        check_external_modality(needs, cohort, ext)
     networks: dict[str, Any] = {}
     notes: list[str] = []
     if config.features.deep is not None:
         networks["deep_network"] = resolve_network(config.features.deep.network, progress)
         networks["deep_layer"] = config.features.deep.layer
-        seen = _check_network_unseen(networks["deep_network"], ext or cohort, config.protocol.name)
+        seen = check_network_unseen(networks["deep_network"], ext or cohort, config.protocol.name)
         notes += [seen] if seen else []
     deep_network = networks.get("deep_network")
     tables = _cohort_tables(config, cohort, folder, mapper, progress, deep_network, notes)
@@ -744,7 +744,7 @@ def _stack(
           if lacking else []),
         *([f"The external cohort's {other.name} has {_listed(extra)} besides the development "
            f"cohort's {own.name}: the model, fitted on the development patients, does not read "
-           f"{_them(extra)}; left out."] if extra else []),
+           f"{them(extra)}; left out."] if extra else []),
     ]  # fmt: skip
     shared = [c for c in a.columns if c in set(b.columns)]
     return _write_like(pd.concat([a[shared], b[shared]]), own, out), notes
@@ -758,7 +758,7 @@ def _lacking_message(own: Path, other: Path, needed: list[str], emptied: set[str
     absent = [c for c in needed if c not in emptied]
     lack = (
         f"{other.name} lacks {_listed(absent)} (the development cohort's {own.name} has "
-        f"{_them(absent)})"
+        f"{them(absent)})"
     )
     said = f"The external cohort's {lack}"
     if blank:
@@ -769,9 +769,9 @@ def _lacking_message(own: Path, other: Path, needed: list[str], emptied: set[str
         )
     return (
         f"{said}, and the model reads "
-        f"{_them(needed)}: both cohorts need the variables and features "
+        f"{them(needed)}: both cohorts need the variables and features "
         "the model reads. Give the external cohort's values, or leave "
-        f"{_them(needed)} out of the model (features.select)."
+        f"{them(needed)} out of the model (features.select)."
     )
 
 
